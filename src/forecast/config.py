@@ -1,0 +1,91 @@
+"""Typed configuration, loaded from YAML in `experiments/` and logged with every run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+
+class LightGBMParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_estimators: int = Field(300, ge=10, le=5000)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2, le=1024)
+    min_child_samples: int = Field(40, ge=1)
+    subsample: float = Field(0.8, gt=0, le=1)
+    colsample_bytree: float = Field(0.8, gt=0, le=1)
+    reg_lambda: float = Field(1.0, ge=0)
+    objective: str = "huber"
+    alpha: float = Field(0.05, gt=0, description="huber transition point (annual log growth)")
+
+
+class EngineConfig(BaseModel):
+    """How forecasts are made. Every field is logged to MLflow as a parameter."""
+
+    model_config = ConfigDict(extra="forbid")
+    horizons: list[int] = Field(default_factory=lambda: list(range(1, 11)))
+    level: float = Field(0.8, gt=0, lt=1, description="central coverage of the intervals")
+    base_years: int = Field(10, ge=1, description="base period of the trend baselines")
+    max_span: int = Field(15, ge=1, description="longest gap between two observations in a pair")
+    max_pairs: int = Field(400_000, ge=1000, description="training pairs kept (random sample)")
+    calibration_offsets: list[int] = Field(
+        default_factory=lambda: [2, 5, 10, 15],
+        description="calibration origins, in years before the as-of year",
+    )
+    size_breaks: list[float] = Field(default_factory=lambda: [10_000, 50_000, 250_000])
+    min_cell: int = Field(30, ge=5, description="fewest residuals for a calibration cell")
+    combine: bool = True
+    control_to_total: bool = True
+    seed: int = 7
+    lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+
+    @field_validator("horizons")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if not v or min(v) < 1:
+            raise ValueError("horizons must be positive whole years, e.g. [1, 5, 10]")
+        return sorted(set(v))
+
+
+def load_yaml_model(model: type[BaseModel], path: Path | None, overrides: dict | None = None):
+    """Load a pydantic model from YAML; errors name the file and the offending field."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+    raw.update(overrides or {})
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        where = path or "configuration"
+        msgs = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ConfigError(f"{where}: " + "; ".join(msgs)) from exc
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Flatten nested config into dotted keys (for MLflow params)."""
+    if isinstance(obj, BaseModel):
+        obj = obj.model_dump()
+    out: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    elif isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):
+        for i, v in enumerate(obj):
+            out.update(flatten(v, f"{prefix}{i}."))
+    else:
+        out[prefix.rstrip(".")] = obj
+    return out

@@ -1,0 +1,309 @@
+"""The forecaster: features -> LightGBM growth model -> baselines -> combination -> intervals.
+
+`TargetForecaster` handles one target (population or employment) of one dataset, fitted at one
+origin on data cut at that origin, so nothing after it can reach the model. `Forecaster` holds
+one per target. Combination weights and interval quantiles are learned from residuals at
+calibration origins before the fitting origin (never at the origin itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import baselines
+from .config import EngineConfig
+from .errors import NotFittedError
+from .features import FeatureBuilder, observations, pairs
+from .intervals import ConformalIntervals
+from .model import GrowthModel
+from .reference import COUNTRY, Reference
+from .schema import Dataset
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+WEIGHT_GRID = np.round(np.linspace(0, 1, 11), 2)
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class PointForecast:
+    """Rows: one per (unit, year). Columns include every component of the forecast."""
+
+    table: pd.DataFrame
+    X: pd.DataFrame
+
+
+class TargetForecaster:
+    def __init__(self, *, target: str, config: EngineConfig):
+        self.target = target
+        self.config = config
+
+    # -- fitting -------------------------------------------------------------------------
+    def fit(
+        self, data: Dataset, origin: int, *, calibrate: bool = True, progress: Progress = _quiet
+    ) -> TargetForecaster:
+        cut = data.up_to(origin)
+        self.origin_ = origin
+        self.data_ = cut
+        self.refs_ = {
+            t: Reference.from_dataset(cut, t, self.config.base_years) for t in cut.targets
+        }
+        self.builder_ = FeatureBuilder(cut, self.target, self.refs_)
+        self.obs_ = observations(cut.panel, self.target)
+        progress(f"{self.target}: training pairs")
+        X, z, w = self._training_table()
+        self.n_pairs_ = len(X)
+        progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
+        self.model_ = GrowthModel(params=self.config.lightgbm, seed=self.config.seed).fit(X, z, w)
+        self.weights_ = {}
+        self.intervals_ = None
+        if calibrate:
+            self._calibrate(data, progress)
+        return self
+
+    def _training_table(self):
+        pr = pairs(self.obs_, self.config.max_span)
+        if len(pr) > self.config.max_pairs:
+            pr = pr.sample(self.config.max_pairs, random_state=self.config.seed).sort_index()
+        ref = self.refs_.get(self.target)
+        span = (pr["t1"] - pr["t0"]).to_numpy(dtype=float)
+        y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy())
+        if ref is not None and ref.has(COUNTRY):
+            y = y - np.log(ref.at(COUNTRY, pr["t1"]) / ref.at(COUNTRY, pr["t0"]))
+        keep = np.isfinite(y)
+        pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
+        anchors = pr[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
+        feats = self.builder_.build(anchors)
+        X = pr[["unit_id", "t0"]].merge(
+            pd.concat([anchors, feats], axis=1), on=["unit_id", "t0"], how="left"
+        )
+        X = X.drop(columns=["unit_id", "t0"]).assign(span=span)
+        return X, y / span, span
+
+    def _calibrate(self, data: Dataset, progress: Progress) -> None:
+        frames = []
+        cut = data.up_to(self.origin_)
+        for off in self.config.calibration_offsets:
+            o = self.origin_ - off
+            if o <= int(cut.panel["year"].min()):
+                continue
+            progress(f"{self.target}: calibration origin {o}")
+            try:
+                sub = TargetForecaster(target=self.target, config=self.config).fit(
+                    cut, o, calibrate=False
+                )
+            except ValueError as exc:  # too little history before this origin
+                log.info("calibration origin %s skipped: %s", o, exc)
+                continue
+            actual = self.obs_[(self.obs_["year"] > o) & (self.obs_["year"] <= self.origin_)]
+            if actual.empty:
+                continue
+            fc = sub.predict_points(actual[["unit_id", "year"]]).table
+            fc = fc.merge(actual.rename(columns={"value": "actual"}), on=["unit_id", "year"])
+            frames.append(fc.assign(cal_origin=o))
+        if not frames:
+            log.warning("%s: no calibration origin had data; no intervals", self.target)
+            return
+        res = pd.concat(frames, ignore_index=True)
+        res = res[res["model"].notna() & res["actual"].notna()]
+        self.calibration_ = res
+        err_model = np.log(res["actual"] / res["model"])
+        err_base = np.log(res["actual"] / res["average"])
+        self.weights_ = self._learn_weights(res["span"], err_model, err_base)
+        combined = self._combine(res["model"], res["average"], res["span"])
+        residuals = pd.DataFrame(
+            {"span": res["span"], "p0": res["p0"], "error": np.log(res["actual"] / combined)}
+        )
+        cfg = self.config
+        self.intervals_ = ConformalIntervals(
+            level=cfg.level, size_breaks=cfg.size_breaks, min_cell=cfg.min_cell
+        ).fit(residuals)
+
+    def _learn_weights(self, span, err_model, err_base) -> dict[int, float]:
+        """Model weight per span minimising mean absolute log error on calibration residuals."""
+        if not self.config.combine:
+            return {}
+        d = pd.DataFrame({"span": span, "m": err_model, "b": err_base}).dropna()
+
+        def best(rows: pd.DataFrame) -> float:
+            # error of the log-linear combination: log(a) - (w log m + (1-w) log b)
+            losses = [np.abs(w * rows["m"] + (1 - w) * rows["b"]).mean() for w in WEIGHT_GRID]
+            return float(WEIGHT_GRID[int(np.argmin(losses))])
+
+        weights = {-1: best(d)} if len(d) else {}
+        for s, rows in d.groupby("span"):
+            if len(rows) >= self.config.min_cell:
+                weights[int(s)] = best(rows)
+        return weights
+
+    def weight(self, span) -> np.ndarray:
+        span = np.asarray(span, dtype=int)
+        if not self.weights_:
+            return np.ones(len(span))
+        default = self.weights_.get(-1, 1.0)
+        return np.array([self.weights_.get(int(s), default) for s in span], dtype=float)
+
+    def _combine(self, model, base, span) -> np.ndarray:
+        w = self.weight(span)
+        m = np.log(np.asarray(model, dtype=float))
+        b = np.log(np.asarray(base, dtype=float))
+        return np.exp(np.where(np.isnan(b), m, w * m + (1 - w) * b))
+
+    # -- predicting ----------------------------------------------------------------------
+    def predict_points(self, requests: pd.DataFrame) -> PointForecast:
+        """Model and baseline forecasts for (unit_id, year) requests, year > origin."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("TargetForecaster is not fitted: call fit() first")
+        cfg = self.config
+        anc = baselines.anchors(self.obs_, self.origin_, cfg.base_years)
+        req = requests.merge(anc, left_on="unit_id", right_index=True, how="inner")
+        req = req.reset_index(drop=True)
+        req["span"] = (req["year"] - req["t0"]).astype(int)
+        points = req[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
+        feats = self.builder_.build(points)
+        X = req[["unit_id", "t0"]].merge(
+            pd.concat([points, feats], axis=1), on=["unit_id", "t0"], how="left"
+        )
+        X = X.drop(columns=["unit_id", "t0"]).assign(span=req["span"].to_numpy(dtype=float))
+        z = self.model_.predict(X)
+        ref = self.refs_.get(self.target)
+        ref_growth = np.zeros(len(req))
+        if ref is not None and ref.has(COUNTRY):
+            r0 = ref.at(COUNTRY, req["t0"])
+            r1 = ref.value(COUNTRY, self.origin_, req["year"])
+            ref_growth = np.nan_to_num(np.log(r1 / r0))
+        req["relative_growth"] = z * req["span"].to_numpy()
+        req["reference_growth"] = ref_growth
+        req["model"] = req["p0"] * np.exp(req["relative_growth"] + ref_growth)
+        if cfg.control_to_total:
+            req["model"] = self._control(req)
+        base_inputs = self._baseline_inputs(req)
+        req = pd.concat([req, baselines.all_baselines(base_inputs)], axis=1)
+        return PointForecast(table=req, X=X)
+
+    def _control(self, req: pd.DataFrame) -> pd.Series:
+        """Scale the model's forecasts so they sum to the separately forecast country total,
+        where that total is the sum of these same units (a complete panel)."""
+        ref = self.refs_.get(self.target)
+        if ref is None or not ref.has(COUNTRY) or self.data_.country is not None:
+            return req["model"]
+        n_units = self.obs_["unit_id"].nunique()
+        out = req["model"].copy()
+        for year, rows in req.groupby("year"):
+            if rows["unit_id"].nunique() != n_units:
+                continue
+            total = ref.value(COUNTRY, self.origin_, [year])[0]
+            if np.isfinite(total):
+                out.loc[rows.index] = rows["model"] * total / rows["model"].sum()
+        return out
+
+    def _baseline_inputs(self, req: pd.DataFrame) -> pd.DataFrame:
+        """Anchor values plus the reference totals each unit's CSP-VSG uses: its region where the
+        region total is known at both the base and the anchor year, the country otherwise."""
+        ref = self.refs_.get(self.target)
+        frame = req[["p0", "t0", "pb", "tb", "year"]].copy()
+        n = len(frame)
+        r0, rb, r_hat = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        keys = np.full(n, "", dtype=object)
+        if ref is not None:
+            t0 = frame["t0"].to_numpy(dtype=float)
+            tb = frame["tb"].fillna(frame["t0"]).to_numpy(dtype=float)
+            year = frame["year"].to_numpy(dtype=float)
+            regions = self.data_.units["region"].reindex(req["unit_id"]).astype(str).to_numpy()
+            for key in [*pd.unique(regions), COUNTRY]:
+                m = (regions == key) if key != COUNTRY else (keys == "")
+                if not m.any() or not ref.has(key):
+                    continue
+                a, b = ref.at(key, t0[m]), ref.at(key, tb[m])
+                idx = np.flatnonzero(m)[np.isfinite(a) & np.isfinite(b)]
+                ok = np.isfinite(a) & np.isfinite(b)
+                r0[idx], rb[idx] = a[ok], b[ok]
+                r_hat[idx] = ref.value(key, self.origin_, year[idx])
+                keys[idx] = key
+        return frame.assign(r0=r0, rb=rb, r_hat=r_hat, reference=keys)
+
+    def forecast(self, horizons: list[int]) -> PointForecast:
+        """Final forecasts at origin + h for every unit observed at or before the origin."""
+        units = self.obs_["unit_id"].unique()
+        req = pd.DataFrame(
+            [(u, self.origin_ + h) for u in units for h in horizons], columns=["unit_id", "year"]
+        )
+        pf = self.predict_points(req)
+        t = pf.table
+        t["horizon"] = t["year"] - self.origin_
+        t["weight"] = self.weight(t["span"])
+        t["forecast"] = self._combine(t["model"], t["average"], t["span"])
+        if self.intervals_ is not None:
+            lo, hi = self.intervals_.quantiles(t["span"], t["p0"])
+            t["lower"] = t["forecast"] * np.exp(lo)
+            t["upper"] = t["forecast"] * np.exp(hi)
+        else:
+            t["lower"] = t["upper"] = np.nan
+        return pf
+
+
+class Forecaster:
+    """One TargetForecaster per target the dataset observes."""
+
+    def __init__(self, *, config: EngineConfig | None = None):
+        self.config = config or EngineConfig()
+
+    def fit(
+        self,
+        data: Dataset,
+        origin: int | None = None,
+        *,
+        calibrate: bool = True,
+        progress: Progress = _quiet,
+    ) -> Forecaster:
+        origin = data.last_year if origin is None else int(origin)
+        self.origin_ = origin
+        cut = data.up_to(origin)
+        self.targets_ = {}
+        for target in cut.targets:
+            self.targets_[target] = TargetForecaster(target=target, config=self.config).fit(
+                cut, origin, calibrate=calibrate, progress=progress
+            )
+        if not self.targets_:
+            raise ValueError(f"no observations at or before {origin}")
+        return self
+
+    def forecast(self, horizons: list[int] | None = None) -> dict[str, PointForecast]:
+        if not hasattr(self, "targets_"):
+            raise NotFittedError("Forecaster is not fitted: call fit() first")
+        horizons = horizons or self.config.horizons
+        return {t: tf.forecast(horizons) for t, tf in self.targets_.items()}
+
+    def forecast_table(self, horizons: list[int] | None = None) -> pd.DataFrame:
+        """The tidy forecasts table of the data contract."""
+        frames = []
+        for target, pf in self.forecast(horizons).items():
+            t = pf.table
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "unit_id": t["unit_id"],
+                        "target": target,
+                        "origin_year": self.origin_,
+                        "horizon": t["horizon"].astype(int),
+                        "year": t["year"].astype(int),
+                        "forecast": t["forecast"],
+                        "lower": t["lower"],
+                        "upper": t["upper"],
+                        "level": self.config.level,
+                        "model": "combined" if self.config.combine else "lightgbm",
+                    }
+                )
+            )
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values(["target", "unit_id", "horizon"], kind="mergesort").reset_index(
+            drop=True
+        )

@@ -1,0 +1,231 @@
+"""SHAP explanations of the forecasts, grouped into drivers people can read.
+
+For each unit x target x horizon, the log change of the final forecast from the unit's latest
+observation splits exactly into:
+
+* one SHAP contribution per model feature (TreeSHAP on the LightGBM model, scaled from the
+  model's annualised scale to the whole span, and by the model's weight in the combination),
+* `model_average`: the model's base value (the average town) over the span,
+* `national_trend`: the separately forecast reference (country) growth,
+* `total_control`: the scaling that makes unit forecasts add up to the national total,
+* `baseline_methods`: the part carried by the demographic trend methods in the combination.
+
+The parts sum to `log(forecast / latest)`; the pipeline checks this and SHAP's own additivity on
+every run. Contributions are also given in percentage points of growth and in persons, allocated
+in proportion to the log contributions.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shap
+import yaml
+
+from .engine import Forecaster, PointForecast, TargetForecaster
+from .errors import ConfigError, ForecastError
+from .features import PREFIX
+
+COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
+
+
+class AdditivityError(ForecastError):
+    """SHAP values do not add up to the model output."""
+
+
+def check_additivity(
+    shap_values: np.ndarray, base_values, output: np.ndarray, tol: float = 1e-6
+) -> float:
+    """Raise AdditivityError unless base + sum(contributions) == output within `tol`
+    (absolute, on the model's scale). Returns the largest deviation."""
+    total = np.asarray(base_values, dtype=float) + np.asarray(shap_values).sum(axis=1)
+    dev = np.abs(total - np.asarray(output, dtype=float))
+    worst = float(np.max(dev)) if len(dev) else 0.0
+    if not worst <= tol:
+        i = int(np.argmax(dev))
+        raise AdditivityError(
+            f"SHAP additivity failed: base + contributions = {total[i]:.6g} but the model "
+            f"predicts {output[i]:.6g} (row {i}; largest deviation {worst:.3g} > tolerance {tol:g})"
+        )
+    return worst
+
+
+@dataclass
+class DriverMap:
+    drivers: list[dict]
+    components: dict[str, dict]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> DriverMap:
+        text = (
+            Path(path).read_text(encoding="utf-8")
+            if path
+            else resources.files("forecast").joinpath("resources/drivers.yaml").read_text("utf-8")
+        )
+        raw = yaml.safe_load(text) or {}
+        drivers = raw.get("drivers")
+        if not isinstance(drivers, list) or not all(
+            isinstance(d, dict) and {"name", "features"} <= d.keys() for d in drivers
+        ):
+            raise ConfigError(
+                f"{path or 'drivers.yaml'}: 'drivers' must be a list of {{name, features}} entries"
+            )
+        return cls(drivers=drivers, components=raw.get("components", {}))
+
+    def driver(self, feature: str, target: str) -> str:
+        own = PREFIX.get(target, target)
+        other = "emp" if own == "pop" else "pop"
+        for d in self.drivers:
+            for pat in d["features"]:
+                if fnmatch.fnmatchcase(feature, pat.format(t=own, o=other)):
+                    return d["name"]
+        return "other"
+
+    def label(self, name: str, lang: str = "en") -> str:
+        for d in self.drivers:
+            if d["name"] == name:
+                return d.get(lang, d.get("en", name))
+        return self.components.get(name, {}).get(lang, name)
+
+
+def _shap(tf: TargetForecaster, X: pd.DataFrame, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    Xc = tf.model_._check(X)
+    explainer = shap.TreeExplainer(tf.model_.booster)
+    values = np.asarray(explainer.shap_values(Xc), dtype=float)
+    base = np.broadcast_to(np.asarray(explainer.expected_value, dtype=float), (len(Xc),))
+    check_additivity(values, base, tf.model_.predict(Xc), tol)
+    return values, np.array(base)
+
+
+def explain_target(
+    tf: TargetForecaster, pf: PointForecast, drivers: DriverMap, tol: float = 1e-6
+) -> pd.DataFrame:
+    """Long table: one row per (unit, horizon, feature or component)."""
+    t = pf.table.reset_index(drop=True)
+    values, base = _shap(tf, pf.X, tol)
+    span = t["span"].to_numpy(dtype=float)
+    uses_base = t["average"].notna().to_numpy()
+    w = np.where(uses_base, t["weight"].to_numpy(dtype=float), 1.0)
+    model_log = np.log(t["model"] / t["p0"]).to_numpy()
+    control = model_log - t["relative_growth"].to_numpy() - t["reference_growth"].to_numpy()
+    parts = {
+        "model_average": w * base * span,
+        "national_trend": w * t["reference_growth"].to_numpy(),
+        "total_control": w * control,
+        "baseline_methods": np.where(uses_base, (1 - w) * np.log(t["average"] / t["p0"]), 0.0),
+    }
+    feats = pf.X.columns
+    keys = t[["unit_id", "horizon", "year", "p0", "forecast"]]
+    contrib = values * (w * span)[:, None]
+    long = pd.DataFrame(
+        {
+            "row": np.repeat(np.arange(len(t)), len(feats)),
+            "feature": np.tile(np.asarray(feats, dtype=object), len(t)),
+            "value": pf.X.astype(object).to_numpy().ravel(),
+            "shap": values.ravel(),
+            "contribution_log": contrib.ravel(),
+        }
+    )
+    long = long[long["shap"] != 0]  # features the trees never split on contribute exactly 0
+    comp = pd.DataFrame(
+        {
+            "row": np.tile(np.arange(len(t)), len(parts)),
+            "feature": np.repeat(list(parts), len(t)),
+            "value": np.nan,
+            "shap": np.nan,
+            "contribution_log": np.concatenate(list(parts.values())),
+        }
+    )
+    out = pd.concat([long, comp], ignore_index=True)
+    out = out.join(keys, on="row")
+    out["driver"] = [f if f in COMPONENTS else drivers.driver(f, tf.target) for f in out["feature"]]
+    total = out.groupby("row")["contribution_log"].transform("sum")
+    change = out["forecast"] / out["p0"] - 1
+    share = np.where(np.abs(total) > 1e-12, out["contribution_log"] / total, 0.0)
+    out["contribution_pct"] = np.where(
+        np.abs(total) > 1e-12, 100 * change * share, 100 * out["contribution_log"]
+    )
+    out["contribution_persons"] = np.where(
+        np.abs(total) > 1e-12,
+        (out["forecast"] - out["p0"]) * share,
+        out["p0"] * out["contribution_log"],
+    )
+    out["target"] = tf.target
+    cols = [
+        "unit_id",
+        "target",
+        "horizon",
+        "year",
+        "feature",
+        "driver",
+        "value",
+        "shap",
+        "contribution_log",
+        "contribution_pct",
+        "contribution_persons",
+    ]
+    return out.sort_values(["unit_id", "horizon", "row"], kind="mergesort")[cols].reset_index(
+        drop=True
+    )
+
+
+def explain(
+    forecaster: Forecaster,
+    forecasts: dict[str, PointForecast],
+    drivers: DriverMap | None = None,
+    tol: float = 1e-6,
+) -> pd.DataFrame:
+    drivers = drivers or DriverMap.load()
+    frames = [
+        explain_target(forecaster.targets_[t], pf, drivers, tol) for t, pf in forecasts.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def check_decomposition(
+    expl: pd.DataFrame, forecasts: pd.DataFrame, latest: pd.DataFrame, tol: float = 1e-6
+) -> float:
+    """The parts of every explanation add up to log(forecast / latest observation)."""
+    s = expl.groupby(["unit_id", "target", "horizon"])["contribution_log"].sum().rename("sum")
+    f = forecasts.merge(latest, on=["unit_id", "target"]).set_index(
+        ["unit_id", "target", "horizon"]
+    )
+    d = np.abs(s - np.log(f["forecast"] / f["latest"]).reindex(s.index))
+    worst = float(d.max()) if len(d) else 0.0
+    if not worst <= tol:
+        raise AdditivityError(
+            f"explanation parts do not add up to the forecast (largest deviation {worst:.3g})"
+        )
+    return worst
+
+
+def by_driver(expl: pd.DataFrame) -> pd.DataFrame:
+    """Contributions summed per driver (the view for reports)."""
+    keys = ["unit_id", "target", "horizon", "year", "driver"]
+    return (
+        expl.groupby(keys, sort=False)[
+            ["contribution_log", "contribution_pct", "contribution_persons"]
+        ]
+        .sum()
+        .reset_index()
+    )
+
+
+def global_importance(expl: pd.DataFrame) -> pd.DataFrame:
+    """Mean absolute contribution (log points) per target, horizon and driver."""
+    d = by_driver(expl)
+    return (
+        d.assign(abs_log=d["contribution_log"].abs())
+        .groupby(["target", "horizon", "driver"])["abs_log"]
+        .mean()
+        .rename("mean_abs_contribution_log")
+        .reset_index()
+        .sort_values(
+            ["target", "horizon", "mean_abs_contribution_log"], ascending=[True, True, False]
+        )
+    )

@@ -1,0 +1,194 @@
+"""Training pairs and features, computed from observations at or before each anchor year.
+
+A *pair* is two observations of one unit, `t0 < t1`; the model learns the growth from `t0` to
+`t1` from what was known at `t0`. With annual data the pairs are the usual (origin, origin + h)
+rows; with census years plus scattered estimates they are whatever pairs the data holds, and the
+span `t1 - t0` is a feature. Forecasting from an as-of year T uses each unit's latest
+observation `t0 <= T` and spans `T + h - t0`. Every feature of an anchor reads only rows with
+year <= t0, which is what makes the no-leakage property hold by construction.
+
+Feature names describe themselves because they appear in SHAP tables and reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .reference import COUNTRY, Reference
+from .schema import DESCRIPTIVE_UNIT_COLUMNS, TARGETS, Dataset
+
+GROWTH_SPANS = (1, 3, 5, 10, 20)
+PREFIX = {"population": "pop", "employment": "emp"}
+MAX_CATEGORY_LEVELS = 60
+
+
+def observations(panel: pd.DataFrame, column: str) -> pd.DataFrame:
+    """(unit_id, year, value) rows where `column` is observed, sorted."""
+    obs = panel.loc[panel[column].notna(), ["unit_id", "year", column]]
+    return (
+        obs.rename(columns={column: "value"})
+        .sort_values(["unit_id", "year"])
+        .reset_index(drop=True)
+    )
+
+
+def _asof(points: pd.DataFrame, on: str, obs: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """For each point, the observation of the same unit nearest to `points[on]` in `direction`."""
+    left = points[["unit_id", on]].reset_index()
+    left[on] = left[on].astype(float)
+    left = left[left[on].notna()].sort_values(on, kind="mergesort")
+    right = obs.rename(columns={"year": "obs_year", "value": "obs_value"}).copy()
+    right["obs_year"] = right["obs_year"].astype(float)
+    right = right.sort_values("obs_year", kind="mergesort")
+    merged = pd.merge_asof(
+        left, right, left_on=on, right_on="obs_year", by="unit_id", direction=direction
+    )
+    return merged.set_index("index").reindex(points.index)[["obs_year", "obs_value"]]
+
+
+def latest(points: pd.DataFrame, obs: pd.DataFrame, at: str = "t0") -> pd.DataFrame:
+    """Latest observation at or before `points[at]`."""
+    return _asof(points, at, obs, "backward")
+
+
+def growth(
+    points: pd.DataFrame,
+    obs: pd.DataFrame,
+    years: int,
+    anchor: str = "t0",
+    anchor_value: str = "v0",
+) -> tuple[pd.Series, pd.Series]:
+    """Annualised log growth over about `years` years up to the anchor, and the earlier year used.
+
+    The earlier observation is the one nearest to `anchor - years` among those strictly before
+    the anchor; it counts only if the actual gap lies in [years/2, 2*years].
+    """
+    pts = points.assign(ref=points[anchor] - years)
+    back = _asof(pts, "ref", obs, "backward")
+    fwd = _asof(pts, "ref", obs, "forward")
+    fwd = fwd.where(fwd["obs_year"] < pts[anchor])
+    use_fwd = back["obs_year"].isna() | (
+        (fwd["obs_year"] - pts["ref"]) < (pts["ref"] - back["obs_year"])
+    )
+    chosen = back.where(~use_fwd, fwd)
+    gap = pts[anchor] - chosen["obs_year"]
+    ok = (gap >= max(1.0, years / 2)) & (gap <= 2 * years)
+    g = (np.log(pts[anchor_value]) - np.log(chosen["obs_value"])) / gap
+    return g.where(ok), chosen["obs_year"].where(ok)
+
+
+class FeatureBuilder:
+    """Builds the feature table for one target from a (cut) dataset."""
+
+    def __init__(self, data: Dataset, target: str, refs: dict[str, Reference]):
+        self.target = target
+        self.data = data
+        self.refs = refs
+        self.obs = {t: observations(data.panel, t) for t in data.targets}
+        self.region = data.units["region"]
+        self.static = self._static(data.units)
+        self.indicators = self._indicators(data.panel, data.indicators)
+
+    @staticmethod
+    def _static(units: pd.DataFrame) -> pd.DataFrame:
+        keep = {}
+        for c in units.columns:
+            if c in DESCRIPTIVE_UNIT_COLUMNS or c == "region":
+                continue
+            col = units[c]
+            if pd.api.types.is_numeric_dtype(col):
+                keep[c] = col.astype(float)
+            else:
+                levels = col.dropna().unique()
+                # free text (one value per unit) cannot be learned; skip it
+                if 1 < len(levels) <= MAX_CATEGORY_LEVELS and len(levels) <= 0.5 * len(units):
+                    keep[c] = col.astype("category")
+        return pd.DataFrame(keep, index=units.index)
+
+    @staticmethod
+    def _indicators(panel: pd.DataFrame, names: list[str]) -> dict[str, tuple[pd.DataFrame, bool]]:
+        out = {}
+        for c in names:
+            obs = observations(panel, c)
+            if obs.empty:
+                continue
+            both = panel[c].notna() & panel["population"].notna()
+            ratio = panel.loc[both, c] / panel.loc[both, "population"]
+            share = len(ratio) > 0 and float(((ratio >= 0) & (ratio <= 1.05)).mean()) >= 0.95
+            if share:  # a count of people: its share of the population is comparable
+                sub = panel.loc[both, ["unit_id", "year"]].assign(value=ratio.to_numpy())
+                obs = sub.sort_values(["unit_id", "year"]).reset_index(drop=True)
+            out[c] = (obs, share)
+        return out
+
+    def _ref_growth(self, key_years0, key_years1, ref: Reference | None, key=COUNTRY):
+        if ref is None or not ref.has(key):
+            return pd.Series(np.nan, index=key_years0.index)
+        r0 = ref.at(key, key_years0.to_numpy())
+        r1 = ref.at(key, key_years1.to_numpy())
+        return pd.Series(np.log(r0) - np.log(r1), index=key_years0.index)
+
+    def build(self, points: pd.DataFrame) -> pd.DataFrame:
+        """Features for anchors `points` (columns unit_id, t0: a year the target is observed)."""
+        feats = pd.DataFrame(index=points.index)
+        for tgt in TARGETS:
+            if tgt not in self.obs:
+                continue
+            p = PREFIX[tgt]
+            ref = self.refs.get(tgt)
+            cur = latest(points, self.obs[tgt])
+            if tgt != self.target:
+                feats[f"{p}_age"] = points["t0"] - cur["obs_year"]
+            pts = points.assign(a=cur["obs_year"], v0=cur["obs_value"])
+            feats[f"{p}_log"] = np.log(pts["v0"])
+            for k in GROWTH_SPANS:
+                g, y_prev = growth(pts, self.obs[tgt], k, anchor="a")
+                feats[f"{p}_growth_{k}y"] = g
+                rg = self._ref_growth(pts["a"], y_prev, ref) / (pts["a"] - y_prev)
+                feats[f"{p}_rel_growth_{k}y"] = g - rg
+            if tgt == self.target:
+                prev = _asof(pts.assign(b=pts["a"] - 1), "b", self.obs[tgt], "backward")
+                feats[f"{p}_obs_gap"] = pts["a"] - prev["obs_year"]
+        if "population" in self.obs and "employment" in self.obs:
+            feats["emp_to_pop_log"] = feats["emp_log"] - feats["pop_log"]
+        self._region_context(points, feats)
+        for c, (obs, share) in self.indicators.items():
+            cur = latest(points, obs)
+            fresh = (points["t0"] - cur["obs_year"]) <= 5
+            feats[f"{c}_share" if share else c] = cur["obs_value"].where(fresh)
+        static = self.static.reindex(points["unit_id"].to_numpy())
+        static.index = points.index
+        return pd.concat([feats, static], axis=1)
+
+    def _region_context(self, points: pd.DataFrame, feats: pd.DataFrame) -> None:
+        ref = self.refs.get(self.target)
+        if ref is None:
+            return
+        regions = self.region.reindex(points["unit_id"].to_numpy()).to_numpy()
+        t0 = points["t0"].to_numpy(dtype=float)
+        p = PREFIX[self.target]
+        share = np.full(len(points), np.nan)
+        rel = {k: np.full(len(points), np.nan) for k in (5, 10)}
+        country = {k: ref.at(COUNTRY, t0) / ref.at(COUNTRY, t0 - k) for k in (5, 10)}
+        for region in pd.unique(regions):
+            if not ref.has(str(region)):
+                continue
+            m = regions == region
+            r0 = ref.at(str(region), t0[m])
+            share[m] = np.log(np.exp(feats.loc[m, f"{p}_log"].to_numpy()) / r0)
+            for k in (5, 10):
+                rk = ref.at(str(region), t0[m] - k)
+                rel[k][m] = (np.log(r0 / rk) - np.log(country[k][m])) / k
+        feats[f"{p}_share_of_region_log"] = share
+        for k in (5, 10):
+            feats[f"region_rel_growth_{k}y"] = rel[k]
+
+
+def pairs(obs: pd.DataFrame, max_span: int) -> pd.DataFrame:
+    """All pairs of observations of the same unit with 1 <= t1 - t0 <= max_span."""
+    left = obs.rename(columns={"year": "t0", "value": "v0"})
+    right = obs.rename(columns={"year": "t1", "value": "v1"})
+    out = left.merge(right, on="unit_id")
+    span = out["t1"] - out["t0"]
+    return out[(span >= 1) & (span <= max_span)].reset_index(drop=True)

@@ -1,0 +1,109 @@
+"""Split-conformal intervals from backtest residuals, per span and size class.
+
+Residuals are log errors `log(actual / forecast)` collected at calibration origins the model
+did not train on. For a central level L, the interval is
+`[forecast * exp(q_lo), forecast * exp(q_hi)]` with q the conformal quantiles (finite-sample
+corrected) of the residuals in the cell (span, size class). Thin cells fall back to all sizes
+for that span, and spans beyond the calibrated ones are scaled linearly from the longest one
+(error grows about linearly with the horizon).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .errors import NotFittedError
+
+
+def size_class(values, breaks: list[float]) -> np.ndarray:
+    """0 for the smallest units, len(breaks) for the largest."""
+    return np.searchsorted(
+        np.asarray(breaks, dtype=float), np.asarray(values, dtype=float), "right"
+    )
+
+
+def conformal_quantile(residuals: np.ndarray, q: float) -> float:
+    """The ceil((n+1) q)/n empirical quantile (the split-conformal guarantee)."""
+    r = np.sort(np.asarray(residuals, dtype=float))
+    n = len(r)
+    if q >= 0.5:
+        k = min(n, math.ceil((n + 1) * q))
+        return float(r[k - 1])
+    k = max(1, math.floor((n + 1) * q))
+    return float(r[k - 1])
+
+
+class ConformalIntervals:
+    def __init__(
+        self, *, level: float = 0.8, size_breaks: list[float] | None = None, min_cell: int = 30
+    ):
+        self.level = level
+        self.size_breaks = list(size_breaks or [])
+        self.min_cell = min_cell
+
+    def fit(self, residuals: pd.DataFrame) -> ConformalIntervals:
+        """`residuals`: columns span, p0 (size at the anchor), error (log actual/forecast)."""
+        lo_q, hi_q = (1 - self.level) / 2, (1 + self.level) / 2
+        r = residuals.dropna(subset=["error"]).assign(
+            size=lambda d: size_class(d["p0"], self.size_breaks)
+        )
+        table = {}
+        for span, rows in r.groupby("span"):
+            if len(rows) < self.min_cell:
+                continue
+            pooled = (
+                conformal_quantile(rows["error"], lo_q),
+                conformal_quantile(rows["error"], hi_q),
+            )
+            table[(int(span), -1)] = (*pooled, len(rows))
+            for size, cell in rows.groupby("size"):
+                if len(cell) >= self.min_cell:
+                    table[(int(span), int(size))] = (
+                        conformal_quantile(cell["error"], lo_q),
+                        conformal_quantile(cell["error"], hi_q),
+                        len(cell),
+                    )
+        if not table:
+            pooled_rows = r
+            if len(pooled_rows) < 5:
+                raise ValueError(
+                    f"too few calibration residuals ({len(pooled_rows)}) to build intervals"
+                )
+            # every span thin: pool all spans on a per-year scale
+            scaled = pooled_rows["error"] / pooled_rows["span"]
+            table[(1, -1)] = (
+                conformal_quantile(scaled, lo_q),
+                conformal_quantile(scaled, hi_q),
+                len(scaled),
+            )
+        self.table_ = table
+        self.spans_ = sorted({s for s, _ in table})
+        return self
+
+    def quantiles(self, span, p0) -> tuple[np.ndarray, np.ndarray]:
+        if not hasattr(self, "table_"):
+            raise NotFittedError("ConformalIntervals is not fitted")
+        span = np.asarray(span, dtype=int)
+        size = size_class(p0, self.size_breaks)
+        lo = np.empty(len(span))
+        hi = np.empty(len(span))
+        longest = self.spans_[-1]
+        for i, (s, c) in enumerate(zip(span, size, strict=True)):
+            key_span = s if s in self.spans_ else None
+            if key_span is None:
+                below = [x for x in self.spans_ if x <= s]
+                key_span = below[-1] if below else self.spans_[0]
+            cell = self.table_.get((key_span, int(c)), self.table_[(key_span, -1)])
+            scale = s / key_span if s > longest or key_span != s else 1.0
+            lo[i], hi[i] = cell[0] * scale, cell[1] * scale
+        return lo, hi
+
+    def summary(self) -> pd.DataFrame:
+        rows = [
+            {"span": s, "size_class": c, "q_lo": lo, "q_hi": hi, "n": n}
+            for (s, c), (lo, hi, n) in sorted(self.table_.items())
+        ]
+        return pd.DataFrame(rows)

@@ -1,0 +1,292 @@
+"""Composes the stages: validate -> fit -> forecast -> explain -> categorize -> write -> track.
+
+Outputs of a run are written into a hidden temporary folder and moved into place only when all
+of them exist, so a run that fails halfway leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import explain as explain_mod
+from . import io
+from .config import EngineConfig, load_yaml_model
+from .engine import Forecaster
+from .errors import ForecastError
+from .policy import Policy, categorize, load_policy, sensitivity_summary
+from .schema import Dataset
+
+Progress = Callable[[str], None]
+DEFAULT_CONFIG = "engine.yaml"
+DEFAULT_POLICY = "policy.yaml"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def experiments_dir() -> Path:
+    return io.project_root() / "experiments"
+
+
+def load_engine_config(path: Path | None = None, **overrides) -> EngineConfig:
+    if path is None and (experiments_dir() / DEFAULT_CONFIG).exists():
+        path = experiments_dir() / DEFAULT_CONFIG
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return load_yaml_model(EngineConfig, path, overrides)
+
+
+def resolve_policy(path: Path | None) -> tuple[Policy, Path | None]:
+    if path is None and (experiments_dir() / DEFAULT_POLICY).exists():
+        path = experiments_dir() / DEFAULT_POLICY
+    return load_policy(path), path
+
+
+def latest_observations(data: Dataset) -> pd.DataFrame:
+    """unit_id, target, latest (value), latest_year for every observed target."""
+    frames = []
+    for t in data.targets:
+        obs = data.panel.loc[data.panel[t].notna(), ["unit_id", "year", t]]
+        last = obs.groupby("unit_id").tail(1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unit_id": last["unit_id"],
+                    "target": t,
+                    "latest": last[t],
+                    "latest_year": last["year"],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def predict(
+    data: Dataset,
+    as_of: int,
+    horizons: list[int],
+    config: EngineConfig,
+    progress: Progress = _quiet,
+) -> tuple[Forecaster, pd.DataFrame, dict]:
+    """Fit on observations up to `as_of` and forecast as_of + horizons."""
+    if as_of < int(data.panel["year"].min()):
+        raise ForecastError(
+            f"--as-of {as_of} is before the first observation ({int(data.panel['year'].min())})"
+        )
+    fc = Forecaster(config=config).fit(data, as_of, progress=progress)
+    points = fc.forecast(horizons)
+    return fc, fc.forecast_table(horizons), points
+
+
+def category_facts(
+    data: Dataset, forecasts: pd.DataFrame, expl: pd.DataFrame, policy: Policy
+) -> pd.DataFrame:
+    """One row per unit in the policy's focus: the numbers the policy rules read."""
+    latest = latest_observations(data)
+    h = policy.horizon
+    fc = forecasts[forecasts["horizon"] == h].merge(latest, on=["unit_id", "target"])
+    for c in ("forecast", "lower", "upper"):
+        fc[f"{c}_pct"] = 100 * (fc[c] / fc["latest"] - 1)
+    pop = fc[fc["target"] == policy.target].set_index("unit_id")
+    units = data.units
+    f = pd.DataFrame(index=pop.index)
+    f["name"] = units["name"].reindex(f.index)
+    f["region"] = units["region"].reindex(f.index)
+    f["latest"] = pop["latest"]
+    f["latest_year"] = pop["latest_year"].astype(int)
+    f["target_year"] = pop["year"].astype(int)
+    f["forecast"] = pop["forecast"]
+    f["change_pct"] = pop["forecast_pct"]
+    f["lower_pct"] = pop["lower_pct"]
+    f["upper_pct"] = pop["upper_pct"]
+    emp = fc[fc["target"] == "employment"].set_index("unit_id")
+    f["employment_change_pct"] = emp["forecast_pct"].reindex(f.index)
+
+    a = policy.agglomeration
+    f["pole"] = None
+    f["pole_distance_km"] = np.nan
+    f["pole_change_pct"] = f["pole_lower_pct"] = f["pole_upper_pct"] = np.nan
+    if a.enabled and a.distance_attribute in units and a.pole_attribute in units:
+        by_name = pd.Series(units.index, index=units["name"].astype(str))
+        by_name = by_name[~by_name.index.duplicated()]
+        pole_name = units[a.pole_attribute].reindex(f.index)
+        pole_id = pole_name.map(by_name)
+        f["pole"] = pole_name
+        f["pole_distance_km"] = units[a.distance_attribute].reindex(f.index).astype(float)
+        for col in ("forecast_pct", "lower_pct", "upper_pct"):
+            dest = "pole_change_pct" if col == "forecast_pct" else f"pole_{col}"
+            f[dest] = pole_id.map(pop[col]).astype(float)
+
+    d = explain_mod.by_driver(expl[(expl["target"] == policy.target) & (expl["horizon"] == h)])
+    d = d.set_index("unit_id")
+    neg = d[d["contribution_log"] < 0]
+    total_neg = neg.groupby(level=0)["contribution_log"].sum()
+    structural = neg[neg["driver"].isin(policy.resettle.structural_drivers)]
+    share = structural.groupby(level=0)["contribution_log"].sum().reindex(total_neg.index).fillna(0)
+    f["structural_share"] = (share / total_neg).reindex(f.index)
+    f.loc[f["change_pct"] >= 0, "structural_share"] = np.nan  # only meaningful for declines
+    top = d.assign(abs_pct=d["contribution_pct"].abs()).sort_values("abs_pct", ascending=False)
+    f["top_drivers"] = (
+        top.groupby(level=0)
+        .apply(
+            lambda g: ", ".join(
+                f"{r.driver} {r.contribution_pct:+.1f} pts" for r in g.head(3).itertuples()
+            )
+        )
+        .reindex(f.index)
+    )
+    if policy.focus is not None:
+        if policy.focus.attribute not in units:
+            raise ForecastError(
+                f"policy focus attribute {policy.focus.attribute!r} is not a column of units.csv"
+            )
+        col = units[policy.focus.attribute].reindex(f.index)
+        want = policy.focus.value
+        keep = col.astype(str) == str(want) if isinstance(want, str) else col == want
+        f = f[keep.to_numpy()]
+    return f
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    data: Dataset
+    forecasts: pd.DataFrame
+    explanations: pd.DataFrame
+    categories: pd.DataFrame
+    sensitivity: pd.DataFrame
+    forecaster: Forecaster
+    policy: Policy
+    config: EngineConfig
+    timings: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def previous_categories(runs_root: Path, dataset: str, exclude: Path | None = None):
+    """categories.csv of the most recent earlier run of this dataset, if any."""
+    folder = runs_root / dataset
+    if not folder.is_dir():
+        return None, None
+    runs = sorted(p for p in folder.iterdir() if (p / "categories.csv").exists() and p != exclude)
+    if not runs:
+        return None, None
+    return pd.read_csv(runs[-1] / "categories.csv"), runs[-1]
+
+
+def run(
+    dataset: str | Path = io.BUNDLED_DEFAULT,
+    *,
+    as_of: int | None = None,
+    config: EngineConfig | None = None,
+    policy_path: Path | None = None,
+    runs_root: Path | None = None,
+    track: bool = True,
+    progress: Progress = _quiet,
+) -> RunResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[name] = round(now - t0, 2)
+        t0 = now
+
+    progress("validating the dataset")
+    data = io.read_dataset(dataset)
+    config = config or load_engine_config()
+    policy, policy_file = resolve_policy(policy_path)
+    as_of = data.last_year if as_of is None else as_of
+    lap("validate")
+    forecaster, forecasts, points = predict(data, as_of, config.horizons, config, progress)
+    lap("fit_forecast")
+    progress("explaining the forecasts (SHAP)")
+    expl = explain_mod.explain(forecaster, points)
+    latest = latest_observations(data.up_to(as_of))
+    explain_mod.check_decomposition(expl, forecasts, latest)
+    lap("explain")
+    progress("categorising")
+    if policy.horizon not in config.horizons:
+        raise ForecastError(
+            f"the policy horizon {policy.horizon} is not among the forecast horizons "
+            f"{config.horizons}"
+        )
+    facts = category_facts(data.up_to(as_of), forecasts, expl, policy)
+    runs_root = runs_root or io.project_root() / "runs"
+    prev, prev_dir = previous_categories(runs_root, data.name)
+    cats = categorize(facts, policy, config.level, prev)
+    sens = sensitivity_summary(facts, policy, config.level)
+    lap("categorize")
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    out_dir = runs_root / data.name / f"{stamp}_asof{as_of}"
+    tmp = runs_root / data.name / f".{out_dir.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    result = RunResult(
+        out_dir, data, forecasts, expl, cats, sens, forecaster, policy, config, timings
+    )
+    try:
+        progress("writing outputs")
+        write_outputs(result, tmp, policy_file, prev_dir)
+        lap("write")
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if track:
+        progress("logging the run to MLflow")
+        from . import tracking  # imported lazily: mlflow is slow to import
+
+        result.run_id = tracking.log_run(result)
+        lap("track")
+    return result
+
+
+def write_outputs(
+    result: RunResult, folder: Path, policy_file: Path | None, prev_dir: Path | None
+) -> None:
+    from .report.summary import render_summary
+
+    io.write_csv(result.forecasts, folder / "forecasts.csv", float_format="%.6g")
+    io.write_csv(result.explanations, folder / "explanations.csv", float_format="%.6g")
+    io.write_csv(
+        explain_mod.by_driver(result.explanations), folder / "drivers.csv", float_format="%.6g"
+    )
+    io.write_csv(
+        explain_mod.global_importance(result.explanations),
+        folder / "global_importance.csv",
+        float_format="%.6g",
+    )
+    io.write_csv(result.categories, folder / "categories.csv", float_format="%.6g")
+    io.write_csv(result.sensitivity, folder / "sensitivity_summary.csv")
+    cal = []
+    for target, tf in result.forecaster.targets_.items():
+        if tf.intervals_ is not None:
+            cal.append(tf.intervals_.summary().assign(target=target))
+    if cal:
+        io.write_csv(pd.concat(cal), folder / "interval_calibration.csv", float_format="%.6g")
+    io.write_text(result.policy.model_dump_json(indent=2), folder / "policy.json")
+    io.write_text(result.config.model_dump_json(indent=2), folder / "config.json")
+    io.write_json(
+        {
+            "dataset": result.data.name,
+            "dataset_path": str(result.data.path),
+            "dataset_digest": result.data.digest(),
+            "as_of": result.forecaster.origin_,
+            "policy_file": str(policy_file) if policy_file else None,
+            "previous_run": str(prev_dir) if prev_dir else None,
+            "timings_s": result.timings,
+            "data_warnings": result.data.warnings,
+        },
+        folder / "run.json",
+    )
+    io.write_text(render_summary(result), folder / "summary.html")
