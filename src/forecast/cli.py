@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import time
+import traceback
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -169,6 +172,19 @@ def run(
     _print_run(res, time.perf_counter() - start)
 
 
+@app.command()
+def report(run_folder: Path = typer.Argument(..., help="a run folder made by `forecast run`")):
+    """The decision-maker report of a run: RUN_FOLDER/report.html (EN/RU) and report.xlsx."""
+    from .report.excel import write_workbook
+    from .report.html import write_report
+
+    with _guard():
+        html_path = write_report(run_folder)
+        xlsx_path = write_workbook(run_folder)
+    console.print(f"wrote {html_path}")
+    console.print(f"wrote {xlsx_path}")
+
+
 def _print_run(res, seconds: float) -> None:
     level = int(round(res.config.level * 100))
     h = res.policy.horizon
@@ -215,10 +231,29 @@ def _print_run(res, seconds: float) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        # without standalone mode, click returns (rather than raises) typer.Exit's code
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception:  # a bug, not bad input: keep the details, show one line
+        log_file = Path(tempfile.gettempdir()) / "forecast-error.log"
+        log_file.write_text(traceback.format_exc(), encoding="utf-8")
+        err.print(
+            f"[bold red]internal error:[/] {sys.exc_info()[1]!r}. This is a bug in town-prospects; "
+            f"the details are in {log_file}"
+        )
+        sys.exit(3)
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -37,11 +37,21 @@ class EngineConfig(BaseModel):
         default_factory=lambda: [2, 5, 10, 15],
         description="calibration origins, in years before the as-of year",
     )
+    backtest_offsets: list[int] = Field(
+        default_factory=lambda: [5, 10],
+        description="origins (years before the as-of year) of the backtest reported with a run",
+    )
     size_breaks: list[float] = Field(default_factory=lambda: [10_000, 50_000, 250_000])
     min_cell: int = Field(30, ge=5, description="fewest residuals for a calibration cell")
     combine: bool = True
     control_to_total: bool = True
     seed: int = 7
+    n_jobs: int = Field(
+        1,
+        ge=1,
+        description="LightGBM threads; >1 only pays off on large data and an idle machine "
+        "(OpenMP threads spin-wait: on a busy 2-core machine 2 threads ran 100x slower)",
+    )
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
 
     @field_validator("horizons")

@@ -62,7 +62,9 @@ class TargetForecaster:
         X, z, w = self._training_table()
         self.n_pairs_ = len(X)
         progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
-        self.model_ = GrowthModel(params=self.config.lightgbm, seed=self.config.seed).fit(X, z, w)
+        self.model_ = GrowthModel(
+            params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
+        ).fit(X, z, w)
         self.weights_ = {}
         self.intervals_ = None
         if calibrate:

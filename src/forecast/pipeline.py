@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import backtest as backtest_mod
 from . import explain as explain_mod
 from . import io
 from .config import EngineConfig, load_yaml_model
@@ -155,6 +156,25 @@ def category_facts(
     return f
 
 
+def history(data: Dataset) -> pd.DataFrame:
+    """Every observation with its kind (census or estimate) and source, where known."""
+    frames = []
+    for t in data.targets:
+        obs = data.panel.loc[data.panel[t].notna(), ["unit_id", "year", t]]
+        frames.append(obs.rename(columns={t: "value"}).assign(target=t))
+    out = pd.concat(frames, ignore_index=True)[["unit_id", "target", "year", "value"]]
+    src = data.sources
+    if src is not None and {"file", "variable", "status"} <= set(src.columns):
+        used = src[(src["file"] == "panel") & (src["status"] == "used")]
+        used = used.rename(columns={"variable": "target"})
+        cols = [c for c in ("kind", "source_url", "source_note") if c in used]
+        used = used[["unit_id", "target", "year", *cols]].drop_duplicates(
+            ["unit_id", "target", "year"]
+        )
+        out = out.merge(used, on=["unit_id", "target", "year"], how="left")
+    return out
+
+
 @dataclass
 class RunResult:
     out_dir: Path
@@ -166,6 +186,7 @@ class RunResult:
     forecaster: Forecaster
     policy: Policy
     config: EngineConfig
+    backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
 
@@ -225,6 +246,10 @@ def run(
     cats = categorize(facts, policy, config.level, prev)
     sens = sensitivity_summary(facts, policy, config.level)
     lap("categorize")
+    first = int(data.panel["year"].min())
+    origins = sorted(as_of - k for k in config.backtest_offsets if as_of - k > first)
+    bt = backtest_mod.rolling_origin(data.up_to(as_of), origins, config.horizons, config, progress)
+    lap("backtest")
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     out_dir = runs_root / data.name / f"{stamp}_asof{as_of}"
@@ -232,7 +257,17 @@ def run(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     result = RunResult(
-        out_dir, data, forecasts, expl, cats, sens, forecaster, policy, config, timings
+        out_dir=out_dir,
+        data=data,
+        forecasts=forecasts,
+        explanations=expl,
+        categories=cats,
+        sensitivity=sens,
+        forecaster=forecaster,
+        policy=policy,
+        config=config,
+        backtest=bt,
+        timings=timings,
     )
     try:
         progress("writing outputs")
@@ -274,6 +309,15 @@ def write_outputs(
             cal.append(tf.intervals_.summary().assign(target=target))
     if cal:
         io.write_csv(pd.concat(cal), folder / "interval_calibration.csv", float_format="%.6g")
+    io.write_csv(history(result.data), folder / "history.csv", float_format="%.6g")
+    io.write_csv(result.data.units.reset_index(), folder / "units.csv")
+    if not result.backtest.empty:
+        io.write_csv(result.backtest, folder / "backtest.csv", float_format="%.6g")
+        io.write_csv(
+            backtest_mod.metrics(result.backtest, ["target", "horizon"]),
+            folder / "accuracy.csv",
+            float_format="%.6g",
+        )
     io.write_text(result.policy.model_dump_json(indent=2), folder / "policy.json")
     io.write_text(result.config.model_dump_json(indent=2), folder / "config.json")
     io.write_json(

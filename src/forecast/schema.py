@@ -89,6 +89,10 @@ def _listing(items: list, total: int | None = None) -> str:
     return shown + (f" and {total - MAX_LISTED} more" if total > MAX_LISTED else "")
 
 
+def _show(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
 def _lines(index: pd.Index, line_offset: int) -> str:
     rows = [int(i) + line_offset for i in index]
     word = "line" if len(rows) == 1 else "lines"
@@ -160,7 +164,7 @@ class _Checker:
         dup = df.duplicated(subset=keys, keep=False)
         if dup.any():
             pairs = df.loc[dup, keys].drop_duplicates()
-            shown = [" ".join(f"{k}={r[k]}" for k in keys) for _, r in pairs.iterrows()]
+            shown = [" ".join(f"{k}={_show(r[k])}" for k in keys) for _, r in pairs.iterrows()]
             self.add(
                 f"duplicate ({', '.join(keys)})",
                 self.lines(df.index[dup]),

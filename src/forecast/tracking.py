@@ -26,9 +26,12 @@ def tracking_uri() -> str:
 
 
 def _artifact_root() -> str | None:
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return None  # the server or store decides
-    return (io.project_root() / "experiments" / "mlartifacts").as_uri()
+    """Artifacts of a local SQLite store live next to its database file; a server decides
+    for itself (MLflow's own default would be ./mlruns in whatever folder the user is in)."""
+    uri = tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
 
 
 def experiment(name: str) -> str:

@@ -1,0 +1,92 @@
+"""Shared fixtures. Synthetic data here is for unit tests only and is labelled as such."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.config import EngineConfig, LightGBMParams
+
+ROOT = Path(__file__).resolve().parents[1]
+KZ = ROOT / "data" / "kz_towns"
+US = ROOT.parent / "shared" / "data" / "us_counties"
+US_MISSING = "../shared/data/us_counties not found: the US county panel is read in place"
+
+
+def write_dataset(
+    folder: Path, panel: str | pd.DataFrame, units: str | pd.DataFrame, **extra: str | pd.DataFrame
+) -> Path:
+    """Write a dataset folder from CSV text or frames (file name -> content)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in {"panel.csv": panel, "units.csv": units, **extra}.items():
+        if isinstance(content, pd.DataFrame):
+            content.to_csv(folder / name, index=False)
+        else:
+            (folder / name).write_text(content.strip() + "\n", encoding="utf-8")
+    return folder
+
+
+def synthetic_panel(
+    n_units: int = 60,
+    years=range(1980, 2011),
+    seed: int = 0,
+    noise: float = 0.01,
+    employment: bool = False,
+):
+    """SYNTHETIC panel: each unit grows at its own rate plus noise (for unit tests only)."""
+    rng = np.random.default_rng(seed)
+    rows, units = [], []
+    for i in range(n_units):
+        uid = f"SYN{i:03d}"
+        rate = rng.normal(0.0, 0.015)
+        level = float(np.exp(rng.uniform(8, 12)))
+        p = level
+        for y in years:
+            p *= np.exp(rate + rng.normal(0, noise))
+            row = {"unit_id": uid, "year": y, "population": round(p)}
+            if employment:
+                row["employment"] = round(0.4 * p * np.exp(rng.normal(0, noise)))
+            rows.append(row)
+        units.append(
+            {
+                "unit_id": uid,
+                "name": f"Synthetic {i}",
+                "region": f"R{i % 4}",
+                "kind": "A" if i % 2 else "B",
+            }
+        )
+    return pd.DataFrame(rows), pd.DataFrame(units)
+
+
+@pytest.fixture
+def fast_config() -> EngineConfig:
+    """A small, quick engine configuration for tests."""
+    return EngineConfig(
+        horizons=[1, 5, 10],
+        calibration_offsets=[3, 8],
+        backtest_offsets=[5],
+        max_pairs=20_000,
+        min_cell=10,
+        lightgbm=LightGBMParams(n_estimators=60, num_leaves=15, min_child_samples=10),
+    )
+
+
+@pytest.fixture
+def synthetic_dataset(tmp_path) -> Path:
+    panel, units = synthetic_panel()
+    return write_dataset(tmp_path / "synthetic", panel, units)
+
+
+@pytest.fixture
+def us_slice(tmp_path) -> Path:
+    """The first counties of three states of the real US panel (skips when ../shared is absent)."""
+    if not US.is_dir():
+        pytest.skip(US_MISSING)
+    units = pd.read_csv(US / "units.csv", dtype=str)
+    keep = units[units["region"].isin(["US-19", "US-20", "US-21"])]
+    panel = pd.read_csv(US / "panel.csv.gz", dtype=str)
+    panel = panel[panel["unit_id"].isin(keep["unit_id"])]
+    return write_dataset(tmp_path / "us_slice", panel, keep)

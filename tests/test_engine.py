@@ -1,0 +1,206 @@
+"""The forecaster: contract of `forecast predict`, no leakage, exactness, reproducibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from forecast.cli import app
+from forecast.engine import Forecaster
+from forecast.errors import NotFittedError
+from forecast.io import read_dataset
+
+from .conftest import KZ, synthetic_panel, write_dataset
+
+pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+
+COLUMNS = ["unit_id", "target", "origin_year", "horizon", "year", "forecast", "lower", "upper"]
+
+
+def config_file(tmp_path, cfg) -> str:
+    path = tmp_path / "engine.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump()))
+    return str(path)
+
+
+def run_predict(data, as_of, out, cfg_path, horizons="5,10") -> pd.DataFrame:
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--data",
+            str(data),
+            "--as-of",
+            str(as_of),
+            "--horizons",
+            horizons,
+            "--out",
+            str(out),
+            "--config",
+            cfg_path,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out / "forecasts.csv")
+
+
+def test_predict_contract(tmp_path, fast_config):
+    panel, units = synthetic_panel(employment=True)
+    panel.loc[panel["unit_id"] == "SYN000", "employment"] = np.nan  # no jobs data for one unit
+    data = write_dataset(tmp_path / "syn", panel, units)
+    out = run_predict(data, 2000, tmp_path / "out", config_file(tmp_path, fast_config))
+    assert list(out.columns[: len(COLUMNS)]) == COLUMNS
+    assert set(out["target"]) == {"population", "employment"}
+    assert (out["origin_year"] == 2000).all()
+    assert (out["year"] == out["origin_year"] + out["horizon"]).all()
+    assert sorted(out["horizon"].unique()) == [5, 10]
+    n_units = panel["unit_id"].nunique()
+    assert len(out[out["target"] == "population"]) == n_units * 2
+    assert len(out[out["target"] == "employment"]) == (n_units - 1) * 2
+    assert not out.duplicated(["unit_id", "target", "horizon"]).any()
+    assert (out["lower"] <= out["forecast"]).all() and (out["forecast"] <= out["upper"]).all()
+    assert (out["level"] == 0.8).all()
+
+
+def _perturb_after(panel: pd.DataFrame, year: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    later = panel["year"] > year
+    out = panel.copy()
+    for c in ("population", "employment"):
+        if c in out:
+            out.loc[later, c] = (out.loc[later, c] * rng.uniform(0.2, 5, later.sum())).round()
+    return out
+
+
+@pytest.mark.parametrize("as_of", [1996, 2003])
+def test_no_leakage_from_after_the_origin(tmp_path, fast_config, as_of):
+    panel, units = synthetic_panel(employment=True, seed=3)
+    cfg = config_file(tmp_path, fast_config)
+    base = run_predict(write_dataset(tmp_path / "a", panel, units), as_of, tmp_path / "oa", cfg)
+    changed = _perturb_after(panel, as_of, seed=as_of)
+    deleted = panel[panel["year"] <= as_of]
+    for name, variant in (("changed", changed), ("deleted", deleted)):
+        out = run_predict(
+            write_dataset(tmp_path / name, variant, units), as_of, tmp_path / f"o{name}", cfg
+        )
+        pd.testing.assert_frame_equal(base, out)
+
+
+def test_no_leakage_on_bundled_data_including_region_and_country_files(tmp_path, fast_config):
+    as_of = 2012
+    cfg = config_file(tmp_path, fast_config)
+    base = run_predict(KZ, as_of, tmp_path / "base", cfg)
+    files = {
+        n: pd.read_csv(KZ / n)
+        for n in ("panel.csv", "units.csv", "regions.csv", "country.csv", "sources.csv")
+    }
+    for name in ("panel.csv", "regions.csv", "country.csv"):
+        df = files[name]
+        later = df["year"] > as_of
+        df.loc[later, "population"] = df.loc[later, "population"] * 3
+    out = run_predict(
+        write_dataset(
+            tmp_path / "kz",
+            **{"panel": files["panel.csv"], "units": files["units.csv"]},
+            **{"regions.csv": files["regions.csv"], "country.csv": files["country.csv"]},
+        ),
+        as_of,
+        tmp_path / "changed",
+        cfg,
+    )
+    pd.testing.assert_frame_equal(base, out)
+
+
+def test_property_no_leakage_random_origins(tmp_path, fast_config):
+    """Property-style: for random origins, forecasts use nothing after the origin."""
+    panel, units = synthetic_panel(n_units=30, seed=11)
+    data = read_dataset(write_dataset(tmp_path / "p", panel, units))
+    rng = np.random.default_rng(5)
+    for origin in rng.integers(1992, 2008, size=3):
+        a = Forecaster(config=fast_config).fit(data, int(origin)).forecast_table()
+        changed = _perturb_after(panel, int(origin), seed=int(origin))
+        data2 = read_dataset(write_dataset(tmp_path / f"p{origin}", changed, units))
+        b = Forecaster(config=fast_config).fit(data2, int(origin)).forecast_table()
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_linear_unit_is_forecast_exactly_by_lin(tmp_path, fast_config):
+    panel, units = synthetic_panel(n_units=20, seed=2)
+    years = np.arange(1980, 2011)
+    line = pd.DataFrame(
+        {"unit_id": "LINEAR", "year": years, "population": 5000 + 120 * (years - 1980)}
+    )
+    units = pd.concat(
+        [units, pd.DataFrame([{"unit_id": "LINEAR", "name": "Line", "region": "R0", "kind": "A"}])]
+    )
+    data = read_dataset(write_dataset(tmp_path / "lin", pd.concat([panel, line]), units))
+    fc = Forecaster(config=fast_config).fit(data, 2005)
+    t = fc.forecast([1, 5, 10])["population"].table
+    row = t[t["unit_id"] == "LINEAR"].sort_values("year")
+    expected = 5000 + 120 * (row["year"].to_numpy() - 1980)
+    np.testing.assert_allclose(row["lin"].to_numpy(), expected, rtol=1e-12)
+
+
+def test_irregular_years_go_through_the_same_path(tmp_path, fast_config):
+    """Census-like irregular observations: forecasts for every unit, spans reflect the gaps."""
+    panel, units = synthetic_panel(n_units=40, seed=4)
+    census = panel[panel["year"].isin([1980, 1989, 1999, 2003, 2007, 2009])]
+    data = read_dataset(write_dataset(tmp_path / "irr", census, units))
+    fc = Forecaster(config=fast_config).fit(data, 2010)
+    t = fc.forecast([5])["population"].table
+    assert len(t) == 40
+    assert (t["t0"] == 2009).all() and (t["span"] == 6).all()
+    assert t["forecast"].notna().all()
+
+
+def test_reproducible(tmp_path, fast_config, synthetic_dataset):
+    data = read_dataset(synthetic_dataset)
+    a = Forecaster(config=fast_config).fit(data, 2005).forecast_table()
+    b = Forecaster(config=fast_config).fit(data, 2005).forecast_table()
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_predict_before_fit_is_a_clear_error():
+    with pytest.raises(NotFittedError, match="not fitted: call fit"):
+        Forecaster().forecast()
+
+
+def test_predict_as_of_before_data_is_a_clear_error(tmp_path, fast_config, synthetic_dataset):
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--data",
+            str(synthetic_dataset),
+            "--as-of",
+            "1900",
+            "--out",
+            str(tmp_path / "o"),
+            "--config",
+            config_file(tmp_path, fast_config),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "--as-of 1900 is before the first observation (1980)" in result.output
+
+
+def test_predict_bad_horizons_message(tmp_path, synthetic_dataset):
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--data",
+            str(synthetic_dataset),
+            "--as-of",
+            "2000",
+            "--horizons",
+            "5,x",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "--horizons must be whole numbers separated by commas, got '5,x'" in result.output

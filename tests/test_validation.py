@@ -1,0 +1,171 @@
+"""Every validation rule of the data contract, with its message pinned."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from forecast.cli import app
+from forecast.errors import DataValidationError, SuspiciousJumpWarning
+from forecast.io import read_dataset
+
+from .conftest import KZ, write_dataset
+
+UNITS = """
+unit_id,name,region
+A,Alpha,North
+B,Beta,South
+"""
+PANEL = """
+unit_id,year,population,employment
+A,2000,1000,400
+A,2010,1100,420
+B,2000,500,
+B,2010,480,200
+"""
+
+
+def problems(tmp_path, panel=PANEL, units=UNITS, **extra) -> str:
+    folder = write_dataset(tmp_path / "ds", panel, units, **extra)
+    with pytest.raises(DataValidationError) as info:
+        read_dataset(folder)
+    return str(info.value)
+
+
+def test_valid_dataset_reads_typed(tmp_path):
+    data = read_dataset(write_dataset(tmp_path / "ok", PANEL, UNITS))
+    assert data.targets == ["population", "employment"]
+    assert data.panel["year"].dtype.kind == "i"
+    assert data.panel["employment"].isna().sum() == 1  # missing stays missing
+    assert list(data.units.index) == ["A", "B"]
+
+
+def test_missing_required_columns(tmp_path):
+    msg = problems(tmp_path, panel="unit_id,year\nA,2000\n")
+    assert "panel.csv: missing required columns: header: population not found" in msg
+
+
+def test_missing_units_columns(tmp_path):
+    msg = problems(tmp_path, units="unit_id,name\nA,Alpha\nB,Beta\n")
+    assert "units.csv: missing required columns: header: region not found" in msg
+
+
+def test_duplicate_unit_year(tmp_path):
+    msg = problems(tmp_path, panel=PANEL + "A,2010,1200,430\n")
+    assert (
+        "panel.csv: duplicate (unit_id, year): lines 3, 6: repeated keys: unit_id=A year=2010"
+        in msg
+    )
+
+
+def test_non_numeric_value(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("A,2010,1100", "A,2010,about 1100"))
+    assert "panel.csv: non-numeric value: line 3: column 'population' holds 'about 1100'" in msg
+
+
+def test_non_positive_population(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("B,2000,500", "B,2000,0"))
+    assert "panel.csv: non-positive population: line 4: population must be > 0 (units B)" in msg
+
+
+def test_negative_employment(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("B,2010,480,200", "B,2010,480,-5"))
+    assert "panel.csv: negative employment: line 5: employment must be >= 0 (units B)" in msg
+
+
+def test_unit_not_in_units(tmp_path):
+    msg = problems(tmp_path, panel=PANEL + "C,2000,300,\n")
+    assert (
+        "panel.csv: unit not in units.csv: line 6: units C appear in the panel but not in units.csv"
+        in msg
+    )
+
+
+def test_year_outside_range(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("A,2000", "A,1700"))
+    assert "panel.csv: year outside 1800..2100: line 2: found 1700" in msg
+
+
+def test_year_not_whole(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("A,2000", "A,2000.5"))
+    assert "panel.csv: year not an integer: line 2: years must be whole numbers" in msg
+
+
+def test_empty_panel(tmp_path):
+    msg = problems(tmp_path, panel="unit_id,year,population\n")
+    assert "panel.csv: empty panel: whole file: the panel has no rows" in msg
+
+
+def test_duplicate_units(tmp_path):
+    msg = problems(tmp_path, units=UNITS + "A,Again,East\n")
+    assert "units.csv: duplicate (unit_id): lines 2, 4: repeated keys: unit_id=A" in msg
+
+
+def test_all_problems_reported_at_once(tmp_path):
+    bad = PANEL.replace("B,2000,500", "B,2000,-1") + "C,2000,300,\nA,2010,1,1\n"
+    msg = problems(tmp_path, panel=bad)
+    assert msg.startswith("3 problem(s) in the dataset:")
+    for rule in ("non-positive population", "duplicate (unit_id, year)", "unit not in units.csv"):
+        assert rule in msg
+
+
+def test_regions_file_is_validated(tmp_path):
+    msg = problems(tmp_path, **{"regions.csv": "region,year,population\nNorth,2000,x\n"})
+    assert "regions.csv: non-numeric value: line 2: column 'population' holds 'x'" in msg
+
+
+def test_missing_panel_file(tmp_path):
+    folder = tmp_path / "nopanel"
+    folder.mkdir()
+    (folder / "units.csv").write_text(UNITS.strip())
+    with pytest.raises(
+        DataValidationError, match="panel: missing file: .* expected one of panel.csv"
+    ):
+        read_dataset(folder)
+
+
+def test_suspicious_jump_warns_with_unit(tmp_path):
+    folder = write_dataset(tmp_path / "jump", PANEL.replace("A,2010,1100", "A,2010,1500"), UNITS)
+    with pytest.warns(
+        SuspiciousJumpWarning,
+        match=r"unit A: population changes by more than 30% .*2000->2010 \+50%",
+    ):
+        data = read_dataset(folder)
+    assert len(data.warnings) == 1
+
+
+def test_no_warning_for_small_changes(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SuspiciousJumpWarning)
+        read_dataset(write_dataset(tmp_path / "ok", PANEL, UNITS))
+
+
+def test_parquet_and_gzip_panels(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(PANEL.strip()))
+    for name in ("panel.csv.gz", "panel.parquet"):
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        (folder / "units.csv").write_text(UNITS.strip())
+        if name.endswith("gz"):
+            frame.to_csv(folder / name, index=False, compression="gzip")
+        else:
+            frame.to_parquet(folder / name)
+        assert len(read_dataset(folder).panel) == 4
+
+
+def test_cli_validate_reports_errors_with_exit_code(tmp_path):
+    folder = write_dataset(tmp_path / "bad", PANEL.replace("B,2000,500", "B,2000,0"), UNITS)
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert "non-positive population" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_validate_summary_on_bundled_data():
+    result = CliRunner().invoke(app, ["validate", str(KZ)])
+    assert result.exit_code == 0, result.output
+    assert "units: 89" in result.output
+    assert "population" in result.output and "valid" in result.output
