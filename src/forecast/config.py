@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -28,6 +28,11 @@ class EngineConfig(BaseModel):
     """How forecasts are made. Every field is logged to MLflow as a parameter."""
 
     model_config = ConfigDict(extra="forbid")
+    target_mode: Literal["relative", "trend_residual"] = Field(
+        "relative",
+        description="relative: log growth relative to the national total; trend_residual: "
+        "log ratio of the outcome to the LIN/EXP trend extrapolated from the anchor",
+    )
     horizons: list[int] = Field(default_factory=lambda: list(range(1, 11)))
     level: float = Field(0.8, gt=0, lt=1, description="central coverage of the intervals")
     base_years: int = Field(10, ge=1, description="base period of the trend baselines")

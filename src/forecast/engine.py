@@ -8,6 +8,7 @@ calibration origins before the fitting origin (never at the origin itself).
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,14 +51,8 @@ class TargetForecaster:
     def fit(
         self, data: Dataset, origin: int, *, calibrate: bool = True, progress: Progress = _quiet
     ) -> TargetForecaster:
-        cut = data.up_to(origin)
         self.origin_ = origin
-        self.data_ = cut
-        self.refs_ = {
-            t: Reference.from_dataset(cut, t, self.config.base_years) for t in cut.targets
-        }
-        self.builder_ = FeatureBuilder(cut, self.target, self.refs_)
-        self.obs_ = observations(cut.panel, self.target)
+        self._bind(data)
         progress(f"{self.target}: training pairs")
         X, z, w = self._training_table()
         self.n_pairs_ = len(X)
@@ -71,15 +66,31 @@ class TargetForecaster:
             self._calibrate(data, progress)
         return self
 
+    def _bind(self, data: Dataset) -> None:
+        """Attach the data (cut at the origin) the features and baselines are computed from."""
+        cut = data.up_to(self.origin_)
+        self.data_ = cut
+        self.refs_ = {
+            t: Reference.from_dataset(cut, t, self.config.base_years) for t in cut.targets
+        }
+        self.builder_ = FeatureBuilder(cut, self.target, self.refs_)
+        self.obs_ = observations(cut.panel, self.target)
+
+    def rebind(self, data: Dataset) -> TargetForecaster:
+        """A copy that keeps the fitted model, weights and intervals but reads `data` (cut at
+        the fitted origin) for features and baselines: how a stored model serves a panel."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("TargetForecaster is not fitted: call fit() first")
+        clone = copy.copy(self)
+        clone._bind(data)
+        return clone
+
     def _training_table(self):
         pr = pairs(self.obs_, self.config.max_span)
         if len(pr) > self.config.max_pairs:
             pr = pr.sample(self.config.max_pairs, random_state=self.config.seed).sort_index()
-        ref = self.refs_.get(self.target)
         span = (pr["t1"] - pr["t0"]).to_numpy(dtype=float)
-        y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy())
-        if ref is not None and ref.has(COUNTRY):
-            y = y - np.log(ref.at(COUNTRY, pr["t1"]) / ref.at(COUNTRY, pr["t0"]))
+        y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(pr)
         keep = np.isfinite(y)
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
         anchors = pr[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
@@ -89,6 +100,19 @@ class TargetForecaster:
         )
         X = X.drop(columns=["unit_id", "t0"]).assign(span=span)
         return X, y / span, span
+
+    def _anchor_growth(self, pr: pd.DataFrame) -> np.ndarray:
+        """The part of log(v1 / v0) the model does not learn: the national growth (relative
+        mode) or the LIN/EXP trend from the anchor (trend_residual mode)."""
+        t0, t1 = pr["t0"].to_numpy(float), pr["t1"].to_numpy(float)
+        if self.config.target_mode == "trend_residual":
+            b = baselines.bases(self.obs_, pr, self.config.base_years)
+            trend = baselines.lin_exp(pr["v0"], t0, b["pb"], b["tb"], t1)
+            return np.log(trend / pr["v0"].to_numpy(float))
+        ref = self.refs_.get(self.target)
+        if ref is not None and ref.has(COUNTRY):
+            return np.log(ref.at(COUNTRY, t1) / ref.at(COUNTRY, t0))
+        return np.zeros(len(pr))
 
     def _calibrate(self, data: Dataset, progress: Progress) -> None:
         frames = []
@@ -178,7 +202,11 @@ class TargetForecaster:
         z = self.model_.predict(X)
         ref = self.refs_.get(self.target)
         ref_growth = np.zeros(len(req))
-        if ref is not None and ref.has(COUNTRY):
+        if cfg.target_mode == "trend_residual":
+            t0, tb = req["t0"].to_numpy(float), req["tb"].to_numpy(float)
+            trend = baselines.lin_exp(req["p0"], t0, req["pb"], tb, req["year"].to_numpy(float))
+            ref_growth = np.log(trend / req["p0"].to_numpy(float))
+        elif ref is not None and ref.has(COUNTRY):
             r0 = ref.at(COUNTRY, req["t0"])
             r1 = ref.value(COUNTRY, self.origin_, req["year"])
             ref_growth = np.nan_to_num(np.log(r1 / r0))
@@ -192,19 +220,21 @@ class TargetForecaster:
         return PointForecast(table=req, X=X)
 
     def _control(self, req: pd.DataFrame) -> pd.Series:
-        """Scale the model's forecasts so they sum to the separately forecast country total,
-        where that total is the sum of these same units (a complete panel)."""
+        """Scale the model's forecasts of units anchored at the origin so that, together, they
+        grow like the separately forecast national total. Only where that total is built from
+        these same units (no country.csv: towns need not add up to their country)."""
         ref = self.refs_.get(self.target)
         if ref is None or not ref.has(COUNTRY) or self.data_.country is not None:
             return req["model"]
-        n_units = self.obs_["unit_id"].nunique()
         out = req["model"].copy()
-        for year, rows in req.groupby("year"):
-            if rows["unit_id"].nunique() != n_units:
-                continue
-            total = ref.value(COUNTRY, self.origin_, [year])[0]
-            if np.isfinite(total):
-                out.loc[rows.index] = rows["model"] * total / rows["model"].sum()
+        at_origin = req["t0"] == self.origin_
+        r0 = ref.at(COUNTRY, [self.origin_])[0]
+        for year, rows in req[at_origin].groupby("year"):
+            growth = ref.value(COUNTRY, self.origin_, [year])[0] / r0
+            if np.isfinite(growth):
+                out.loc[rows.index] = (
+                    rows["model"] * growth * rows["p0"].sum() / rows["model"].sum()
+                )
         return out
 
     def _baseline_inputs(self, req: pd.DataFrame) -> pd.DataFrame:
@@ -277,6 +307,19 @@ class Forecaster:
         if not self.targets_:
             raise ValueError(f"no observations at or before {origin}")
         return self
+
+    def rebind(self, data: Dataset) -> Forecaster:
+        """The fitted forecaster reading another copy of the data (see TargetForecaster.rebind).
+        Targets the new data does not observe are dropped."""
+        if not hasattr(self, "targets_"):
+            raise NotFittedError("Forecaster is not fitted: call fit() first")
+        clone = copy.copy(self)
+        clone.targets_ = {
+            t: tf.rebind(data)
+            for t, tf in self.targets_.items()
+            if t in data.up_to(self.origin_).targets
+        }
+        return clone
 
     def forecast(self, horizons: list[int] | None = None) -> dict[str, PointForecast]:
         if not hasattr(self, "targets_"):

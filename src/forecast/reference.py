@@ -3,8 +3,8 @@
 Demographers forecast small areas *relative to* a larger area that is itself forecast
 separately; national growth regimes shift between decades, and a model of relative growth
 carries over between them where one of absolute growth does not. A reference series comes from
-`country.csv` / `regions.csv` when the dataset has them, otherwise from the sum of the units in
-years where every unit is observed (a complete panel such as the US counties).
+`country.csv` / `regions.csv` when the dataset has them, otherwise from the units themselves,
+chain-linked over the years most units are observed (an annual panel such as the US counties).
 """
 
 from __future__ import annotations
@@ -18,15 +18,34 @@ from .schema import Dataset
 COUNTRY = "__country__"
 
 
-def _complete_sums(panel: pd.DataFrame, target: str, groups: pd.Series | None) -> pd.DataFrame:
-    """Sums of `target` by (group, year) over years where every unit of the group is observed."""
+def _chained_totals(panel: pd.DataFrame, target: str, groups: pd.Series | None) -> pd.DataFrame:
+    """Totals of `target` by (group, year), chain-linked so that units entering or leaving the
+    panel (boundary changes, late series) do not show up as growth.
+
+    Years count when at least half of the group's units are observed. Between two consecutive
+    such years, growth is measured on the units observed in both; the chain is anchored to the
+    plain sum in the best-covered year. For a balanced panel this is exactly the sum.
+    """
     obs = panel.loc[panel[target].notna(), ["unit_id", "year", target]]
     key = obs["unit_id"].map(groups) if groups is not None else pd.Series(COUNTRY, index=obs.index)
-    obs = obs.assign(key=key.to_numpy())
-    size = obs.groupby("key")["unit_id"].nunique()
-    agg = obs.groupby(["key", "year"])[target].agg(["sum", "count"]).reset_index()
-    agg = agg[agg["count"] == agg["key"].map(size)]
-    return agg.rename(columns={"sum": "value"})[["key", "year", "value"]]
+    obs = obs.assign(key=key.to_numpy()).rename(columns={target: "v"})
+    frames = []
+    for k, rows in obs.groupby("key", sort=True):
+        wide = rows.pivot(index="year", columns="unit_id", values="v").sort_index()
+        count = wide.notna().sum(axis=1)
+        wide = wide[count >= 0.5 * count.max()]
+        if len(wide) < 2:
+            continue
+        both = wide.notna() & wide.shift().notna()
+        growth = wide.where(both).sum(axis=1) / wide.shift().where(both).sum(axis=1)
+        growth.iloc[0] = 1.0
+        index = growth.cumprod()
+        best = wide.notna().sum(axis=1).idxmax()
+        level = index * (wide.loc[best].sum() / index.loc[best])
+        frames.append(pd.DataFrame({"key": k, "year": level.index, "value": level.to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["key", "year", "value"])
+    return pd.concat(frames, ignore_index=True)
 
 
 class Reference:
@@ -43,14 +62,14 @@ class Reference:
             s = data.country.set_index("year")[target].dropna()
             series[COUNTRY] = s
         else:
-            sums = _complete_sums(data.panel, target, None)
+            sums = _chained_totals(data.panel, target, None)
             if not sums.empty:
                 series[COUNTRY] = sums.set_index("year")["value"]
         if data.regions is not None and target in data.regions:
             for region, rows in data.regions.groupby("region"):
                 series[str(region)] = rows.set_index("year")[target].dropna()
         else:
-            sums = _complete_sums(data.panel, target, data.units["region"])
+            sums = _chained_totals(data.panel, target, data.units["region"])
             for region, rows in sums.groupby("key"):
                 series[str(region)] = rows.set_index("year")["value"]
         return cls(series, base_years)
