@@ -185,6 +185,54 @@ def report(run_folder: Path = typer.Argument(..., help="a run folder made by `fo
     console.print(f"wrote {xlsx_path}")
 
 
+def _years(text: str, option: str) -> list[int]:
+    try:
+        return sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        _fail(f"{option} must be years separated by commas, got {text!r}", 2)
+        return []
+
+
+@app.command()
+def benchmark(
+    data: str = typer.Option(..., "--data", help="dataset folder or bundled name"),
+    test_origins: str = typer.Option(..., "--test-origins", help="held-back origin(s), e.g. 1996"),
+    tune_origins: str = typer.Option("", "--tune-origins", help="origins used while tuning"),
+    horizons: str = typer.Option("5,10", help="headline horizons"),
+    peers: bool = typer.Option(False, help="also run statsforecast/mlforecast (bench extra)"),
+    out: Path | None = typer.Option(None, help="results file (default benchmarks/results/<dataset>.md)"),
+    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+):
+    """Backtest the engine against the baselines (and peers) and write a results file."""
+    from . import benchmark as bench
+    from . import pipeline
+
+    hs = _horizons(horizons)
+    with _guard():
+        cfg = pipeline.load_engine_config(config)
+        ds = io.read_dataset(data)
+        with _progress("benchmark") as report:
+            rep = bench.run_benchmark(
+                ds, tune_origins=_years(tune_origins, "--tune-origins"),
+                test_origins=_years(test_origins, "--test-origins"), horizons=hs, config=cfg,
+                peers=peers, progress=report,
+            )
+        text = bench.to_markdown(rep)
+        path = out or io.project_root() / "benchmarks" / "results" / f"{ds.name}.md"
+        io.write_text(text, path)
+        io.write_csv(rep.results, path.with_suffix(".csv.gz"), float_format="%.6g")
+    table = bench.headline(rep, rep.test_origins)
+    t = Table(title=f"{ds.name}: held-back origin(s) {test_origins}")
+    for col in ("target", "h", "method", "n", "MAPE", "ratio", "MALPE", "coverage"):
+        t.add_column(col, justify="left" if col in ("target", "method") else "right")
+    for r in table.itertuples():
+        cov = getattr(r, "coverage", float("nan"))
+        t.add_row(r.target, str(r.horizon), r.method, str(r.n), f"{r.mape:.2f}",
+                  f"{r.mape_ratio:.3f}", f"{r.malpe:+.2f}", "" if cov != cov else f"{cov:.1%}")
+    console.print(t)
+    console.print(f"time {rep.seconds:.0f} s, peak memory {rep.peak_mb:,.0f} MB; wrote {path}")
+
+
 def _print_run(res, seconds: float) -> None:
     level = int(round(res.config.level * 100))
     h = res.policy.horizon

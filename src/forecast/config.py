@@ -24,6 +24,31 @@ class LightGBMParams(BaseModel):
     alpha: float = Field(0.05, gt=0, description="huber transition point (annual log growth)")
 
 
+class PromotionRule(BaseModel):
+    """When `forecast retrain` moves the `champion` alias to a challenger (see forecast.retrain).
+
+    Both are scored on the same backtest origins and outcomes; the challenger is promoted only
+    if its `metric` at `horizon` is at least `min_improvement_pct` percent (relative) lower than
+    the champion's and its interval coverage there lies within `coverage_band`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    metric: Literal["mape", "mdape", "wmape", "ape_p90"] = "mape"
+    target: str | None = Field(None, description="default: the policy's target")
+    horizon: int | None = Field(None, ge=1, description="default: the policy horizon")
+    min_improvement_pct: float = Field(
+        2.0, gt=-100, lt=100, description="relative reduction of the metric, in percent"
+    )
+    coverage_band: tuple[float, float] = (0.7, 0.9)
+
+    @field_validator("coverage_band")
+    @classmethod
+    def _band(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1] <= 1:
+            raise ValueError("coverage_band must be [low, high] with 0 <= low <= high <= 1")
+        return v
+
+
 class EngineConfig(BaseModel):
     """How forecasts are made. Every field is logged to MLflow as a parameter."""
 
@@ -49,6 +74,11 @@ class EngineConfig(BaseModel):
     size_breaks: list[float] = Field(default_factory=lambda: [10_000, 50_000, 250_000])
     min_cell: int = Field(30, ge=5, description="fewest residuals for a calibration cell")
     combine: bool = True
+    combine_members: list[str] = Field(
+        default_factory=lambda: ["model", "lin_exp", "csp_vsg", "naive"],
+        description="forecasts combined (log-linearly) with weights learned per span",
+    )
+    weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True
     seed: int = 7
     n_jobs: int = Field(
@@ -58,6 +88,20 @@ class EngineConfig(BaseModel):
         "(OpenMP threads spin-wait: on a busy 2-core machine 2 threads ran 100x slower)",
     )
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+    promotion: PromotionRule = Field(default_factory=PromotionRule)
+
+    @field_validator("combine_members")
+    @classmethod
+    def _members(cls, v: list[str]) -> list[str]:
+        from .baselines import BASELINES
+
+        unknown = [m for m in v if m not in ("model", *BASELINES)]
+        if unknown or not v or v[0] != "model":
+            raise ValueError(
+                f"combine_members must start with 'model' and use baselines from "
+                f"{', '.join(BASELINES)} (got {v})"
+            )
+        return v
 
     @field_validator("horizons")
     @classmethod

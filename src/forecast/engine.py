@@ -9,6 +9,7 @@ calibration origins before the fitting origin (never at the origin itself).
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,13 @@ from .schema import Dataset
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-WEIGHT_GRID = np.round(np.linspace(0, 1, 11), 2)
+
+
+def _simplex(k: int, step: float) -> np.ndarray:
+    """All weight vectors of length k on a grid of `step` that sum to one."""
+    n = int(round(1 / step))
+    pts = [c for c in itertools.product(range(n + 1), repeat=k) if sum(c) == n]
+    return np.array(pts, dtype=float) / n
 
 
 def _quiet(_: str) -> None:
@@ -86,9 +93,7 @@ class TargetForecaster:
         return clone
 
     def _training_table(self):
-        pr = pairs(self.obs_, self.config.max_span)
-        if len(pr) > self.config.max_pairs:
-            pr = pr.sample(self.config.max_pairs, random_state=self.config.seed).sort_index()
+        pr = pairs(self.obs_, self.config.max_span, self.config.max_pairs, self.config.seed)
         span = (pr["t1"] - pr["t0"]).to_numpy(dtype=float)
         y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(pr)
         keep = np.isfinite(y)
@@ -141,47 +146,65 @@ class TargetForecaster:
         res = pd.concat(frames, ignore_index=True)
         res = res[res["model"].notna() & res["actual"].notna()]
         self.calibration_ = res
-        err_model = np.log(res["actual"] / res["model"])
-        err_base = np.log(res["actual"] / res["average"])
-        self.weights_ = self._learn_weights(res["span"], err_model, err_base)
-        combined = self._combine(res["model"], res["average"], res["span"])
+        self.weights_ = self._learn_weights(res)
         residuals = pd.DataFrame(
-            {"span": res["span"], "p0": res["p0"], "error": np.log(res["actual"] / combined)}
+            {
+                "span": res["span"],
+                "p0": res["p0"],
+                "error": np.log(res["actual"] / self.combine(res)),
+            }
         )
         cfg = self.config
         self.intervals_ = ConformalIntervals(
             level=cfg.level, size_breaks=cfg.size_breaks, min_cell=cfg.min_cell
         ).fit(residuals)
 
-    def _learn_weights(self, span, err_model, err_base) -> dict[int, float]:
-        """Model weight per span minimising mean absolute log error on calibration residuals."""
-        if not self.config.combine:
+    @property
+    def members(self) -> list[str]:
+        return list(self.config.combine_members) if self.config.combine else ["model"]
+
+    def _learn_weights(self, res: pd.DataFrame) -> dict[int, np.ndarray]:
+        """Weights of the members per span (and overall, key -1) minimising the mean absolute
+        log error of the log-linear combination on calibration residuals; grid on the simplex."""
+        members = self.members
+        if len(members) == 1:
             return {}
-        d = pd.DataFrame({"span": span, "m": err_model, "b": err_base}).dropna()
+        err = np.column_stack([np.log(res["actual"] / res[m]) for m in members])
+        ok = np.isfinite(err).all(axis=1)
+        err, span = err[ok], res["span"].to_numpy()[ok]
+        grid = _simplex(len(members), self.config.weight_step)
 
-        def best(rows: pd.DataFrame) -> float:
-            # error of the log-linear combination: log(a) - (w log m + (1-w) log b)
-            losses = [np.abs(w * rows["m"] + (1 - w) * rows["b"]).mean() for w in WEIGHT_GRID]
-            return float(WEIGHT_GRID[int(np.argmin(losses))])
+        def best(e: np.ndarray) -> np.ndarray:
+            return grid[int(np.argmin(np.abs(e @ grid.T).mean(axis=0)))]
 
-        weights = {-1: best(d)} if len(d) else {}
-        for s, rows in d.groupby("span"):
-            if len(rows) >= self.config.min_cell:
-                weights[int(s)] = best(rows)
+        weights = {-1: best(err)} if len(err) else {}
+        for s in np.unique(span):
+            m = span == s
+            if m.sum() >= self.config.min_cell:
+                weights[int(s)] = best(err[m])
         return weights
 
-    def weight(self, span) -> np.ndarray:
-        span = np.asarray(span, dtype=int)
-        if not self.weights_:
-            return np.ones(len(span))
-        default = self.weights_.get(-1, 1.0)
-        return np.array([self.weights_.get(int(s), default) for s in span], dtype=float)
+    def member_weights(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Per-row weights of the members (renormalised over the members available there)."""
+        members = self.members
+        default = self.weights_.get(-1, np.eye(len(members))[0])
+        w = np.array([self.weights_.get(int(s), default) for s in table["span"]], dtype=float)
+        w = w.reshape(len(table), len(members))
+        avail = np.column_stack([np.isfinite(table[m].to_numpy(dtype=float)) for m in members])
+        w = np.where(avail, w, 0.0)
+        total = w.sum(axis=1, keepdims=True)
+        fallback = np.where(avail[:, :1], 1.0, 0.0)  # nothing weighted available: the model
+        w = np.where(
+            total > 0,
+            w / np.where(total > 0, total, 1),
+            np.hstack([fallback, np.zeros((len(table), len(members) - 1))]),
+        )
+        return pd.DataFrame(w, columns=members, index=table.index)
 
-    def _combine(self, model, base, span) -> np.ndarray:
-        w = self.weight(span)
-        m = np.log(np.asarray(model, dtype=float))
-        b = np.log(np.asarray(base, dtype=float))
-        return np.exp(np.where(np.isnan(b), m, w * m + (1 - w) * b))
+    def combine(self, table: pd.DataFrame) -> np.ndarray:
+        w = self.member_weights(table)
+        logs = np.column_stack([np.log(table[m].to_numpy(dtype=float)) for m in w.columns])
+        return np.exp(np.nansum(np.where(w.to_numpy() > 0, logs, 0.0) * w.to_numpy(), axis=1))
 
     # -- predicting ----------------------------------------------------------------------
     def predict_points(self, requests: pd.DataFrame) -> PointForecast:
@@ -271,8 +294,11 @@ class TargetForecaster:
         pf = self.predict_points(req)
         t = pf.table
         t["horizon"] = t["year"] - self.origin_
-        t["weight"] = self.weight(t["span"])
-        t["forecast"] = self._combine(t["model"], t["average"], t["span"])
+        w = self.member_weights(t)
+        for m in w.columns:
+            t[f"w_{m}"] = w[m]
+        t["weight"] = w["model"]
+        t["forecast"] = self.combine(t)
         if self.intervals_ is not None:
             lo, hi = self.intervals_.quantiles(t["span"], t["p0"])
             t["lower"] = t["forecast"] * np.exp(lo)

@@ -109,15 +109,19 @@ def explain_target(
     t = pf.table.reset_index(drop=True)
     values, base = _shap(tf, pf.X, tol)
     span = t["span"].to_numpy(dtype=float)
-    uses_base = t["average"].notna().to_numpy()
-    w = np.where(uses_base, t["weight"].to_numpy(dtype=float), 1.0)
+    w = t["weight"].to_numpy(dtype=float)
     model_log = np.log(t["model"] / t["p0"]).to_numpy()
     control = model_log - t["relative_growth"].to_numpy() - t["reference_growth"].to_numpy()
+    others = [c.removeprefix("w_") for c in t.columns if c.startswith("w_") and c != "w_model"]
+    baseline_part = np.zeros(len(t))
+    for m in others:
+        wm = t[f"w_{m}"].to_numpy(dtype=float)
+        baseline_part += np.where(wm > 0, wm * np.log(t[m] / t["p0"]).to_numpy(), 0.0)
     parts = {
         "model_average": w * base * span,
         "national_trend": w * t["reference_growth"].to_numpy(),
         "total_control": w * control,
-        "baseline_methods": np.where(uses_base, (1 - w) * np.log(t["average"] / t["p0"]), 0.0),
+        "baseline_methods": baseline_part,
     }
     feats = pf.X.columns
     keys = t[["unit_id", "horizon", "year", "p0", "forecast"]]

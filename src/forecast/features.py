@@ -185,10 +185,51 @@ class FeatureBuilder:
             feats[f"region_rel_growth_{k}y"] = rel[k]
 
 
-def pairs(obs: pd.DataFrame, max_span: int) -> pd.DataFrame:
-    """All pairs of observations of the same unit with 1 <= t1 - t0 <= max_span."""
-    left = obs.rename(columns={"year": "t0", "value": "v0"})
-    right = obs.rename(columns={"year": "t1", "value": "v1"})
-    out = left.merge(right, on="unit_id")
-    span = out["t1"] - out["t0"]
-    return out[(span >= 1) & (span <= max_span)].reset_index(drop=True)
+def pairs(
+    obs: pd.DataFrame, max_span: int, max_pairs: int | None = None, seed: int = 0
+) -> pd.DataFrame:
+    """Pairs of observations of the same unit with 1 <= t1 - t0 <= max_span.
+
+    Built by shifting the sorted observations k places (k = 1, 2, ...), so memory stays linear
+    in the number of observations. With `max_pairs`, each pair is kept with the same
+    probability (a uniform random sample, reproducible from `seed`).
+    """
+    o = obs.sort_values(["unit_id", "year"], kind="mergesort").reset_index(drop=True)
+    unit = o["unit_id"].to_numpy()
+    year = o["year"].to_numpy()
+    value = o["value"].to_numpy(dtype=float)
+
+    def valid(k: int) -> np.ndarray:
+        same = unit[k:] == unit[:-k]
+        span = year[k:] - year[:-k]
+        return same & (span >= 1) & (span <= max_span)
+
+    ks, total = [], 0
+    for k in range(1, len(o)):
+        ok = valid(k)
+        if not ok.any():
+            break
+        ks.append(k)
+        total += int(ok.sum())
+    keep_p = 1.0 if not max_pairs or total <= max_pairs else max_pairs / total
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in ks:
+        ok = valid(k)
+        if keep_p < 1.0:
+            ok &= rng.random(len(ok)) < keep_p
+        idx = np.flatnonzero(ok)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unit_id": unit[idx],
+                    "t0": year[idx],
+                    "v0": value[idx],
+                    "t1": year[idx + k],
+                    "v1": value[idx + k],
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["unit_id", "t0", "v0", "t1", "v1"])
+    return pd.concat(frames, ignore_index=True)

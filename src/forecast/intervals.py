@@ -84,22 +84,22 @@ class ConformalIntervals:
         return self
 
     def quantiles(self, span, p0) -> tuple[np.ndarray, np.ndarray]:
+        """Log-scale quantiles for each (span, size): the cell of the nearest calibrated span
+        at or below, scaled by span / that span when they differ."""
         if not hasattr(self, "table_"):
             raise NotFittedError("ConformalIntervals is not fitted")
         span = np.asarray(span, dtype=int)
         size = size_class(p0, self.size_breaks)
-        lo = np.empty(len(span))
-        hi = np.empty(len(span))
-        longest = self.spans_[-1]
-        for i, (s, c) in enumerate(zip(span, size, strict=True)):
-            key_span = s if s in self.spans_ else None
-            if key_span is None:
-                below = [x for x in self.spans_ if x <= s]
-                key_span = below[-1] if below else self.spans_[0]
-            cell = self.table_.get((key_span, int(c)), self.table_[(key_span, -1)])
-            scale = s / key_span if s > longest or key_span != s else 1.0
-            lo[i], hi[i] = cell[0] * scale, cell[1] * scale
-        return lo, hi
+        spans = np.asarray(self.spans_)
+        pos = np.searchsorted(spans, span, side="right") - 1
+        key = spans[np.clip(pos, 0, len(spans) - 1)]
+        scale = np.where(key == span, 1.0, span / key)
+        lo, hi = np.empty(len(span)), np.empty(len(span))
+        for k, c in set(zip(key.tolist(), size.tolist(), strict=True)):
+            cell = self.table_.get((k, c), self.table_[(k, -1)])
+            m = (key == k) & (size == c)
+            lo[m], hi[m] = cell[0], cell[1]
+        return lo * scale, hi * scale
 
     def summary(self) -> pd.DataFrame:
         rows = [
