@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import baselines
 from .config import EngineConfig
-from .errors import NotFittedError
+from .errors import ForecastError, NotFittedError
 from .features import FeatureBuilder, observations, pairs
 from .intervals import ConformalIntervals
 from .model import GrowthModel
@@ -94,6 +94,11 @@ class TargetForecaster:
 
     def _training_table(self):
         pr = pairs(self.obs_, self.config.max_span, self.config.max_pairs, self.config.seed)
+        if pr.empty:
+            raise ValueError(
+                f"no training pairs for {self.target} up to {self.origin_}: every unit has at "
+                f"most one observation within {self.config.max_span} years of another"
+            )
         span = (pr["t1"] - pr["t0"]).to_numpy(dtype=float)
         y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(pr)
         keep = np.isfinite(y)
@@ -327,9 +332,12 @@ class Forecaster:
         cut = data.up_to(origin)
         self.targets_ = {}
         for target in cut.targets:
-            self.targets_[target] = TargetForecaster(target=target, config=self.config).fit(
-                cut, origin, calibrate=calibrate, progress=progress
-            )
+            try:
+                self.targets_[target] = TargetForecaster(target=target, config=self.config).fit(
+                    cut, origin, calibrate=calibrate, progress=progress
+                )
+            except ValueError as exc:
+                raise ForecastError(f"cannot forecast {target} from {origin}: {exc}") from exc
         if not self.targets_:
             raise ValueError(f"no observations at or before {origin}")
         return self

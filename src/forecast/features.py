@@ -231,5 +231,13 @@ def pairs(
             )
         )
     if not frames:
-        return pd.DataFrame(columns=["unit_id", "t0", "v0", "t1", "v1"])
+        return pd.DataFrame(
+            {
+                "unit_id": pd.Series(dtype=str),
+                "t0": pd.Series(dtype=int),
+                "v0": pd.Series(dtype=float),
+                "t1": pd.Series(dtype=int),
+                "v1": pd.Series(dtype=float),
+            }
+        )
     return pd.concat(frames, ignore_index=True)

@@ -79,9 +79,30 @@ class ConformalIntervals:
                 conformal_quantile(scaled, hi_q),
                 len(scaled),
             )
-        self.table_ = table
-        self.spans_ = sorted({s for s, _ in table})
+        self.table_ = self._dense_monotone(table)
+        self.spans_ = sorted({s for s, _ in self.table_})
         return self
+
+    def _dense_monotone(self, table: dict) -> dict:
+        """Every span from 1 to the longest calibrated one, for every size class: a missing
+        cell takes the pooled cell of its span, else the previous span's scaled up; then the
+        interval never narrows as the span grows (noise in thin cells would make it jump)."""
+        longest = max(s for s, _ in table)
+        classes = [-1, *range(len(self.size_breaks) + 1)]
+        dense: dict = {}
+        for c in classes:
+            prev = None
+            for s in range(1, longest + 1):
+                cell = table.get((s, c)) or table.get((s, -1))
+                if cell is None and prev is not None:
+                    cell = (prev[0] * s / (s - 1), prev[1] * s / (s - 1), 0)
+                if cell is None:
+                    continue
+                if prev is not None:
+                    cell = (min(cell[0], prev[0]), max(cell[1], prev[1]), cell[2])
+                dense[(s, c)] = cell
+                prev = cell
+        return dense
 
     def quantiles(self, span, p0) -> tuple[np.ndarray, np.ndarray]:
         """Log-scale quantiles for each (span, size): the cell of the nearest calibrated span

@@ -103,23 +103,19 @@ def load_policy(path: Path | None) -> Policy:
 
 # ---- probabilities --------------------------------------------------------------------
 def prob_below(threshold_pct, change_pct, lower_pct, upper_pct, level: float) -> np.ndarray:
-    """P(change < threshold) under a two-piece normal on the log scale fitted to the point
-    forecast and the interval (each side its own spread)."""
+    """P(change < threshold) from the point forecast and the interval: on the log scale, the
+    point forecast is the median and each side is half a normal whose spread puts the interval
+    bound at its quantile ((1 -+ level) / 2). Without an interval: 0 or 1."""
     z = ndtri((1 + level) / 2)
     mu = np.log1p(np.asarray(change_pct, dtype=float) / 100)
     lo = np.log1p(np.asarray(lower_pct, dtype=float) / 100)
     hi = np.log1p(np.asarray(upper_pct, dtype=float) / 100)
     x = np.log1p(np.asarray(threshold_pct, dtype=float) / 100)
-    s_lo = np.maximum((mu - lo) / z, 1e-9)
-    s_hi = np.maximum((hi - mu) / z, 1e-9)
-    # two-piece normal: mass below mu is s_lo / (s_lo + s_hi)
-    w_lo = s_lo / (s_lo + s_hi)
-    below = np.where(
-        x <= mu,
-        2 * w_lo * ndtr((x - mu) / s_lo),
-        w_lo + 2 * (1 - w_lo) * (ndtr((x - mu) / s_hi) - 0.5),
-    )
-    no_interval = ~np.isfinite(s_lo) | ~np.isfinite(s_hi) | np.isnan(lo) | np.isnan(hi)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_lo = np.maximum((mu - lo) / z, 1e-9)
+        s_hi = np.maximum((hi - mu) / z, 1e-9)
+        below = np.where(x <= mu, ndtr((x - mu) / s_lo), ndtr((x - mu) / s_hi))
+    no_interval = np.isnan(lo) | np.isnan(hi)
     return np.where(no_interval, (mu < x).astype(float), below)
 
 

@@ -1,0 +1,252 @@
+"""The report in a real browser: headless Chromium via selenium, on a real run of kz_towns.
+
+Checks that the page renders with no console error and no network request (Chrome's performance
+log lists every request the page makes: only the file itself may appear), that the language
+switch changes the visible text, that a column header sorts the table, and that every unit's
+card draws. Screenshots go to test-artifacts/ (git-ignored) for a human to look at.
+
+Skipped, with the reason, when Chromium, chromedriver or selenium are missing
+(`apt-get install -y chromium chromium-driver`; selenium is in the `dev` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FORECAST = Path(sys.executable).with_name("forecast")
+INTERNAL = ("chrome://", "chrome-untrusted://", "devtools://")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1400,1000",
+)
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    pytest.skip(
+        f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install -y chromium chromium-driver)",
+        allow_module_level=True,
+    )
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("runs")
+    res = subprocess.run(
+        [str(FORECAST), "run", "--no-track", "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    (folder,) = [p.parent for p in runs.glob("*/*/categories.csv")]
+    res = subprocess.run([str(FORECAST), "report", str(folder)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return folder / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="report-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    # an explicit driver path: selenium-manager (which may download drivers) never runs
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _ready(driver) -> None:
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return document.documentElement.dataset.ready === '1'")
+    )
+
+
+def _go(driver, route: str) -> None:
+    driver.execute_script("window.location.hash = arguments[0]", route)
+    time.sleep(0.15)
+
+
+def _lang(driver, lang: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f".langs button[data-lang='{lang}']").click()
+    WebDriverWait(driver, 5).until(
+        lambda d: d.execute_script("return document.documentElement.lang") == lang
+    )
+
+
+def _screenshot(driver, name: str) -> Path:
+    """A full-page screenshot (the window is stretched to the page's height)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, min(max(height, 600), 12000))
+    time.sleep(0.2)
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1400, 1000)
+    return path
+
+
+def _column(driver, key: str) -> list[float]:
+    idx = driver.execute_script(
+        "return [...document.querySelectorAll('#units-table thead th')]"
+        ".findIndex(th => th.dataset.key === arguments[0])",
+        key,
+    )
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#units-table tbody tr')]"
+        ".map(tr => parseFloat(tr.children[arguments[0]].dataset.value))",
+        idx,
+    )
+
+
+def test_report_in_chromium(report: Path, browser):
+    d = browser
+    url = report.as_uri()
+    d.get(url)
+    _ready(d)
+    _lang(d, "en")
+    units = d.execute_script(
+        "return JSON.parse(document.getElementById('report-data').textContent)"
+        ".units.map(u => [u.id, u.boundary])"
+    )
+    assert units
+
+    # the overview: a row per unit, a map, the category counts
+    rows = d.find_elements(By.CSS_SELECTOR, "#units-table tbody tr")
+    assert len(rows) == len(units)
+    assert d.find_elements(By.CSS_SELECTOR, "#map svg a.mapdot")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#catcards .catcard")) >= 3
+    _screenshot(d, "report-overview-en.png")
+
+    # clicking a column header sorts the table, clicking again reverses it
+    header = d.find_element(By.CSS_SELECTOR, "#units-table th[data-key='latest']")
+    header.click()
+    values = _column(d, "latest")
+    assert values == sorted(values) and values[0] < values[-1]
+    assert (
+        d.find_element(By.CSS_SELECTOR, "#units-table th[data-key='latest']").get_attribute(
+            "aria-sort"
+        )
+        == "ascending"
+    )
+    d.find_element(By.CSS_SELECTOR, "#units-table th[data-key='latest']").click()
+    assert _column(d, "latest") == sorted(values, reverse=True)
+
+    # switching language changes the visible text (and the number format)
+    title_en = d.find_element(By.ID, "title").text
+    body_en = d.find_element(By.TAG_NAME, "body").text
+    _lang(d, "ru")
+    title_ru = d.find_element(By.ID, "title").text
+    body_ru = d.find_element(By.TAG_NAME, "body").text
+    assert title_ru != title_en and "Перспективы" in title_ru
+    assert "Диверсификация" in body_ru and "Diversify" not in body_ru
+    assert "Diversify" in body_en
+    # Russian number format: decimal comma, a (no-break) space before % (webdriver shows a space)
+    assert re.search(r"\d,\d %", body_ru) and not re.search(r"\d\.\d%", body_ru)
+    names_ru = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#units-table a.uname")]
+    assert any(re.search("[А-Яа-яЁё]", n) for n in names_ru), "unit names in Russian"
+    _screenshot(d, "report-overview-ru.png")
+
+    # every unit's card draws: chart, drivers, reasons; in Russian, then one in English
+    for uid, _ in units:
+        _go(d, f"#unit/{uid}")
+        card = d.find_element(By.CSS_SELECTOR, "article.unit")
+        assert card.get_attribute("data-id") == uid
+        assert d.find_elements(By.CSS_SELECTOR, "#chart-population svg.fan circle.obs")
+        assert d.find_elements(By.CSS_SELECTOR, "#drivers svg rect.wfbar")
+        assert d.find_elements(By.CSS_SELECTOR, "#reasons li")
+    pick = next((uid for uid, boundary in units if boundary), units[0][0])
+    _go(d, f"#unit/{pick}")
+    assert "Пограничный случай" in d.find_element(By.ID, "reasons").text or not any(
+        b for _, b in units
+    )
+    _screenshot(d, "report-unit-ru.png")
+    _lang(d, "en")
+    assert "Boundary case" in d.find_element(By.ID, "reasons").text or not any(b for _, b in units)
+    _screenshot(d, "report-unit-en.png")
+    _go(d, "#method")
+    assert d.find_element(By.ID, "accuracy-table")
+    assert d.find_element(By.ID, "policy-table")
+    _screenshot(d, "report-method-en.png")
+
+    # no console errors (a blocked request would show up here too, as a CSP violation)
+    assert not _console_errors(d)
+    # no network requests: nothing but the file itself (and inline data: URLs)
+    requested = _requests_since(d, url)
+    others = [u for u in requested if u.split("#")[0] != url and not u.startswith("data:")]
+    assert not others, others
+
+
+def test_the_checks_catch_a_network_request(report: Path, browser, tmp_path: Path):
+    """Negative control: the same checks flag a copy of the report with one remote image."""
+    page = report.read_text(encoding="utf-8")
+    bad = tmp_path / "bad.html"
+    # port 9 (discard) on localhost: Chrome refuses it, so nothing leaves the machine either way
+    bad.write_text(
+        page.replace('<main id="main">', '<main id="main"><img src="http://127.0.0.1:9/x.png">')
+    )
+    browser.get_log("browser")
+    browser.get_log("performance")
+    browser.get(bad.as_uri())
+    _ready(browser)
+    time.sleep(0.3)
+    errors = _console_errors(browser)
+    assert any("Content Security Policy" in e["message"] for e in errors), errors
+    assert "http://127.0.0.1:9/x.png" in _requests_since(browser, bad.as_uri())
+
+
+def _console_errors(driver) -> list[dict]:
+    return [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def _requests_since(driver, url: str) -> list[str]:
+    """Every URL the tab requested from the moment `url` was requested.
+
+    Chrome's own start-up tab (the new-tab page) loads chrome:// and chrome-untrusted:// pages
+    from inside the browser, around the same time; those internal schemes never reach a network
+    and are left out. Everything else counts.
+    """
+    requested, started = [], False
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            req_url = msg["params"]["request"]["url"]
+            started = started or req_url.split("#")[0] == url
+            if started and not req_url.startswith(INTERNAL):
+                requested.append(req_url)
+        if started:
+            assert msg["method"] != "Network.webSocketCreated", msg
+    assert requested, "the performance log did not record the page: cannot prove no requests"
+    return requested
