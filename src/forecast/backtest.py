@@ -94,6 +94,8 @@ def metrics(
                 continue
             p = g[m].to_numpy(float)
             ok = np.isfinite(p)
+            if not ok.any():  # the method made no forecast for this group (e.g. short series)
+                continue
             row = dict(zip(by, keys, strict=True), method=m)
             row.update(_metrics(a[ok], p[ok], g["p0"].to_numpy(float)[ok]))
             if m == "combined" and "lower" in g and g["lower"].notna().any():

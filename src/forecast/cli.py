@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -123,16 +124,50 @@ def validate(dataset: str = typer.Argument(..., help="dataset folder or bundled 
 @app.command()
 def predict(
     data: str = typer.Option(..., "--data", help="dataset folder or bundled name"),
-    as_of: int = typer.Option(..., "--as-of", help="train on observations up to this year"),
-    horizons: str = typer.Option("5,10", help="comma-separated years ahead"),
+    as_of: int | None = typer.Option(
+        None, "--as-of", help="train on observations up to this year (not with --model)"
+    ),
+    horizons: str | None = typer.Option(
+        None, help="comma-separated years ahead (default 5,10; with --model the model's own)"
+    ),
     out: Path = typer.Option(..., "--out", help="output folder"),
-    level: float = typer.Option(0.8, help="central coverage of the intervals"),
+    level: float | None = typer.Option(None, help="central coverage of the intervals (0.8)"),
     config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="serve a registered model instead of training, e.g. "
+        "models:/town-prospects-kz_towns@champion (forecasts from the model's as-of year)",
+    ),
 ):
     """Batch forecasts: OUT/forecasts.csv (unit_id,target,origin_year,horizon,year,...)."""
     from . import pipeline
 
-    hs = _horizons(horizons)
+    hs = _horizons(horizons) if horizons else None
+    if model:
+        if level is not None or config is not None:
+            _fail("--level and --config do not apply with --model: the model keeps its own", 2)
+        with _guard():
+            from . import registry
+
+            ds = io.read_dataset(data)
+            with _progress(f"serving {model}"):
+                table, meta = registry.predict(model, ds.panel, horizons=hs)
+            if as_of is not None and as_of != int(meta.get("as_of", as_of)):
+                raise ForecastError(
+                    f"{model} was trained as of {meta['as_of']}, not {as_of}: it forecasts "
+                    "from its own as-of year (leave out --as-of, or retrain)"
+                )
+            io.write_csv(table, out / "forecasts.csv", float_format="%.6g")
+        console.print(
+            f"wrote {len(table):,} rows to {out / 'forecasts.csv'} "
+            f"({model}, as of {meta.get('as_of')})"
+        )
+        return
+    if as_of is None:
+        _fail("--as-of is required (or serve a registered model with --model)", 2)
+    level = 0.8 if level is None else level
+    hs = hs or [5, 10]
     with _guard():
         if not 0 < level < 1:
             raise ForecastError(f"--level must be between 0 and 1, got {level}")
@@ -172,6 +207,92 @@ def run(
     _print_run(res, time.perf_counter() - start)
 
 
+@app.command("retrain")
+def retrain_command(
+    data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
+    as_of: int | None = typer.Option(
+        None, "--as-of", help="train the challenger on data up to this year (default: latest)"
+    ),
+    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
+    runs: Path | None = typer.Option(None, help="where run folders go (default runs/)"),
+):
+    """Train a challenger, score it and the champion on the same backtest origins, and move the
+    `champion` alias only if the promotion rule of the config holds."""
+    from . import pipeline
+    from . import retrain as retrain_mod
+
+    start = time.perf_counter()
+    with _guard():
+        cfg = pipeline.load_engine_config(config)
+        with _progress("retraining") as report:
+            res = retrain_mod.retrain(
+                data, as_of, config=cfg, policy_path=policy, runs_root=runs, progress=report
+            )
+    _print_retrain(res, time.perf_counter() - start)
+
+
+def _print_retrain(res, seconds: float) -> None:
+    d = res.decision
+    m = d.metric.upper()
+    t = Table(
+        title=f"{d.dataset}: champion vs challenger, {d.target} +{d.horizon} years "
+        f"(same origins: {', '.join(str(r['origin']) for r in d.per_origin) or 'none'})"
+    )
+    for col in ("", "version", "as of", m, "MdAPE", "bias", "coverage", "width", "cells"):
+        t.add_column(col, justify="left" if col in ("", "version") else "right")
+
+    def f(v, spec):
+        return "n/a" if v is None or v != v else format(v, spec)
+
+    for label, side in (("champion", d.champion), ("challenger", d.challenger)):
+        if side is None:
+            t.add_row(label, "none", "", "", "", "", "", "", "")
+            continue
+        s = side.scores
+        t.add_row(
+            label,
+            f"v{side.version}",
+            str(side.as_of),
+            f(s.metric, ".2f") if s else "n/a",
+            f(s.mdape, ".2f") if s else "n/a",
+            f(s.bias, "+.2f") if s else "n/a",
+            f(s.coverage, ".1%") if s else "n/a",
+            f(s.width, ".1f") if s else "n/a",
+            str(s.n) if s else "0",
+        )
+    console.print(t)
+    if d.champion is not None and d.age:
+        console.print(
+            f"[dim]the champion is {d.age} year(s) older: its config is fitted at each origin "
+            f"minus {d.age} and forecasts the same target years[/]"
+        )
+    colour = "green" if d.promoted else "yellow"
+    console.print(f"[bold {colour}]{d.summary()}[/]")
+    tr = Table(title="category transitions (rows: champion, columns: challenger)")
+    for col in res.transition_table.columns:
+        tr.add_column(str(col), justify="left" if col in ("from", "category") else "right")
+    for row in res.transition_table.itertuples(index=False):
+        tr.add_row(*[str(v) for v in row])
+    console.print(tr)
+    if not res.changes.empty:
+        shown = res.changes.head(15)
+        names = ", ".join(
+            f"{r['name'] if isinstance(r.get('name'), str) else r['unit_id']} "
+            f"({r['from']} -> {r['to']})"
+            for r in shown.to_dict("records")
+        )
+        more = f" and {len(res.changes) - 15} more" if len(res.changes) > 15 else ""
+        console.print(f"{len(res.changes)} unit(s) change category: {names}{more}")
+    champ = d.challenger.version if d.promoted else d.champion_version
+    console.print(
+        f"aliases: champion -> v{champ}, challenger -> v{d.challenger.version}; "
+        f"decision logged on MLflow run {d.challenger.run_id}"
+    )
+    console.print(f"outputs: {res.run.out_dir}")
+    console.print(f"done in {seconds:.1f}s")
+
+
 @app.command()
 def report(run_folder: Path = typer.Argument(..., help="a run folder made by `forecast run`")):
     """The decision-maker report of a run: RUN_FOLDER/report.html (EN/RU) and report.xlsx."""
@@ -200,7 +321,9 @@ def benchmark(
     tune_origins: str = typer.Option("", "--tune-origins", help="origins used while tuning"),
     horizons: str = typer.Option("5,10", help="headline horizons"),
     peers: bool = typer.Option(False, help="also run statsforecast/mlforecast (bench extra)"),
-    out: Path | None = typer.Option(None, help="results file (default benchmarks/results/<dataset>.md)"),
+    out: Path | None = typer.Option(
+        None, help="results file (default benchmarks/results/<dataset>.md)"
+    ),
     config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
 ):
     """Backtest the engine against the baselines (and peers) and write a results file."""
@@ -213,24 +336,104 @@ def benchmark(
         ds = io.read_dataset(data)
         with _progress("benchmark") as report:
             rep = bench.run_benchmark(
-                ds, tune_origins=_years(tune_origins, "--tune-origins"),
-                test_origins=_years(test_origins, "--test-origins"), horizons=hs, config=cfg,
-                peers=peers, progress=report,
+                ds,
+                tune_origins=_years(tune_origins, "--tune-origins"),
+                test_origins=_years(test_origins, "--test-origins"),
+                horizons=hs,
+                config=cfg,
+                peers=peers,
+                progress=report,
             )
-        text = bench.to_markdown(rep)
         path = out or io.project_root() / "benchmarks" / "results" / f"{ds.name}.md"
-        io.write_text(text, path)
         io.write_csv(rep.results, path.with_suffix(".csv.gz"), float_format="%.6g")
+        io.write_text(bench.to_markdown(rep), path)
     table = bench.headline(rep, rep.test_origins)
     t = Table(title=f"{ds.name}: held-back origin(s) {test_origins}")
     for col in ("target", "h", "method", "n", "MAPE", "ratio", "MALPE", "coverage"):
         t.add_column(col, justify="left" if col in ("target", "method") else "right")
     for r in table.itertuples():
         cov = getattr(r, "coverage", float("nan"))
-        t.add_row(r.target, str(r.horizon), r.method, str(r.n), f"{r.mape:.2f}",
-                  f"{r.mape_ratio:.3f}", f"{r.malpe:+.2f}", "" if cov != cov else f"{cov:.1%}")
+        t.add_row(
+            r.target,
+            str(r.horizon),
+            r.method,
+            str(r.n),
+            f"{r.mape:.2f}",
+            f"{r.mape_ratio:.3f}",
+            f"{r.malpe:+.2f}",
+            "" if cov != cov else f"{cov:.1%}",
+        )
     console.print(t)
     console.print(f"time {rep.seconds:.0f} s, peak memory {rep.peak_mb:,.0f} MB; wrote {path}")
+
+
+@app.command("reality-check")
+def reality_check(
+    data: str = typer.Option(..., "--data", help="dataset folder or bundled name"),
+    origin: int = typer.Option(..., "--origin", help="categorise from data up to this year"),
+    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
+    group: str | None = typer.Option("mining_dependent", help="units.csv column for a subgroup"),
+    out: Path | None = typer.Option(
+        None, help="results file (default benchmarks/results/reality_check_<dataset>.md)"
+    ),
+    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+):
+    """Categorise at a past origin and compare with what happened by origin + policy horizon."""
+    from . import pipeline
+    from . import reality as rc
+
+    with _guard():
+        cfg = pipeline.load_engine_config(config)
+        pol, _ = pipeline.resolve_policy(policy)
+        ds = io.read_dataset(data)
+        with _progress("reality check") as report:
+            cats = rc.reality_check(ds, origin, pol, cfg, report)
+        groups = {"all units": cats}
+        if group and group in ds.units:
+            member = ds.units[group].reindex(cats["unit_id"]).astype(str).isin(["1", "1.0", "True"])
+            groups[f"{group} = 1"] = cats[member.to_numpy()]
+        lines = [
+            f"# Reality check: {ds.name}",
+            "",
+            f"- command: `forecast {' '.join(sys.argv[1:])}`",
+            f"- categories from forecasts made with data up to {origin}; outcomes in "
+            f"{origin + pol.horizon}; policy `{pol.name}` (decline < "
+            f"{pol.thresholds.decline_pct:+g}%, growth >= {pol.thresholds.growth_pct:+g}% "
+            f"over {pol.horizon} years)",
+            "- realised class uses the same thresholds on the realised change",
+            "- `resettle_precision`: share of units categorised *resettle* that did fall "
+            "below the decline threshold; `decliners_flagged`: share of realised decliners "
+            "we categorised *resettle* or marked as a boundary case",
+            "",
+        ]
+        for name, sub in groups.items():
+            tab = rc.confusion(sub)
+            summ = rc.summary(sub)
+            lines += [
+                f"## {name}",
+                "",
+                "predicted category (rows) x realised change class:",
+                "",
+                "| category | " + " | ".join(tab.columns) + " |",
+                "|---|" + "---|" * len(tab.columns),
+            ]
+            lines += [f"| {i} | " + " | ".join(str(v) for v in r) + " |" for i, r in tab.iterrows()]
+            lines += ["", "| measure | value |", "|---|---|"]
+            lines += [
+                f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |"
+                for k, v in summ.items()
+            ]
+            lines += [""]
+            console.print(f"[bold]{name}[/]")
+            console.print(tab.to_string())
+            console.print(
+                ", ".join(
+                    f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in summ.items()
+                )
+            )
+        path = out or io.project_root() / "benchmarks" / "results" / f"reality_check_{ds.name}.md"
+        io.write_text("\n".join(lines), path)
+    console.print(f"wrote {path}")
 
 
 def _print_run(res, seconds: float) -> None:
@@ -278,6 +481,9 @@ def _print_run(res, seconds: float) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # MLflow's own chatter (INFO logs, download progress bars); the user can override both
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         # without standalone mode, click returns (rather than raises) typer.Exit's code
         code = app(standalone_mode=False)

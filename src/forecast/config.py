@@ -64,19 +64,29 @@ class EngineConfig(BaseModel):
     max_span: int = Field(15, ge=1, description="longest gap between two observations in a pair")
     max_pairs: int = Field(400_000, ge=1000, description="training pairs kept (random sample)")
     calibration_offsets: list[int] = Field(
-        default_factory=lambda: [2, 5, 10, 15],
+        default_factory=lambda: [2, 5, 10],
         description="calibration origins, in years before the as-of year",
     )
     backtest_offsets: list[int] = Field(
         default_factory=lambda: [5, 10],
         description="origins (years before the as-of year) of the backtest reported with a run",
     )
+    symmetric_intervals: bool = Field(
+        True, description="conformal on |log error| (robust when the sign of bias flips)"
+    )
     size_breaks: list[float] = Field(default_factory=lambda: [10_000, 50_000, 250_000])
     min_cell: int = Field(30, ge=5, description="fewest residuals for a calibration cell")
     combine: bool = True
     combine_members: list[str] = Field(
-        default_factory=lambda: ["model", "lin_exp", "csp_vsg", "naive"],
+        default_factory=lambda: ["model", "average"],
         description="forecasts combined (log-linearly) with weights learned per span",
+    )
+    combine_shrinkage: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="pull of the learned weights towards equal weights (0: as learned, 1: equal);"
+        " learned weights follow the calibration decades too closely",
     )
     weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True

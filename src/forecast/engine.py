@@ -161,7 +161,10 @@ class TargetForecaster:
         )
         cfg = self.config
         self.intervals_ = ConformalIntervals(
-            level=cfg.level, size_breaks=cfg.size_breaks, min_cell=cfg.min_cell
+            level=cfg.level,
+            size_breaks=cfg.size_breaks,
+            min_cell=cfg.min_cell,
+            symmetric=cfg.symmetric_intervals,
         ).fit(residuals)
 
     @property
@@ -179,8 +182,11 @@ class TargetForecaster:
         err, span = err[ok], res["span"].to_numpy()[ok]
         grid = _simplex(len(members), self.config.weight_step)
 
+        lam = self.config.combine_shrinkage
+
         def best(e: np.ndarray) -> np.ndarray:
-            return grid[int(np.argmin(np.abs(e @ grid.T).mean(axis=0)))]
+            learned = grid[int(np.argmin(np.abs(e @ grid.T).mean(axis=0)))]
+            return (1 - lam) * learned + lam / len(members)
 
         weights = {-1: best(err)} if len(err) else {}
         for s in np.unique(span):

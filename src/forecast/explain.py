@@ -233,3 +233,42 @@ def global_importance(expl: pd.DataFrame) -> pd.DataFrame:
             ["target", "horizon", "mean_abs_contribution_log"], ascending=[True, True, False]
         )
     )
+
+
+def dependence(expl: pd.DataFrame, top: int = 10, bins: int = 10) -> pd.DataFrame:
+    """How a feature's value moves its contribution: for the `top` features by mean absolute
+    SHAP (per target), the mean contribution in each decile of the feature's value."""
+    f = expl[~expl["feature"].isin(COMPONENTS)].copy()
+    f["abs"] = f["contribution_log"].abs()
+    rows = []
+    for target, g in f.groupby("target"):
+        order = g.groupby("feature")["abs"].mean().sort_values(ascending=False).head(top)
+        for feature in order.index:
+            d = g[g["feature"] == feature]
+            v = pd.to_numeric(d["value"], errors="coerce")
+            if v.notna().sum() < bins:  # categorical or too few values: one row per level
+                for level, e in d.groupby(d["value"].astype(str)):
+                    rows.append(
+                        {
+                            "target": target,
+                            "feature": feature,
+                            "bin": level,
+                            "value_mean": np.nan,
+                            "n": len(e),
+                            "mean_contribution_log": e["contribution_log"].mean(),
+                        }
+                    )
+                continue
+            q = pd.qcut(v, bins, duplicates="drop")
+            for interval, e in d.groupby(q, observed=True):
+                rows.append(
+                    {
+                        "target": target,
+                        "feature": feature,
+                        "bin": str(interval),
+                        "value_mean": float(pd.to_numeric(e["value"]).mean()),
+                        "n": len(e),
+                        "mean_contribution_log": e["contribution_log"].mean(),
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -38,15 +38,34 @@ def conformal_quantile(residuals: np.ndarray, q: float) -> float:
 
 class ConformalIntervals:
     def __init__(
-        self, *, level: float = 0.8, size_breaks: list[float] | None = None, min_cell: int = 30
+        self,
+        *,
+        level: float = 0.8,
+        size_breaks: list[float] | None = None,
+        min_cell: int = 30,
+        symmetric: bool = True,
     ):
         self.level = level
         self.size_breaks = list(size_breaks or [])
         self.min_cell = min_cell
+        self.symmetric = symmetric
+
+    def _cell(self, errors) -> tuple[float, float, int]:
+        """(q_lo, q_hi, n). Symmetric: the level-quantile of |error| on both sides, which does
+        not carry the sign of past bias into the future (it flips between decades). Otherwise
+        the (1 -+ level) / 2 quantiles of the signed errors."""
+        e = np.asarray(errors, dtype=float)
+        if self.symmetric:
+            q = conformal_quantile(np.abs(e), self.level)
+            return -q, q, len(e)
+        return (
+            conformal_quantile(e, (1 - self.level) / 2),
+            conformal_quantile(e, (1 + self.level) / 2),
+            len(e),
+        )
 
     def fit(self, residuals: pd.DataFrame) -> ConformalIntervals:
         """`residuals`: columns span, p0 (size at the anchor), error (log actual/forecast)."""
-        lo_q, hi_q = (1 - self.level) / 2, (1 + self.level) / 2
         r = residuals.dropna(subset=["error"]).assign(
             size=lambda d: size_class(d["p0"], self.size_breaks)
         )
@@ -54,31 +73,15 @@ class ConformalIntervals:
         for span, rows in r.groupby("span"):
             if len(rows) < self.min_cell:
                 continue
-            pooled = (
-                conformal_quantile(rows["error"], lo_q),
-                conformal_quantile(rows["error"], hi_q),
-            )
-            table[(int(span), -1)] = (*pooled, len(rows))
+            table[(int(span), -1)] = self._cell(rows["error"])
             for size, cell in rows.groupby("size"):
                 if len(cell) >= self.min_cell:
-                    table[(int(span), int(size))] = (
-                        conformal_quantile(cell["error"], lo_q),
-                        conformal_quantile(cell["error"], hi_q),
-                        len(cell),
-                    )
+                    table[(int(span), int(size))] = self._cell(cell["error"])
         if not table:
-            pooled_rows = r
-            if len(pooled_rows) < 5:
-                raise ValueError(
-                    f"too few calibration residuals ({len(pooled_rows)}) to build intervals"
-                )
+            if len(r) < 5:
+                raise ValueError(f"too few calibration residuals ({len(r)}) to build intervals")
             # every span thin: pool all spans on a per-year scale
-            scaled = pooled_rows["error"] / pooled_rows["span"]
-            table[(1, -1)] = (
-                conformal_quantile(scaled, lo_q),
-                conformal_quantile(scaled, hi_q),
-                len(scaled),
-            )
+            table[(1, -1)] = self._cell(r["error"] / r["span"])
         self.table_ = self._dense_monotone(table)
         self.spans_ = sorted({s for s, _ in self.table_})
         return self

@@ -189,6 +189,8 @@ class RunResult:
     backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
+    previous_categories: pd.DataFrame | None = None  # the hysteresis input (stored with the model)
+    model_uri: str | None = None  # the registered model version (models:/NAME/VERSION)
 
 
 def previous_categories(runs_root: Path, dataset: str, exclude: Path | None = None):
@@ -268,6 +270,7 @@ def run(
         config=config,
         backtest=bt,
         timings=timings,
+        previous_categories=prev,
     )
     try:
         progress("writing outputs")
@@ -281,7 +284,9 @@ def run(
         progress("logging the run to MLflow")
         from . import tracking  # imported lazily: mlflow is slow to import
 
-        result.run_id = tracking.log_run(result)
+        logged = tracking.log_run(result)
+        result.run_id = logged.run_id
+        result.model_uri = logged.model.uri if logged.model else None
         lap("track")
     return result
 
@@ -289,6 +294,8 @@ def run(
 def write_outputs(
     result: RunResult, folder: Path, policy_file: Path | None, prev_dir: Path | None
 ) -> None:
+    from .report.excel import write_workbook
+    from .report.html import write_report
     from .report.summary import render_summary
 
     io.write_csv(result.forecasts, folder / "forecasts.csv", float_format="%.6g")
@@ -300,6 +307,9 @@ def write_outputs(
         explain_mod.global_importance(result.explanations),
         folder / "global_importance.csv",
         float_format="%.6g",
+    )
+    io.write_csv(
+        explain_mod.dependence(result.explanations), folder / "dependence.csv", float_format="%.6g"
     )
     io.write_csv(result.categories, folder / "categories.csv", float_format="%.6g")
     io.write_csv(result.sensitivity, folder / "sensitivity_summary.csv")
@@ -334,3 +344,5 @@ def write_outputs(
         folder / "run.json",
     )
     io.write_text(render_summary(result), folder / "summary.html")
+    write_report(folder)
+    write_workbook(folder)

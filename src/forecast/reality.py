@@ -1,0 +1,102 @@
+"""Check categories against what happened: categorise at a past origin, compare with outcomes.
+
+From the forecasts made at `origin` (data cut there, as always), each unit gets its category;
+its realised change over the policy horizon is then classed with the same thresholds
+(decline / middle / growth). The confusion table and the precision of *resettle* (units we
+would have told to plan for decline that did decline) say how far the categories can be
+trusted, overall and for a subgroup such as mining-dependent counties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import explain as explain_mod
+from .config import EngineConfig
+from .engine import Forecaster
+from .errors import ForecastError
+from .pipeline import category_facts
+from .policy import Policy, categorize
+from .schema import Dataset
+
+ORDER = ["resettle", "stabilize", "agglomerate", "diversify"]
+REALIZED = ["decline", "middle", "growth"]
+
+
+def realized_class(change_pct: pd.Series, policy: Policy) -> pd.Series:
+    t = policy.thresholds
+    return pd.Series(
+        np.select(
+            [change_pct < t.decline_pct, change_pct >= t.growth_pct],
+            ["decline", "growth"],
+            "middle",
+        ),
+        index=change_pct.index,
+    )
+
+
+def reality_check(
+    data: Dataset,
+    origin: int,
+    policy: Policy,
+    config: EngineConfig,
+    progress: Callable[[str], None] = lambda _: None,
+) -> pd.DataFrame:
+    """One row per categorised unit: category, boundary flag, realised change and class."""
+    h = policy.horizon
+    outcome_year = origin + h
+    if outcome_year > data.last_year:
+        raise ForecastError(
+            f"no outcomes to check: origin {origin} + horizon {h} = {outcome_year} is after the "
+            f"last year of the data ({data.last_year})"
+        )
+    cfg = config.model_copy(update={"horizons": sorted({*config.horizons, h})})
+    progress(f"fitting at {origin}")
+    fc = Forecaster(config=cfg).fit(data, origin, progress=progress)
+    points = fc.forecast([h])
+    forecasts = fc.forecast_table([h])
+    progress("explaining and categorising")
+    expl = explain_mod.explain(fc, points)
+    facts = category_facts(data.up_to(origin), forecasts, expl, policy)
+    cats = categorize(facts, policy, cfg.level)
+    actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
+    cats["actual"] = cats["unit_id"].map(actual)
+    cats = cats[cats["actual"].notna()].copy()
+    cats["realized_pct"] = 100 * (cats["actual"] / cats["latest"] - 1)
+    cats["realized"] = realized_class(cats["realized_pct"], policy).to_numpy()
+    return cats
+
+
+def confusion(cats: pd.DataFrame) -> pd.DataFrame:
+    tab = pd.crosstab(cats["category"], cats["realized"]).reindex(
+        index=[c for c in ORDER if c in set(cats["category"])], columns=REALIZED, fill_value=0
+    )
+    tab["total"] = tab.sum(axis=1)
+    return tab
+
+
+def summary(cats: pd.DataFrame) -> dict[str, float]:
+    res = cats[cats["category"] == "resettle"]
+    boundary = cats[cats["boundary"].astype(bool)]
+    decliners = cats[cats["realized"] == "decline"]
+    flagged = decliners["category"].eq("resettle") | decliners["boundary"].astype(bool)
+    return {
+        "units": len(cats),
+        "resettle": len(res),
+        "resettle_precision": float((res["realized"] == "decline").mean()) if len(res) else np.nan,
+        "resettle_declined_at_all": float((res["realized_pct"] < 0).mean()) if len(res) else np.nan,
+        "boundary_cases": len(boundary),
+        "boundary_declined": float((boundary["realized"] == "decline").mean())
+        if len(boundary)
+        else np.nan,
+        "decliners": len(decliners),
+        "decliners_flagged": float(flagged.mean()) if len(decliners) else np.nan,
+        "diversify_precision": float(
+            (cats.loc[cats["category"] == "diversify", "realized"] == "growth").mean()
+        )
+        if (cats["category"] == "diversify").any()
+        else np.nan,
+    }
