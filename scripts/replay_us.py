@@ -147,8 +147,15 @@ def summary(rows: list[dict], config, args, total: float) -> str:
         "(Y - its as-of year) and forecasts the same target year, since keeping it means "
         "serving forecasts that much older (see `src/forecast/retrain.py`). Promotion rule: "
         f"{rule.metric.upper()} at least {rule.min_improvement_pct:g}% (relative) lower than "
-        f"the champion's and the challenger's 80% interval coverage within [{lo:.0%}, {hi:.0%}]. "
-        "The first vintage meets an empty registry and becomes champion.",
+        f"the champion's, and the challenger's {config.level:.0%} interval coverage within "
+        f"[{lo:.0%}, {hi:.0%}]"
+        + (
+            " or at least no further from the nominal level than the champion's on the same "
+            "cells (keeping the champion would not give better intervals)"
+            if rule.coverage_fallback
+            else ""
+        )
+        + ". The first vintage meets an empty registry and becomes champion.",
         "",
         head,
         "|" + "---:|" * 2 + "---|" + "---:|" * 7 + "---|---:|---:|",
@@ -165,7 +172,14 @@ def summary(rows: list[dict], config, args, total: float) -> str:
     lines += ["", "Why, vintage by vintage:", ""]
     lines += [f"- {r['vintage']}: {r['decision']}: {r['reason']}" for r in rows]
     promoted = [str(r["vintage"]) for r in rows if r["decision"] == "promoted"]
+    margin = [str(r["vintage"]) for r in rows if "not better by the margin" in r["reason"]]
+    coverage = [str(r["vintage"]) for r in rows if "coverage fails the rule" in r["reason"]]
+    tenure = _tenures(rows)
     lines += [
+        "",
+        f"Kept because the challenger was not better by the margin: {', '.join(margin) or 'none'}"
+        f"; because its coverage failed the rule: {', '.join(coverage) or 'none'}. Champion "
+        "tenures (vintage: years it served): " + ", ".join(f"{v}: {n}" for v, n in tenure) + ".",
         "",
         f"Promoted vintages: {', '.join(promoted) or 'none'}. Final champion: "
         f"v{_final_champion(rows)}. Total time {total / 60:.1f} min on this machine "
@@ -187,6 +201,17 @@ def summary(rows: list[dict], config, args, total: float) -> str:
         "sqlite:///runs/replay_us/mlflow.db`).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _tenures(rows: list[dict]) -> list[tuple[int, int]]:
+    """(vintage, number of replayed years it was champion) for every promoted vintage."""
+    out: list[list[int]] = []
+    for r in rows:
+        if r["decision"] == "promoted":
+            out.append([r["vintage"], 0])
+        if out:
+            out[-1][1] += 1
+    return [(v, n) for v, n in out]
 
 
 def _final_champion(rows: list[dict]) -> str:

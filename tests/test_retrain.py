@@ -61,13 +61,31 @@ def test_better_by_less_than_the_margin_keeps_the_champion():
     assert reason.startswith("not better by the margin: MAPE 9.90% vs champion 10.00%")
 
 
-def test_coverage_outside_the_band_keeps_the_champion():
+def test_coverage_outside_the_band_and_worse_than_the_champion_keeps_it():
     promoted, reason, _ = decide(
-        PromotionRule(), scores(5.0, coverage=0.95), scores(10.0), has_champion=True
+        PromotionRule(), scores(5.0, coverage=0.95), scores(10.0, 0.8), has_champion=True
     )
     assert not promoted
-    assert reason.startswith("coverage outside the band:")
-    assert "coverage 95.0% outside [70%, 90%]" in reason
+    assert reason.startswith("coverage fails the rule:")
+    assert reason.endswith(
+        "coverage 95.0% outside [70%, 90%] and further from the nominal 80% than the "
+        "champion's 80.0%"
+    )
+
+
+def test_coverage_outside_the_band_but_better_than_the_champion_promotes():
+    # keeping the champion would not give better intervals: its own coverage is worse
+    promoted, reason, _ = decide(
+        PromotionRule(), scores(9.0, coverage=0.65), scores(10.0, 0.55), has_champion=True
+    )
+    assert promoted
+    assert reason.endswith(
+        "coverage 65.0% outside [70%, 90%] but no further from the nominal 80% than the "
+        "champion's 55.0%"
+    )
+    strict = PromotionRule(coverage_fallback=False)
+    promoted, reason, _ = decide(strict, scores(9.0, 0.65), scores(10.0, 0.55), True)
+    assert not promoted and reason.endswith("coverage 65.0% outside [70%, 90%]")
 
 
 def test_nothing_to_compare_keeps_the_champion():

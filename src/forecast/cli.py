@@ -387,11 +387,13 @@ def reality_check(
         pol, _ = pipeline.resolve_policy(policy)
         ds = io.read_dataset(data)
         with _progress("reality check") as report:
-            cats = rc.reality_check(ds, origin, pol, cfg, report)
-        groups = {"all units": cats}
-        if group and group in ds.units:
-            member = ds.units[group].reindex(cats["unit_id"]).astype(str).isin(["1", "1.0", "True"])
-            groups[f"{group} = 1"] = cats[member.to_numpy()]
+            by_variant = rc.reality_check(ds, origin, pol, cfg, report)
+        groups = {}
+        for variant, cats in by_variant.items():
+            groups[f"{variant}: all units"] = cats
+            if group and group in ds.units:
+                flag = ds.units[group].reindex(cats["unit_id"]).astype(str)
+                groups[f"{variant}: {group} = 1"] = cats[flag.isin(["1", "1.0", "True"]).to_numpy()]
         lines = [
             f"# Reality check: {ds.name}",
             "",
@@ -404,6 +406,8 @@ def reality_check(
             "- `resettle_precision`: share of units categorised *resettle* that did fall "
             "below the decline threshold; `decliners_flagged`: share of realised decliners "
             "we categorised *resettle* or marked as a boundary case",
+            "- *point forecast only*: the same thresholds without the interval and driver "
+            "conditions for resettle, to show what those conditions change",
             "",
         ]
         for name, sub in groups.items():

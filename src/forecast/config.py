@@ -29,7 +29,8 @@ class PromotionRule(BaseModel):
 
     Both are scored on the same backtest origins and outcomes; the challenger is promoted only
     if its `metric` at `horizon` is at least `min_improvement_pct` percent (relative) lower than
-    the champion's and its interval coverage there lies within `coverage_band`.
+    the champion's and its interval coverage there lies within `coverage_band` (or, with
+    `coverage_fallback`, is no further from the nominal level than the champion's).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -40,6 +41,12 @@ class PromotionRule(BaseModel):
         2.0, gt=-100, lt=100, description="relative reduction of the metric, in percent"
     )
     coverage_band: tuple[float, float] = (0.7, 0.9)
+    coverage_fallback: bool = Field(
+        True,
+        description="outside the band, still promote when the challenger's coverage is no "
+        "further from the nominal level than the champion's on the same cells (keeping the "
+        "champion would not give better intervals)",
+    )
 
     @field_validator("coverage_band")
     @classmethod
@@ -70,6 +77,9 @@ class EngineConfig(BaseModel):
     backtest_offsets: list[int] = Field(
         default_factory=lambda: [5, 10],
         description="origins (years before the as-of year) of the backtest reported with a run",
+    )
+    min_calibration_history: int = Field(
+        5, ge=1, description="distinct observed years a calibration origin needs behind it"
     )
     symmetric_intervals: bool = Field(
         True, description="conformal on |log error| (robust when the sign of bias flips)"

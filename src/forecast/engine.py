@@ -127,9 +127,14 @@ class TargetForecaster:
     def _calibrate(self, data: Dataset, progress: Progress) -> None:
         frames = []
         cut = data.up_to(self.origin_)
+        years = np.sort(self.obs_["year"].unique())
         for off in self.config.calibration_offsets:
             o = self.origin_ - off
-            if o <= int(cut.panel["year"].min()):
+            history = int((years <= o).sum())
+            if history < min(self.config.min_calibration_history, len(years)):
+                # a model fitted on a year or two of history errs far more than the one
+                # being calibrated (e.g. US employment, observed from 1990 only)
+                log.info("calibration origin %s skipped: %s years of history", o, history)
                 continue
             progress(f"{self.target}: calibration origin {o}")
             try:

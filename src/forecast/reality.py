@@ -38,14 +38,24 @@ def realized_class(change_pct: pd.Series, policy: Policy) -> pd.Series:
     )
 
 
+def variants(policy: Policy) -> dict[str, Policy]:
+    """The policy as configured, and the same thresholds on the point forecast alone (no
+    interval or driver condition for resettle), to show what those conditions buy."""
+    point = policy.model_copy(deep=True)
+    point.resettle.require_interval_below = False
+    point.resettle.min_structural_share = 0.0
+    return {"as configured": policy, "point forecast only": point}
+
+
 def reality_check(
     data: Dataset,
     origin: int,
     policy: Policy,
     config: EngineConfig,
     progress: Callable[[str], None] = lambda _: None,
-) -> pd.DataFrame:
-    """One row per categorised unit: category, boundary flag, realised change and class."""
+) -> dict[str, pd.DataFrame]:
+    """For each policy variant, one row per categorised unit: category, boundary flag,
+    realised change and class."""
     h = policy.horizon
     outcome_year = origin + h
     if outcome_year > data.last_year:
@@ -61,13 +71,16 @@ def reality_check(
     progress("explaining and categorising")
     expl = explain_mod.explain(fc, points)
     facts = category_facts(data.up_to(origin), forecasts, expl, policy)
-    cats = categorize(facts, policy, cfg.level)
     actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
-    cats["actual"] = cats["unit_id"].map(actual)
-    cats = cats[cats["actual"].notna()].copy()
-    cats["realized_pct"] = 100 * (cats["actual"] / cats["latest"] - 1)
-    cats["realized"] = realized_class(cats["realized_pct"], policy).to_numpy()
-    return cats
+    out = {}
+    for name, pol in variants(policy).items():
+        cats = categorize(facts, pol, cfg.level)
+        cats["actual"] = cats["unit_id"].map(actual)
+        cats = cats[cats["actual"].notna()].copy()
+        cats["realized_pct"] = 100 * (cats["actual"] / cats["latest"] - 1)
+        cats["realized"] = realized_class(cats["realized_pct"], pol).to_numpy()
+        out[name] = cats
+    return out
 
 
 def confusion(cats: pd.DataFrame) -> pd.DataFrame:

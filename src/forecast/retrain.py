@@ -153,7 +153,11 @@ class Decision:
 
 
 def decide(
-    rule: PromotionRule, challenger: Scores | None, champion: Scores | None, has_champion: bool
+    rule: PromotionRule,
+    challenger: Scores | None,
+    champion: Scores | None,
+    has_champion: bool,
+    level: float = 0.8,
 ) -> tuple[bool, str, float | None]:
     """Apply the promotion rule. Returns (promoted, reason, relative improvement in %)."""
     if not has_champion:
@@ -164,18 +168,11 @@ def decide(
     if not champion.metric > 0:
         return False, f"the champion's {m} is {champion.metric:g}: nothing to improve", None
     improvement = 100 * (champion.metric - challenger.metric) / champion.metric
-    lo, hi = rule.coverage_band
     better = improvement >= rule.min_improvement_pct
-    covered = math.isfinite(challenger.coverage) and lo <= challenger.coverage <= hi
+    covered, cov = _coverage_check(rule, challenger.coverage, champion.coverage, level)
     nums = (
         f"{m} {challenger.metric:.2f}% vs champion {champion.metric:.2f}% "
         f"({improvement:+.1f}% relative, rule >= {rule.min_improvement_pct:+g}%)"
-    )
-    cov = (
-        f"coverage {challenger.coverage:.1%} {'within' if covered else 'outside'} "
-        f"[{lo:.0%}, {hi:.0%}]"
-        if math.isfinite(challenger.coverage)
-        else "no intervals to check coverage"
     )
     if better and covered:
         return True, f"{nums}; {cov}", improvement
@@ -183,8 +180,30 @@ def decide(
     if not better:
         why.append("not better by the margin")
     if not covered:
-        why.append("coverage outside the band" if math.isfinite(challenger.coverage) else cov)
+        why.append("coverage fails the rule")
     return False, f"{'; '.join(why)}: {nums}; {cov}", improvement
+
+
+def _coverage_check(
+    rule: PromotionRule, challenger: float, champion: float, level: float
+) -> tuple[bool, str]:
+    if not math.isfinite(challenger):
+        return False, "no intervals to check coverage"
+    lo, hi = rule.coverage_band
+    band = f"[{lo:.0%}, {hi:.0%}]"
+    if lo <= challenger <= hi:
+        return True, f"coverage {challenger:.1%} within {band}"
+    text = f"coverage {challenger:.1%} outside {band}"
+    if not rule.coverage_fallback or not math.isfinite(champion):
+        return False, text
+    if abs(challenger - level) <= abs(champion - level):
+        return True, (
+            f"{text} but no further from the nominal {level:.0%} than the champion's {champion:.1%}"
+        )
+    return (
+        False,
+        f"{text} and further from the nominal {level:.0%} than the champion's {champion:.1%}",
+    )
 
 
 def _cells(rows: pd.DataFrame) -> pd.DataFrame:
@@ -384,7 +403,11 @@ def retrain(
     timings["champion_evaluation"] = round(time.perf_counter() - t0 - sum(timings.values()), 2)
 
     promoted, reason, improvement = decide(
-        rule, chal_side.scores, champ_side.scores if champ_side else None, champ is not None
+        rule,
+        chal_side.scores,
+        champ_side.scores if champ_side else None,
+        champ is not None,
+        level=result.config.level,
     )
     if champ is not None and chal.empty:
         reason = (
@@ -452,7 +475,12 @@ def decision_markdown(d: Decision, table: pd.DataFrame, changes: pd.DataFrame) -
         "",
         f"Rule: {m} of `{d.target}` at +{d.horizon} years at least "
         f"{d.rule['min_improvement_pct']:g}% (relative) below the champion's, and interval "
-        f"coverage within [{d.rule['coverage_band'][0]:g}, {d.rule['coverage_band'][1]:g}].",
+        f"coverage within [{d.rule['coverage_band'][0]:g}, {d.rule['coverage_band'][1]:g}]"
+        + (
+            " (or no further from the nominal level than the champion's)."
+            if d.rule.get("coverage_fallback")
+            else "."
+        ),
         "",
     ]
     if d.champion is not None:
