@@ -204,3 +204,14 @@ def test_predict_bad_horizons_message(tmp_path, synthetic_dataset):
     )
     assert result.exit_code == 2
     assert "--horizons must be whole numbers separated by commas, got '5,x'" in result.output
+
+
+def test_target_without_pairs_is_skipped_with_a_named_warning(tmp_path, fast_config):
+    from forecast.errors import SparseHistoryWarning
+
+    panel, units = synthetic_panel(n_units=20, seed=1, employment=True)
+    panel.loc[panel["year"] < 2000, "employment"] = np.nan  # jobs observed from 2000 only
+    data = read_dataset(write_dataset(tmp_path / "e", panel, units))
+    with pytest.warns(SparseHistoryWarning, match="employment is not forecast from 2000"):
+        fc = Forecaster(config=fast_config).fit(data, 2000)
+    assert set(fc.forecast_table()["target"]) == {"population"}

@@ -171,3 +171,18 @@ def test_hysteresis_keeps_category_within_margin():
 
 def test_no_hysteresis_without_previous_run():
     assert not cat(upper_pct=-11.0)["held_by_hysteresis"]
+
+
+def test_transitions_between_runs():
+    from forecast.cli import transitions
+
+    cats = pd.DataFrame(
+        {
+            "unit_id": ["A", "B", "C"],
+            "category": ["resettle", "stabilize", "diversify"],
+            "previous_category": ["stabilize", "stabilize", None],
+        }
+    )
+    moved = transitions(cats)
+    assert moved.to_dict() == {("stabilize", "resettle"): 1}
+    assert transitions(cats.assign(previous_category=None)) is None

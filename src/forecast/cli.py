@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -440,6 +441,16 @@ def reality_check(
     console.print(f"wrote {path}")
 
 
+def transitions(categories) -> pd.Series | None:
+    """Counts of (previous, current) category pairs that differ, or None without a previous
+    run."""
+    prev = categories.get("previous_category")
+    if prev is None or prev.isna().all():
+        return None
+    changed = categories[prev.notna() & (prev != categories["category"])]
+    return changed.groupby(["previous_category", "category"]).size()
+
+
 def _print_run(res, seconds: float) -> None:
     level = int(round(res.config.level * 100))
     h = res.policy.horizon
@@ -461,7 +472,11 @@ def _print_run(res, seconds: float) -> None:
             col, justify="right" if col in ("latest", "forecast", "change", "conf.") else "left"
         )
     cats = res.categories.sort_values("change_pct", ascending=False)
-    for r in cats.itertuples():
+    shown = cats
+    if len(cats) > 40:  # large panels: the 20 strongest growth and decline forecasts
+        shown = pd.concat([cats.head(20), cats.tail(20)])
+        t.caption = f"{len(cats) - 40:,} more units in categories.csv"
+    for r in shown.itertuples():
         t.add_row(
             str(r.name),
             str(r.region),
@@ -477,7 +492,16 @@ def _print_run(res, seconds: float) -> None:
     console.print(
         "categories: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "   (* boundary case)"
     )
+    moved = transitions(res.categories)
+    if moved is not None:
+        held = int(res.categories["held_by_hysteresis"].astype(bool).sum())
+        console.print(
+            "since the previous run: "
+            + (", ".join(f"{a} -> {b}: {n}" for (a, b), n in moved.items()) or "no changes")
+            + f"; {held} kept by the hysteresis margin"
+        )
     console.print(f"outputs: {res.out_dir}")
+    console.print(f"report: {res.out_dir / 'report.html'}")
     if res.run_id:
         console.print(f"MLflow run: {res.run_id}")
     console.print(f"done in {seconds:.1f}s")

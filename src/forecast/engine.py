@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from . import baselines
 from .config import EngineConfig
-from .errors import ForecastError, NotFittedError
+from .errors import ForecastError, NotFittedError, SparseHistoryWarning
 from .features import FeatureBuilder, observations, pairs
 from .intervals import ConformalIntervals
 from .model import GrowthModel
@@ -342,15 +343,22 @@ class Forecaster:
         self.origin_ = origin
         cut = data.up_to(origin)
         self.targets_ = {}
+        self.skipped_: dict[str, str] = {}
         for target in cut.targets:
             try:
                 self.targets_[target] = TargetForecaster(target=target, config=self.config).fit(
                     cut, origin, calibrate=calibrate, progress=progress
                 )
-            except ValueError as exc:
-                raise ForecastError(f"cannot forecast {target} from {origin}: {exc}") from exc
+            except ValueError as exc:  # e.g. a target observed for one year only so far
+                self.skipped_[target] = str(exc)
+                warnings.warn(
+                    f"{target} is not forecast from {origin}: {exc}",
+                    SparseHistoryWarning,
+                    stacklevel=2,
+                )
         if not self.targets_:
-            raise ValueError(f"no observations at or before {origin}")
+            reasons = "; ".join(self.skipped_.values()) or "no observations"
+            raise ForecastError(f"nothing to forecast from {origin}: {reasons}")
         return self
 
     def rebind(self, data: Dataset) -> Forecaster:

@@ -313,6 +313,12 @@ def write_outputs(
     )
     io.write_csv(result.categories, folder / "categories.csv", float_format="%.6g")
     io.write_csv(result.sensitivity, folder / "sensitivity_summary.csv")
+    cats = result.categories
+    if "previous_category" in cats and cats["previous_category"].notna().any():
+        moves = cats[["unit_id", "previous_category", "category", "held_by_hysteresis"]].assign(
+            changed=lambda d: d["previous_category"] != d["category"]
+        )
+        io.write_csv(moves, folder / "transitions.csv")
     cal = []
     for target, tf in result.forecaster.targets_.items():
         if tf.intervals_ is not None:
