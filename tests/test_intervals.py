@@ -61,3 +61,16 @@ def test_coverage_close_to_nominal_on_synthetic_panel(tmp_path, fast_config):
     m = t.merge(actual, on=["unit_id", "year"])
     covered = (m["actual"] >= m["lower"]) & (m["actual"] <= m["upper"])
     assert 0.72 <= covered.mean() <= 0.88, covered.mean()
+
+
+def test_sparse_spans_are_pooled_into_bands():
+    """Census-like data: few residuals per span. Spans pool until a band has min_cell rows, so
+    long spans use long-span residuals instead of a line drawn from span 1."""
+    rng = np.random.default_rng(1)
+    rows = [{"span": 1, "p0": 1e4, "error": e} for e in rng.normal(0, 0.01, 30)]
+    for span in (8, 10, 12):
+        rows += [{"span": span, "p0": 1e4, "error": e} for e in rng.normal(0, 0.1, 12)]
+    ci = ConformalIntervals(level=0.8, min_cell=30).fit(pd.DataFrame(rows))
+    lo, hi = ci.quantiles([1, 12], [1e4, 1e4])
+    assert hi[0] < 0.05
+    assert 0.08 < hi[1] < 0.3  # from the span 8-12 residuals, not 12 x the span-1 width

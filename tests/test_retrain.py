@@ -69,7 +69,7 @@ def test_coverage_outside_the_band_and_worse_than_the_champion_keeps_it():
     assert reason.startswith("coverage fails the rule:")
     assert reason.endswith(
         "coverage 95.0% outside [70%, 90%] and further from the nominal 80% than the "
-        "champion's 80.0%"
+        "champion's 80.0% (tolerance 5 points)"
     )
 
 
@@ -81,11 +81,22 @@ def test_coverage_outside_the_band_but_better_than_the_champion_promotes():
     assert promoted
     assert reason.endswith(
         "coverage 65.0% outside [70%, 90%] but no further from the nominal 80% than the "
-        "champion's 55.0%"
+        "champion's 55.0% (tolerance 5 points)"
     )
     strict = PromotionRule(coverage_fallback=False)
     promoted, reason, _ = decide(strict, scores(9.0, 0.65), scores(10.0, 0.55), True)
     assert not promoted and reason.endswith("coverage 65.0% outside [70%, 90%]")
+
+
+def test_coverage_tolerance_absorbs_a_few_points_of_noise():
+    # 92% vs the champion's 89%: 3 points further from 80%, within the 5-point tolerance
+    assert decide(PromotionRule(), scores(5.0, 0.92), scores(8.0, 0.89), True)[0]
+    exact = PromotionRule(coverage_tolerance=0)
+    promoted, reason, _ = decide(exact, scores(5.0, 0.92), scores(8.0, 0.89), True)
+    assert not promoted
+    assert reason.endswith("and further from the nominal 80% than the champion's 89.0%")
+    # a challenger that covers far worse than a well-calibrated champion is still refused
+    assert not decide(PromotionRule(), scores(5.0, 0.62), scores(8.0, 0.75), True)[0]
 
 
 def test_nothing_to_compare_keeps_the_champion():

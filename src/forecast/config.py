@@ -30,7 +30,8 @@ class PromotionRule(BaseModel):
     Both are scored on the same backtest origins and outcomes; the challenger is promoted only
     if its `metric` at `horizon` is at least `min_improvement_pct` percent (relative) lower than
     the champion's and its interval coverage there lies within `coverage_band` (or, with
-    `coverage_fallback`, is no further from the nominal level than the champion's).
+    `coverage_fallback`, is no further from the nominal level than the champion's, within
+    `coverage_tolerance`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -45,7 +46,15 @@ class PromotionRule(BaseModel):
         True,
         description="outside the band, still promote when the challenger's coverage is no "
         "further from the nominal level than the champion's on the same cells (keeping the "
-        "champion would not give better intervals)",
+        "champion would not give better intervals), give or take `coverage_tolerance`",
+    )
+    coverage_tolerance: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="how much further from the nominal level than the champion's the "
+        "challenger's coverage may be in the fallback (coverage measured at one or two origins "
+        "is noisy by a few points)",
     )
 
     @field_validator("coverage_band")

@@ -70,21 +70,43 @@ class ConformalIntervals:
             size=lambda d: size_class(d["p0"], self.size_breaks)
         )
         table = {}
-        for span, rows in r.groupby("span"):
-            if len(rows) < self.min_cell:
-                continue
-            table[(int(span), -1)] = self._cell(rows["error"])
-            for size, cell in rows.groupby("size"):
-                if len(cell) >= self.min_cell:
-                    table[(int(span), int(size))] = self._cell(cell["error"])
+        for band, rows in self._bands(r):
+            pooled = self._cell(rows["error"])
+            sizes = {
+                int(size): self._cell(cell["error"])
+                for size, cell in rows.groupby("size")
+                if len(cell) >= self.min_cell
+            }
+            for span in band:
+                table[(span, -1)] = pooled
+                for size, cell in sizes.items():
+                    table[(span, size)] = cell
         if not table:
             if len(r) < 5:
                 raise ValueError(f"too few calibration residuals ({len(r)}) to build intervals")
-            # every span thin: pool all spans on a per-year scale
+            # too few residuals for even one band: pool all spans on a per-year scale
             table[(1, -1)] = self._cell(r["error"] / r["span"])
         self.table_ = self._dense_monotone(table)
         self.spans_ = sorted({s for s, _ in self.table_})
         return self
+
+    def _bands(self, r: pd.DataFrame) -> list[tuple[list[int], pd.DataFrame]]:
+        """Consecutive spans pooled until each band holds `min_cell` residuals (dense annual
+        data: one span per band; sparse census data: a few spans per band). A short last band
+        joins the one before it."""
+        bands: list[tuple[list[int], pd.DataFrame]] = []
+        spans: list[int] = []
+        parts: list[pd.DataFrame] = []
+        for span, rows in r.groupby("span"):
+            spans.append(int(span))
+            parts.append(rows)
+            if sum(len(p) for p in parts) >= self.min_cell:
+                bands.append((spans, pd.concat(parts)))
+                spans, parts = [], []
+        if parts and bands:
+            last_spans, last_rows = bands.pop()
+            bands.append((last_spans + spans, pd.concat([last_rows, *parts])))
+        return bands
 
     def _dense_monotone(self, table: dict) -> dict:
         """Every span from 1 to the longest calibrated one, for every size class: a missing

@@ -196,14 +196,13 @@ def _coverage_check(
     text = f"coverage {challenger:.1%} outside {band}"
     if not rule.coverage_fallback or not math.isfinite(champion):
         return False, text
-    if abs(challenger - level) <= abs(champion - level):
-        return True, (
-            f"{text} but no further from the nominal {level:.0%} than the champion's {champion:.1%}"
-        )
-    return (
-        False,
-        f"{text} and further from the nominal {level:.0%} than the champion's {champion:.1%}",
-    )
+    tol = rule.coverage_tolerance
+    than = f"the nominal {level:.0%} than the champion's {champion:.1%}"
+    if tol:
+        than += f" (tolerance {100 * tol:g} points)"
+    if abs(challenger - level) <= abs(champion - level) + tol:
+        return True, f"{text} but no further from {than}"
+    return False, f"{text} and further from {than}"
 
 
 def _cells(rows: pd.DataFrame) -> pd.DataFrame:
@@ -477,7 +476,8 @@ def decision_markdown(d: Decision, table: pd.DataFrame, changes: pd.DataFrame) -
         f"{d.rule['min_improvement_pct']:g}% (relative) below the champion's, and interval "
         f"coverage within [{d.rule['coverage_band'][0]:g}, {d.rule['coverage_band'][1]:g}]"
         + (
-            " (or no further from the nominal level than the champion's)."
+            " (or no further from the nominal level than the champion's, tolerance "
+            f"{100 * d.rule.get('coverage_tolerance', 0):g} points)."
             if d.rule.get("coverage_fallback")
             else "."
         ),
