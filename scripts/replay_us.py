@@ -151,7 +151,8 @@ def summary(rows: list[dict], config, args, total: float) -> str:
         f"[{lo:.0%}, {hi:.0%}]"
         + (
             " or at least no further from the nominal level than the champion's on the same "
-            "cells (keeping the champion would not give better intervals)"
+            "cells (keeping the champion would not give better intervals), with a tolerance of "
+            f"{100 * rule.coverage_tolerance:g} points"
             if rule.coverage_fallback
             else ""
         )
