@@ -61,9 +61,8 @@ def synthetic_panel(
     return pd.DataFrame(rows), pd.DataFrame(units)
 
 
-@pytest.fixture
-def fast_config() -> EngineConfig:
-    """A small, quick engine configuration for tests."""
+def fast_engine_config() -> EngineConfig:
+    """A small, quick engine configuration for tests (also for module-scoped fixtures)."""
     return EngineConfig(
         horizons=[1, 5, 10],
         calibration_offsets=[3, 8],
@@ -72,6 +71,11 @@ def fast_config() -> EngineConfig:
         min_cell=10,
         lightgbm=LightGBMParams(n_estimators=60, num_leaves=15, min_child_samples=10),
     )
+
+
+@pytest.fixture
+def fast_config() -> EngineConfig:
+    return fast_engine_config()
 
 
 @pytest.fixture

@@ -12,22 +12,14 @@ from forecast.errors import ConfigError
 from forecast.io import read_dataset
 from forecast.pipeline import latest_observations
 
-from .conftest import synthetic_panel, write_dataset
+from .conftest import fast_engine_config, synthetic_panel, write_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
 
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
-    from forecast.config import EngineConfig, LightGBMParams
-
-    cfg = EngineConfig(
-        horizons=[1, 5, 10],
-        calibration_offsets=[3, 8],
-        min_cell=10,
-        max_pairs=20_000,
-        lightgbm=LightGBMParams(n_estimators=60, num_leaves=15, min_child_samples=10),
-    )
+    cfg = fast_engine_config()
     panel, units = synthetic_panel(n_units=50, seed=8, employment=True)
     data = read_dataset(write_dataset(tmp_path_factory.mktemp("x") / "d", panel, units))
     fc = Forecaster(config=cfg).fit(data, 2005)

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from forecast import backtest, io, pipeline
 from forecast.cli import app
-from forecast.config import EngineConfig, LightGBMParams, flatten
+from forecast.config import EngineConfig, flatten
 
-from .conftest import ROOT, synthetic_panel, write_dataset
+from .conftest import ROOT, fast_engine_config, synthetic_panel, write_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
 POLICY = ROOT / "experiments" / "policy_us_counties.yaml"  # no focus subset: every unit
@@ -22,15 +22,7 @@ NAME = "town-prospects-synthetic"
 
 
 def fast() -> EngineConfig:
-    """tests/conftest.py's fast_config (a module-scoped fixture cannot use that one)."""
-    return EngineConfig(
-        horizons=[1, 5, 10],
-        calibration_offsets=[3, 8],
-        backtest_offsets=[5],
-        max_pairs=20_000,
-        min_cell=10,
-        lightgbm=LightGBMParams(n_estimators=60, num_leaves=15, min_child_samples=10),
-    )
+    return fast_engine_config()
 
 
 @pytest.fixture(scope="module")
