@@ -39,33 +39,6 @@ def anchors(obs: pd.DataFrame, origin: int, base_years: int = 10) -> pd.DataFram
     return out
 
 
-def bases(obs: pd.DataFrame, points: pd.DataFrame, base_years: int = 10) -> pd.DataFrame:
-    """Base observation (tb, pb) for many anchors at once: `points` has unit_id and t0 (years at
-    which the unit is observed). Same rule as `anchors`: the latest observation at least
-    `base_years` before t0, else the earliest one before t0."""
-    o = obs[obs["value"].notna()].sort_values("year")
-    left = points[["unit_id", "t0"]].reset_index()
-    left["key"] = (left["t0"] - base_years).astype(float)
-    right = o.rename(columns={"year": "tb", "value": "pb"}).assign(
-        key=lambda d: d["tb"].astype(float)
-    )
-    back = pd.merge_asof(
-        left.sort_values("key"),
-        right[["unit_id", "key", "tb", "pb"]],
-        on="key",
-        by="unit_id",
-        direction="backward",
-    )
-    back = back.set_index("index").reindex(points.index)
-    first = o.groupby("unit_id").head(1).set_index("unit_id")
-    ftb = points["unit_id"].map(first["year"]).astype(float)
-    fpb = points["unit_id"].map(first["value"]).astype(float)
-    use_first = back["tb"].isna() & (ftb < points["t0"])
-    tb = back["tb"].where(~use_first, ftb)
-    pb = back["pb"].where(~use_first, fpb)
-    return pd.DataFrame({"tb": tb.astype(float), "pb": pb.astype(float)}, index=points.index)
-
-
 def naive(p0, **_) -> np.ndarray:
     return np.asarray(p0, dtype=float)
 

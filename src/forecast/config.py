@@ -69,10 +69,10 @@ class EngineConfig(BaseModel):
     """How forecasts are made. Every field is logged to MLflow as a parameter."""
 
     model_config = ConfigDict(extra="forbid")
-    target_mode: Literal["relative", "trend_residual"] = Field(
+    target_mode: Literal["relative"] = Field(
         "relative",
-        description="relative: log growth relative to the national total; trend_residual: "
-        "log ratio of the outcome to the LIN/EXP trend extrapolated from the anchor",
+        description="the model learns log growth relative to the national total (a residual "
+        "over the LIN/EXP trend was tried and was worse at every backtest origin)",
     )
     horizons: list[int] = Field(default_factory=lambda: list(range(1, 11)))
     level: float = Field(0.8, gt=0, lt=1, description="central coverage of the intervals")

@@ -113,13 +113,8 @@ class TargetForecaster:
         return X, y / span, span
 
     def _anchor_growth(self, pr: pd.DataFrame) -> np.ndarray:
-        """The part of log(v1 / v0) the model does not learn: the national growth (relative
-        mode) or the LIN/EXP trend from the anchor (trend_residual mode)."""
+        """The part of log(v1 / v0) the model does not learn: the national growth."""
         t0, t1 = pr["t0"].to_numpy(float), pr["t1"].to_numpy(float)
-        if self.config.target_mode == "trend_residual":
-            b = baselines.bases(self.obs_, pr, self.config.base_years)
-            trend = baselines.lin_exp(pr["v0"], t0, b["pb"], b["tb"], t1)
-            return np.log(trend / pr["v0"].to_numpy(float))
         ref = self.refs_.get(self.target)
         if ref is not None and ref.has(COUNTRY):
             return np.log(ref.at(COUNTRY, t1) / ref.at(COUNTRY, t0))
@@ -242,11 +237,7 @@ class TargetForecaster:
         z = self.model_.predict(X)
         ref = self.refs_.get(self.target)
         ref_growth = np.zeros(len(req))
-        if cfg.target_mode == "trend_residual":
-            t0, tb = req["t0"].to_numpy(float), req["tb"].to_numpy(float)
-            trend = baselines.lin_exp(req["p0"], t0, req["pb"], tb, req["year"].to_numpy(float))
-            ref_growth = np.log(trend / req["p0"].to_numpy(float))
-        elif ref is not None and ref.has(COUNTRY):
+        if ref is not None and ref.has(COUNTRY):
             r0 = ref.at(COUNTRY, req["t0"])
             r1 = ref.value(COUNTRY, self.origin_, req["year"])
             ref_growth = np.nan_to_num(np.log(r1 / r0))
