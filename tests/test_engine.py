@@ -26,23 +26,23 @@ def config_file(tmp_path, cfg) -> str:
     return str(path)
 
 
+def invoke_predict(data, as_of, out, cfg_path=None, horizons="5,10"):
+    args = [
+        "predict",
+        "--data",
+        str(data),
+        "--as-of",
+        str(as_of),
+        "--horizons",
+        horizons,
+        "--out",
+        str(out),
+    ]
+    return CliRunner().invoke(app, args + (["--config", cfg_path] if cfg_path else []))
+
+
 def run_predict(data, as_of, out, cfg_path, horizons="5,10") -> pd.DataFrame:
-    result = CliRunner().invoke(
-        app,
-        [
-            "predict",
-            "--data",
-            str(data),
-            "--as-of",
-            str(as_of),
-            "--horizons",
-            horizons,
-            "--out",
-            str(out),
-            "--config",
-            cfg_path,
-        ],
-    )
+    result = invoke_predict(data, as_of, out, cfg_path, horizons)
     assert result.exit_code == 0, result.output
     return pd.read_csv(out / "forecasts.csv")
 
@@ -169,39 +169,14 @@ def test_predict_before_fit_is_a_clear_error():
 
 
 def test_predict_as_of_before_data_is_a_clear_error(tmp_path, fast_config, synthetic_dataset):
-    result = CliRunner().invoke(
-        app,
-        [
-            "predict",
-            "--data",
-            str(synthetic_dataset),
-            "--as-of",
-            "1900",
-            "--out",
-            str(tmp_path / "o"),
-            "--config",
-            config_file(tmp_path, fast_config),
-        ],
-    )
+    cfg = config_file(tmp_path, fast_config)
+    result = invoke_predict(synthetic_dataset, 1900, tmp_path / "o", cfg)
     assert result.exit_code == 1
     assert "--as-of 1900 is before the first observation (1980)" in result.output
 
 
 def test_predict_bad_horizons_message(tmp_path, synthetic_dataset):
-    result = CliRunner().invoke(
-        app,
-        [
-            "predict",
-            "--data",
-            str(synthetic_dataset),
-            "--as-of",
-            "2000",
-            "--horizons",
-            "5,x",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-    )
+    result = invoke_predict(synthetic_dataset, 2000, tmp_path / "o", horizons="5,x")
     assert result.exit_code == 2
     assert "--horizons must be whole numbers separated by commas, got '5,x'" in result.output
 

@@ -71,7 +71,7 @@ class TargetForecaster:
         self.weights_ = {}
         self.intervals_ = None
         if calibrate:
-            self._calibrate(data, progress)
+            self._calibrate(progress)
         return self
 
     def _bind(self, data: Dataset) -> None:
@@ -104,13 +104,15 @@ class TargetForecaster:
         y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(pr)
         keep = np.isfinite(y)
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
-        anchors = pr[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
-        feats = self.builder_.build(anchors)
-        X = pr[["unit_id", "t0"]].merge(
-            pd.concat([anchors, feats], axis=1), on=["unit_id", "t0"], how="left"
-        )
-        X = X.drop(columns=["unit_id", "t0"]).assign(span=span)
-        return X, y / span, span
+        return self._design(pr, span), y / span, span
+
+    def _design(self, rows: pd.DataFrame, span: np.ndarray) -> pd.DataFrame:
+        """Model inputs for rows (unit_id, t0): features built once per distinct anchor, plus
+        the span."""
+        anchors = rows[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
+        feats = pd.concat([anchors, self.builder_.build(anchors)], axis=1)
+        X = rows[["unit_id", "t0"]].merge(feats, on=["unit_id", "t0"], how="left")
+        return X.drop(columns=["unit_id", "t0"]).assign(span=span)
 
     def _anchor_growth(self, pr: pd.DataFrame) -> np.ndarray:
         """The part of log(v1 / v0) the model does not learn: the national growth."""
@@ -120,9 +122,9 @@ class TargetForecaster:
             return np.log(ref.at(COUNTRY, t1) / ref.at(COUNTRY, t0))
         return np.zeros(len(pr))
 
-    def _calibrate(self, data: Dataset, progress: Progress) -> None:
+    def _calibrate(self, progress: Progress) -> None:
         frames = []
-        cut = data.up_to(self.origin_)
+        cut = self.data_  # already cut at the origin: outcomes after it never enter
         years = np.sort(self.obs_["year"].unique())
         for off in self.config.calibration_offsets:
             o = self.origin_ - off
@@ -228,12 +230,7 @@ class TargetForecaster:
         req = requests.merge(anc, left_on="unit_id", right_index=True, how="inner")
         req = req.reset_index(drop=True)
         req["span"] = (req["year"] - req["t0"]).astype(int)
-        points = req[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
-        feats = self.builder_.build(points)
-        X = req[["unit_id", "t0"]].merge(
-            pd.concat([points, feats], axis=1), on=["unit_id", "t0"], how="left"
-        )
-        X = X.drop(columns=["unit_id", "t0"]).assign(span=req["span"].to_numpy(dtype=float))
+        X = self._design(req, req["span"].to_numpy(dtype=float))
         z = self.model_.predict(X)
         ref = self.refs_.get(self.target)
         ref_growth = np.zeros(len(req))

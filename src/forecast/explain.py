@@ -94,7 +94,7 @@ class DriverMap:
 
 
 def _shap(tf: TargetForecaster, X: pd.DataFrame, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    Xc = tf.model_._check(X)
+    Xc = tf.model_.prepare(X)
     explainer = shap.TreeExplainer(tf.model_.booster)
     values = np.asarray(explainer.shap_values(Xc), dtype=float)
     base = np.broadcast_to(np.asarray(explainer.expected_value, dtype=float), (len(Xc),))

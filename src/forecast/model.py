@@ -45,7 +45,9 @@ class GrowthModel:
         self.estimator_ = est
         return self
 
-    def _check(self, X: pd.DataFrame) -> pd.DataFrame:
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        """X with the training columns in order and the training categories (for predict and
+        for SHAP, which must see exactly what the trees see)."""
         if not hasattr(self, "estimator_"):
             raise NotFittedError("GrowthModel is not fitted: call fit() before predict()")
         X = X.reindex(columns=self.feature_names_)
@@ -54,12 +56,7 @@ class GrowthModel:
         return X
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.estimator_.predict(self._check(X))
-
-    def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Exact TreeSHAP values (n x features) and base values (n), on the model's scale."""
-        raw = self.estimator_.booster_.predict(self._check(X), pred_contrib=True)
-        return raw[:, :-1], raw[:, -1]
+        return self.estimator_.predict(self.prepare(X))
 
     @property
     def booster(self) -> lgb.Booster:
