@@ -389,13 +389,7 @@ def reality_check(
         ds = io.read_dataset(data)
         with _progress("reality check") as report:
             by_variant = rc.reality_check(ds, origin, pol, cfg, report)
-        groups = {}
-        for variant, cats in by_variant.items():
-            groups[f"{variant}: all units"] = cats
-            if group and group in ds.units:
-                flag = ds.units[group].reindex(cats["unit_id"]).astype(str)
-                groups[f"{variant}: {group} = 1"] = cats[flag.isin(["1", "1.0", "True"]).to_numpy()]
-        lines = [
+        header = [
             f"# Reality check: {ds.name}",
             "",
             f"- command: `forecast {' '.join(sys.argv[1:])}`",
@@ -404,40 +398,26 @@ def reality_check(
             f"{pol.thresholds.decline_pct:+g}%, growth >= {pol.thresholds.growth_pct:+g}% "
             f"over {pol.horizon} years)",
             "- realised class uses the same thresholds on the realised change",
-            "- `resettle_precision`: share of units categorised *resettle* that did fall "
-            "below the decline threshold; `decliners_flagged`: share of realised decliners "
-            "we categorised *resettle* or marked as a boundary case",
-            "- *point forecast only*: the same thresholds without the interval and driver "
-            "conditions for resettle, to show what those conditions change",
-            "",
+            "- *point forecast only*: the same thresholds on the point forecast (uncalibrated "
+            "probabilities at even odds, no driver or current-state condition), to show what "
+            "the chosen rule changes",
+            "- tables as CSV beside this file: `*_precision_recall.csv`, `*_reliability.csv`",
         ]
-        for name, sub in groups.items():
-            tab = rc.confusion(sub)
-            summ = rc.summary(sub)
-            lines += [
-                f"## {name}",
-                "",
-                "predicted category (rows) x realised change class:",
-                "",
-                "| category | " + " | ".join(tab.columns) + " |",
-                "|---|" + "---|" * len(tab.columns),
-            ]
-            lines += [f"| {i} | " + " | ".join(str(v) for v in r) + " |" for i, r in tab.iterrows()]
-            lines += ["", "| measure | value |", "|---|---|"]
-            lines += [
-                f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |"
-                for k, v in summ.items()
-            ]
-            lines += [""]
+        pr, rel = rc.scores_table(by_variant, ds.units, ds.name, flag=group)
+        path = out or io.project_root() / "benchmarks" / "results" / f"reality_check_{ds.name}.md"
+        io.write_text(rc.markdown(by_variant, pr, rel, header), path)
+        stem = path.with_suffix("")
+        io.write_csv(pr, stem.with_name(stem.name + "_precision_recall.csv"), float_format="%.4g")
+        io.write_csv(rel, stem.with_name(stem.name + "_reliability.csv"), float_format="%.4g")
+        for name, cats in by_variant.items():
+            summ = rc.summary(cats)
             console.print(f"[bold]{name}[/]")
-            console.print(tab.to_string())
+            console.print(rc.confusion(cats).to_string())
             console.print(
                 ", ".join(
                     f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in summ.items()
                 )
             )
-        path = out or io.project_root() / "benchmarks" / "results" / f"reality_check_{ds.name}.md"
-        io.write_text("\n".join(lines), path)
     console.print(f"wrote {path}")
 
 

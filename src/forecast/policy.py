@@ -1,18 +1,35 @@
-"""The policy file: forecasts, intervals and drivers -> prospect categories.
+"""The policy file: forecasts, calibrated probabilities and drivers -> prospect categories.
 
 Categories (the national approach described for Kazakhstan's monotowns):
 
 * ``agglomerate``: close to a large city that is itself growing (a growth pole);
-* ``resettle``: population forecast to fall below the decline threshold, with the whole interval
-  below it and the decline mostly structural (not a one-off shock);
-* ``diversify``: forecast at or above the growth threshold (high potential), jobs not collapsing;
-* ``stabilize``: everything else, including *boundary cases* that would be ``resettle`` on the
-  point forecast but not with confidence.
+* ``resettle``: the calibrated probability that the population falls below the decline
+  threshold by the policy horizon is at least ``resettle.min_probability`` (the precautionary
+  rule: resettlement is advised only when decline is that likely), the decline is mostly
+  structural, and any current-state criteria of the policy hold;
+* ``diversify``: the calibrated probability of reaching the growth threshold is at least
+  ``diversify.min_probability`` and jobs are not forecast to collapse;
+* ``stabilize``: everything else. A ``boundary`` flag (the watch list) marks units that are not
+  ``resettle`` but whose probability of decline is at least ``resettle.boundary_probability``.
+
+The probabilities come from the engine's predictive distribution: a split normal on the log
+scale with the point forecast as median and the interval bounds at their quantiles, recalibrated
+by the policy's ``probability`` block (a shift of the median and a factor on the spread, fitted
+on past origins by `forecast.rulechoice`). Output columns:
+
+* ``p_decline``: probability of a change below ``thresholds.decline_pct`` at the horizon;
+* ``p_growth``: probability of a change at or above ``thresholds.growth_pct``;
+* ``p_stabilize``: probability of a change in between (the three sum to one);
+* ``resettle_min_p``, ``boundary_min_p``, ``diversify_min_p``: the probabilities the rule used;
+* ``confidence``: the probability that the realised change lands in the band the category
+  stands for: ``p_decline`` for resettle, ``p_growth`` for diversify, ``p_stabilize`` for
+  stabilize, and for agglomerate the probability that the pole grows at least as required. It
+  is never a different number from those columns.
 
 Rules are monotone in the town's own forecast: a better forecast never gives a worse category
-(resettle < stabilize < diversify). Each category comes with its confidence (the share of the
-predictive distribution on the chosen side of the thresholds), the runner-up, the thresholds
-crossed, the top drivers, and the threshold moves that would change it.
+(resettle < stabilize < diversify). Each category comes with its runner-up, the thresholds
+crossed, the top drivers, today's state where the data have it, and the threshold moves that
+would change it (computed directly from each unit's distance to the flip, not by search).
 """
 
 from __future__ import annotations
@@ -57,9 +74,28 @@ class Agglomeration(BaseModel):
     pole_min_growth_pct: float = 0.0
 
 
+class Probability(BaseModel):
+    """Recalibration of the engine's predictive distribution (log scale): the median moves by
+    ``bias`` and both spreads are multiplied by ``scale``. Identity by default."""
+
+    model_config = ConfigDict(extra="forbid")
+    bias: float = Field(0.0, ge=-1, le=1, description="added to the log change")
+    scale: float = Field(1.0, gt=0, le=10, description="multiplies the spreads")
+    fitted_on: str | None = Field(None, description="where bias and scale were fitted")
+
+
 class Resettle(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    require_interval_below: bool = True
+    min_probability: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="precautionary rule: resettle only when P(change < decline_pct) is at least "
+        "this (0.9 with an 80% interval is the old 'whole interval below' rule)",
+    )
+    boundary_probability: float = Field(
+        0.5, gt=0, le=1, description="below min_probability but at least this: boundary case"
+    )
     structural_drivers: list[str] = Field(
         default_factory=lambda: [
             "long_run_trend",
@@ -72,6 +108,57 @@ class Resettle(BaseModel):
         ]
     )
     min_structural_share: float = Field(0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.boundary_probability > self.min_probability:
+            raise ValueError(
+                f"boundary_probability ({self.boundary_probability}) must not exceed "
+                f"min_probability ({self.min_probability})"
+            )
+        return self
+
+
+class Diversify(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_probability: float = Field(
+        0.5, gt=0, le=1, description="diversify only when P(change >= growth_pct) is at least this"
+    )
+
+
+class StateCriterion(BaseModel):
+    """A current-state condition beside the forecast: `category` is given only when the unit's
+    `indicator` (a column of the facts, e.g. unemployment_gap) is within the bounds. A unit
+    without the indicator is judged on the forecast alone."""
+
+    model_config = ConfigDict(extra="forbid")
+    indicator: str
+    category: Literal["resettle", "diversify"]
+    at_least: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        if self.at_least is None and self.at_most is None:
+            raise ValueError(f"criterion on {self.indicator!r} needs at_least or at_most")
+        return self
+
+
+class ChoiceCriteria(BaseModel):
+    """What the rule is chosen for (`forecast.rulechoice`): the relative cost of each error."""
+
+    model_config = ConfigDict(extra="forbid")
+    cost_false_resettle: float = Field(
+        3.0, gt=0, description="a viable town told to resettle (per town)"
+    )
+    cost_missed_decline: float = Field(
+        1.0, gt=0, description="a town that falls below the decline threshold, not told"
+    )
+    watch_recall: float = Field(
+        0.6, gt=0, le=1, description="share of declining towns the watch list must catch"
+    )
+    cost_false_diversify: float = Field(1.0, gt=0, description="diversify, and it did not grow")
+    cost_missed_growth: float = Field(1.0, gt=0, description="a growing town not told diversify")
 
 
 class Focus(BaseModel):
@@ -86,15 +173,23 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Literal[1] = 1
     name: str = "default"
+    rationale: str | None = Field(None, description="why this rule, in plain words")
     target: Literal["population"] = "population"
     horizon: int = Field(10, ge=1, le=30)
     focus: Focus | None = None
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    probability: Probability = Field(default_factory=Probability)
     agglomeration: Agglomeration = Field(default_factory=Agglomeration)
     resettle: Resettle = Field(default_factory=Resettle)
+    diversify: Diversify = Field(default_factory=Diversify)
+    current_state: list[StateCriterion] = Field(default_factory=list)
+    choice: ChoiceCriteria = Field(default_factory=ChoiceCriteria)
+    record: dict[str, float | int | str] | None = Field(
+        None, description="the track record the rule was chosen by (see rulechoice)"
+    )
     hysteresis_points: float = Field(2.0, ge=0)
     sensitivity_max_points: float = Field(20.0, gt=0)
-    sensitivity_step: float = Field(0.5, gt=0)
+    sensitivity_step: float = Field(0.5, gt=0, description="threshold moves are stated in steps")
 
 
 def load_policy(path: Path | None) -> Policy:
@@ -102,103 +197,60 @@ def load_policy(path: Path | None) -> Policy:
 
 
 # ---- probabilities --------------------------------------------------------------------
-def prob_below(threshold_pct, change_pct, lower_pct, upper_pct, level: float) -> np.ndarray:
-    """P(change < threshold) from the point forecast and the interval: on the log scale, the
-    point forecast is the median and each side is half a normal whose spread puts the interval
-    bound at its quantile ((1 -+ level) / 2). Without an interval: 0 or 1."""
+def _split_normal(change_pct, lower_pct, upper_pct, level: float, bias: float, scale: float):
     z = ndtri((1 + level) / 2)
     mu = np.log1p(np.asarray(change_pct, dtype=float) / 100)
     lo = np.log1p(np.asarray(lower_pct, dtype=float) / 100)
     hi = np.log1p(np.asarray(upper_pct, dtype=float) / 100)
+    s_lo = np.maximum(scale * (mu - lo) / z, 1e-9)
+    s_hi = np.maximum(scale * (hi - mu) / z, 1e-9)
+    return mu + bias, s_lo, s_hi, np.isnan(lo) | np.isnan(hi)
+
+
+def prob_below(
+    threshold_pct,
+    change_pct,
+    lower_pct,
+    upper_pct,
+    level: float,
+    bias: float = 0.0,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """P(change < threshold) from the point forecast and the interval: on the log scale, the
+    point forecast (moved by `bias`) is the median and each side is half a normal whose spread
+    (times `scale`) puts the interval bound at its quantile ((1 -+ level) / 2). Without an
+    interval: 0 or 1."""
+    mu, s_lo, s_hi, no_interval = _split_normal(
+        change_pct, lower_pct, upper_pct, level, bias, scale
+    )
     x = np.log1p(np.asarray(threshold_pct, dtype=float) / 100)
     with np.errstate(invalid="ignore", divide="ignore"):
-        s_lo = np.maximum((mu - lo) / z, 1e-9)
-        s_hi = np.maximum((hi - mu) / z, 1e-9)
         below = np.where(x <= mu, ndtr((x - mu) / s_lo), ndtr((x - mu) / s_hi))
-    no_interval = np.isnan(lo) | np.isnan(hi)
     return np.where(no_interval, (mu < x).astype(float), below)
 
 
+def quantile_pct(
+    q, change_pct, lower_pct, upper_pct, level: float, bias: float = 0.0, scale: float = 1.0
+) -> np.ndarray:
+    """The change (percent) x with P(change < x) = q: the inverse of `prob_below` in x."""
+    mu, s_lo, s_hi, no_interval = _split_normal(
+        change_pct, lower_pct, upper_pct, level, bias, scale
+    )
+    zq = ndtri(np.asarray(q, dtype=float))
+    x = mu + np.where(zq <= 0, s_lo, s_hi) * zq
+    return 100 * np.expm1(np.where(no_interval, mu, x))
+
+
+def probabilities(f: pd.DataFrame, p: Policy, level: float, decline=None, growth=None):
+    """Calibrated (p_decline, p_growth) for each row of the facts table."""
+    t, c = p.thresholds, p.probability
+    d = t.decline_pct if decline is None else decline
+    g = t.growth_pct if growth is None else growth
+    args = (f["change_pct"], f["lower_pct"], f["upper_pct"], level, c.bias, c.scale)
+    return prob_below(d, *args), 1 - prob_below(g, *args)
+
+
 # ---- assignment -------------------------------------------------------------------------
-def _assign(f: pd.DataFrame, p: Policy, level: float) -> pd.DataFrame:
-    """Category, confidence and runner-up for each row of the facts table `f`."""
-    t = p.thresholds
-    change, lower, upper = f["change_pct"], f["lower_pct"], f["upper_pct"]
-    p_decline = prob_below(t.decline_pct, change, lower, upper, level)
-    p_growth = 1 - prob_below(t.growth_pct, change, lower, upper, level)
-    p_mid = np.clip(1 - p_decline - p_growth, 0, 1)
-    probs = pd.DataFrame(
-        {"resettle": p_decline, "stabilize": p_mid, "diversify": p_growth}, index=f.index
-    )
-
-    emp = f.get("employment_change_pct", pd.Series(np.nan, index=f.index))
-    jobs_collapse = (
-        emp.notna() & (emp < t.employment_decline_pct)
-        if t.employment_decline_pct is not None
-        else pd.Series(False, index=f.index)
-    )
-    declining = change < t.decline_pct
-    if p.resettle.require_interval_below:
-        interval_ok = ~declining | (upper < t.decline_pct)
-    else:
-        interval_ok = pd.Series(True, index=f.index)
-    structural = f.get("structural_share", pd.Series(np.nan, index=f.index))
-    structural_ok = structural.isna() | (structural >= p.resettle.min_structural_share)
-
-    band = np.where(
-        declining & interval_ok & structural_ok,
-        "resettle",
-        np.where((change >= t.growth_pct) & ~jobs_collapse, "diversify", "stabilize"),
-    )
-    boundary = declining & ~(interval_ok & structural_ok)
-    a = p.agglomeration
-    near = (
-        a.enabled
-        & f["pole_distance_km"].notna()
-        & (f["pole_distance_km"] <= a.max_distance_km)
-        & f["pole_change_pct"].notna()
-        & (f["pole_change_pct"] >= a.pole_min_growth_pct)
-    )
-    p_pole = 1 - prob_below(
-        a.pole_min_growth_pct, f["pole_change_pct"], f["pole_lower_pct"], f["pole_upper_pct"], level
-    )
-    category = np.where(near, "agglomerate", band)
-    conf = np.where(
-        near,
-        p_pole,
-        probs.to_numpy()[np.arange(len(f)), [list(probs.columns).index(b) for b in band]],
-    )
-    band_probs = probs.to_numpy()
-    order = np.argsort(-band_probs, axis=1)
-    cols = np.array(probs.columns)
-    runner = np.where(
-        near,
-        band,
-        np.where(cols[order[:, 0]] == band, cols[order[:, 1]], cols[order[:, 0]]),
-    )
-    runner_conf = np.where(
-        near,
-        band_probs[np.arange(len(f)), [list(cols).index(b) for b in band]],
-        band_probs[np.arange(len(f)), [list(cols).index(r) for r in runner]],
-    )
-    return pd.DataFrame(
-        {
-            "category": category,
-            "confidence": conf,
-            "runner_up": runner,
-            "runner_up_confidence": runner_conf,
-            "boundary": boundary.to_numpy(),
-            "p_resettle": p_decline,
-            "p_stabilize": p_mid,
-            "p_diversify": p_growth,
-            "interval_ok": interval_ok.to_numpy(),
-            "structural_ok": structural_ok.to_numpy(),
-            "jobs_collapse": jobs_collapse.to_numpy(),
-        },
-        index=f.index,
-    )
-
-
 SHIFTABLE = {
     "thresholds.decline_pct": "points",
     "thresholds.growth_pct": "points",
@@ -208,43 +260,207 @@ SHIFTABLE = {
 }
 
 
-def _shifted(p: Policy, key: str, delta: float) -> Policy | None:
+def _value(p: Policy, key: str, shift: tuple[str, np.ndarray] | None):
+    """The policy's value of `key`, moved by the shift (a scalar or one move per row) if the
+    shift is on that key."""
     section, field = key.split(".")
-    sub = getattr(p, section)
-    value = getattr(sub, field)
-    if value is None:
-        return None
-    data = p.model_dump()
-    data[section][field] = value + delta
-    try:
-        return Policy.model_validate(data)
-    except ValueError:  # e.g. decline moved above growth
-        return None
+    v = getattr(getattr(p, section), field)
+    if shift is not None and shift[0] == key and v is not None:
+        return v + shift[1]
+    return v
 
 
-def _steps(p: Policy, unit: str) -> np.ndarray:
-    mx = p.sensitivity_max_points * (5 if unit == "km" else 1)
-    step = p.sensitivity_step * (5 if unit == "km" else 1)
-    n = int(round(mx / step))
-    mags = step * np.arange(1, n + 1)
-    return np.ravel(np.column_stack([mags, -mags]))  # nearest first, + before -
+def _state_ok(f: pd.DataFrame, p: Policy, category: str) -> pd.Series:
+    ok = pd.Series(True, index=f.index)
+    for c in p.current_state:
+        if c.category != category or c.indicator not in f:
+            continue
+        x = f[c.indicator].astype(float)
+        hold = pd.Series(True, index=f.index)
+        if c.at_least is not None:
+            hold &= x >= c.at_least
+        if c.at_most is not None:
+            hold &= x <= c.at_most
+        ok &= x.isna() | hold
+    return ok
+
+
+def _assign(
+    f: pd.DataFrame, p: Policy, level: float, shift: tuple[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """Category, confidence and runner-up for each row of the facts table `f`; `shift` moves
+    one threshold (by one value or one value per row) without re-validating the policy."""
+    decline = _value(p, "thresholds.decline_pct", shift)
+    growth = _value(p, "thresholds.growth_pct", shift)
+    emp_thr = _value(p, "thresholds.employment_decline_pct", shift)
+    max_km = _value(p, "agglomeration.max_distance_km", shift)
+    pole_min = _value(p, "agglomeration.pole_min_growth_pct", shift)
+    r, dv = p.resettle, p.diversify
+    p_decline, p_growth = probabilities(f, p, level, decline, growth)
+    p_mid = np.clip(1 - p_decline - p_growth, 0, 1)
+    probs = pd.DataFrame(
+        {"resettle": p_decline, "stabilize": p_mid, "diversify": p_growth}, index=f.index
+    )
+
+    emp = f.get("employment_change_pct", pd.Series(np.nan, index=f.index))
+    jobs_collapse = (
+        emp.notna() & (emp < emp_thr) if emp_thr is not None else pd.Series(False, index=f.index)
+    )
+    probability_ok = pd.Series(p_decline >= r.min_probability, index=f.index)
+    structural = f.get("structural_share", pd.Series(np.nan, index=f.index))
+    structural_ok = structural.isna() | (structural >= r.min_structural_share)
+    state_resettle = _state_ok(f, p, "resettle")
+    state_diversify = _state_ok(f, p, "diversify")
+    resettle = probability_ok & structural_ok & state_resettle
+    diversify = (p_growth >= dv.min_probability) & ~jobs_collapse & state_diversify
+    band = np.where(resettle, "resettle", np.where(diversify, "diversify", "stabilize"))
+    boundary = ~resettle & (p_decline >= r.boundary_probability)
+    a = p.agglomeration
+    near = (
+        a.enabled
+        & f["pole_distance_km"].notna()
+        & (f["pole_distance_km"] <= max_km)
+        & f["pole_change_pct"].notna()
+        & (f["pole_change_pct"] >= pole_min)
+    )
+    c = p.probability
+    p_pole = 1 - prob_below(
+        pole_min,
+        f["pole_change_pct"],
+        f["pole_lower_pct"],
+        f["pole_upper_pct"],
+        level,
+        c.bias,
+        c.scale,
+    )
+    cols = np.array(probs.columns)
+    band_probs = probs.to_numpy()
+    rows = np.arange(len(f))
+    band_idx = pd.Series(band).map({c: k for k, c in enumerate(cols)}).to_numpy()
+    band_conf = band_probs[rows, band_idx]
+    category = np.where(near, "agglomerate", band)
+    conf = np.where(near, p_pole, band_conf)
+    masked = band_probs.copy()
+    masked[rows, band_idx] = -1.0
+    other = cols[np.argmax(masked, axis=1)]
+    runner = np.where(near, band, other)
+    runner_conf = np.where(near, band_conf, masked.max(axis=1))
+    return pd.DataFrame(
+        {
+            "category": category,
+            "confidence": conf,
+            "runner_up": runner,
+            "runner_up_confidence": runner_conf,
+            "boundary": boundary.to_numpy(),
+            "p_decline": p_decline,
+            "p_stabilize": p_mid,
+            "p_growth": p_growth,
+            "resettle_min_p": r.min_probability,
+            "boundary_min_p": r.boundary_probability,
+            "diversify_min_p": dv.min_probability,
+            "probability_ok": probability_ok.to_numpy(),
+            "interval_ok": probability_ok.to_numpy(),  # older name of probability_ok
+            "structural_ok": structural_ok.to_numpy(),
+            "state_ok": (state_resettle & state_diversify).to_numpy(),
+            "jobs_collapse": jobs_collapse.to_numpy(),
+        },
+        index=f.index,
+    )
+
+
+# ---- sensitivity: each unit's distance to a flip, computed directly -----------------------
+def _flip_points(f: pd.DataFrame, p: Policy, level: float, key: str) -> np.ndarray:
+    """The move of `key` at which the one rule that reads it changes its answer for each unit
+    (NaN where that rule does not apply). Category is constant on each side of this point."""
+    t, a, c = p.thresholds, p.agglomeration, p.probability
+    nan = np.full(len(f), np.nan)
+    if key == "thresholds.decline_pct":  # resettle iff decline >= the min_probability quantile
+        x = quantile_pct(
+            p.resettle.min_probability,
+            f["change_pct"],
+            f["lower_pct"],
+            f["upper_pct"],
+            level,
+            c.bias,
+            c.scale,
+        )
+        return x - t.decline_pct
+    if key == "thresholds.growth_pct":  # diversify iff growth <= the (1 - min_p) quantile
+        x = quantile_pct(
+            1 - p.diversify.min_probability,
+            f["change_pct"],
+            f["lower_pct"],
+            f["upper_pct"],
+            level,
+            c.bias,
+            c.scale,
+        )
+        return x - t.growth_pct
+    if key == "thresholds.employment_decline_pct":
+        if t.employment_decline_pct is None or "employment_change_pct" not in f:
+            return nan
+        return f["employment_change_pct"].to_numpy(dtype=float) - t.employment_decline_pct
+    if not a.enabled:
+        return nan
+    if key == "agglomeration.max_distance_km":
+        return f["pole_distance_km"].to_numpy(dtype=float) - a.max_distance_km
+    return f["pole_change_pct"].to_numpy(dtype=float) - a.pole_min_growth_pct
+
+
+def _step(p: Policy, unit: str) -> tuple[float, float]:
+    k = 5 if unit == "km" else 1
+    return p.sensitivity_step * k, p.sensitivity_max_points * k
+
+
+def _valid(p: Policy, key: str, delta: np.ndarray) -> np.ndarray:
+    t = p.thresholds
+    if key == "thresholds.decline_pct":
+        return t.decline_pct + delta < t.growth_pct
+    if key == "thresholds.growth_pct":
+        return t.decline_pct < t.growth_pct + delta
+    if key == "agglomeration.max_distance_km":
+        return p.agglomeration.max_distance_km + delta > 0
+    return np.ones(len(delta), dtype=bool)
+
+
+def _smallest_moves(f: pd.DataFrame, p: Policy, level: float, base: pd.Series):
+    """For each threshold: per unit, the smallest move (in sensitivity steps, within the
+    maximum) that changes the category, and the category it gives (NaN / None if none)."""
+    out = {}
+    for key, unit in SHIFTABLE.items():
+        step, mx = _step(p, unit)
+        crit = _flip_points(f, p, level, key)
+        best = np.full(len(f), np.nan)
+        new_cat = np.full(len(f), None, dtype=object)
+        # category is constant on each side of the flip: try the step multiples around it
+        k_up, k_dn = np.ceil(crit / step), np.floor(crit / step)
+        for delta in (step * k_up, step * k_dn, step * (k_up + 1), step * (k_dn - 1)):
+            delta = np.where(np.isfinite(delta) & (delta != 0), delta, 0.0)
+            ok = (delta != 0) & (np.abs(delta) <= mx + 1e-9) & _valid(p, key, delta)
+            if not ok.any():
+                continue
+            cat = _assign(f, p, level, (key, delta))["category"].to_numpy()
+            better = ok & (cat != base.to_numpy()) & ~(np.abs(best) <= np.abs(delta))
+            best = np.where(better, delta, best)
+            new_cat = np.where(better, cat, new_cat)
+        out[key] = (best, new_cat)
+    return out
 
 
 def sensitivity(f: pd.DataFrame, p: Policy, level: float, base: pd.Series) -> pd.Series:
-    """For each unit, the smallest single-threshold moves that change its category."""
-    found: dict[object, list[tuple[float, str]]] = {i: [] for i in f.index}
-    for key, unit in SHIFTABLE.items():
-        done: set = set()
-        for delta in _steps(p, unit):
-            q = _shifted(p, key, delta)
-            if q is None:
-                continue
-            new = _assign(f, q, level)["category"]
-            for i in f.index[(new != base) & ~f.index.isin(list(done))]:
-                done.add(i)
-                sign = "+" if delta > 0 else "-"
-                found[i].append((abs(delta), f"{key} {sign}{abs(delta):g} {unit} -> {new[i]}"))
-    return pd.Series({i: "; ".join(t for _, t in sorted(v)[:3]) for i, v in found.items()})
+    """For each unit, the smallest single-threshold moves that change its category (up to three,
+    nearest first), e.g. ``thresholds.decline_pct -2 points -> stabilize``."""
+    moves = _smallest_moves(f, p, level, base)
+    texts = []
+    for i in range(len(f)):
+        found = []
+        for key, (delta, cat) in moves.items():
+            d = delta[i]
+            if np.isfinite(d):
+                sign = "+" if d > 0 else "-"
+                found.append((abs(d), f"{key} {sign}{abs(d):g} {SHIFTABLE[key]} -> {cat[i]}"))
+        texts.append("; ".join(t for _, t in sorted(found)[:3]))
+    return pd.Series(texts, index=f.index)
 
 
 def sensitivity_summary(f: pd.DataFrame, p: Policy, level: float, points: float = 5.0):
@@ -254,16 +470,36 @@ def sensitivity_summary(f: pd.DataFrame, p: Policy, level: float, points: float 
     for key, unit in SHIFTABLE.items():
         for delta in (points, -points):
             d = delta * (5 if unit == "km" else 1)
-            q = _shifted(p, key, d)
-            n = None if q is None else int((_assign(f, q, level)["category"] != base).sum())
+            valid = _value(p, key, None) is not None and bool(_valid(p, key, np.array([d]))[0])
+            n = int((_assign(f, p, level, (key, d))["category"] != base).sum()) if valid else None
             rows.append({"threshold": key, "move": d, "unit": unit, "units_changing": n})
     return pd.DataFrame(rows)
 
 
-def _crossed(f: pd.DataFrame, p: Policy) -> pd.Series:
-    t, a = p.thresholds, p.agglomeration
-    out = {}
+# ---- words ------------------------------------------------------------------------------
+STATE_WORDS = {
+    "unemployment_rate": ("unemployment", "{:.1f}%"),
+    "unemployment_gap": ("vs region", "{:+.1f} pts"),
+    "employment_trend_pct": ("jobs over 5 years", "{:+.1f}%"),
+    "employment_trend_gap": ("vs region", "{:+.1f} pts"),
+    "wage_relative": ("wage vs region", "{:.2f}x"),
+}
+
+
+def _today(r: pd.Series) -> str:
+    parts = []
+    for col, (label, fmt) in STATE_WORDS.items():
+        v = r.get(col)
+        if v is not None and pd.notna(v):
+            parts.append(f"{label} {fmt.format(float(v))}")
+    return ", ".join(parts)
+
+
+def _crossed(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
+    t, ag = p.thresholds, p.agglomeration
+    out = []
     for i, r in f.iterrows():
+        c = a.loc[i]
         parts = []
         for name, thr in (("decline", t.decline_pct), ("growth", t.growth_pct)):
             diff = r["change_pct"] - thr
@@ -272,13 +508,17 @@ def _crossed(f: pd.DataFrame, p: Policy) -> pd.Series:
                 f"change {r['change_pct']:+.1f}% is {abs(diff):.1f} pts {side} {name} "
                 f"threshold {thr:+g}%"
             )
-        if pd.notna(r.get("upper_pct")) and r["change_pct"] < t.decline_pct:
-            parts.append(
-                f"interval upper bound {r['upper_pct']:+.1f}% vs decline {t.decline_pct:+g}%"
-            )
+        parts.append(
+            f"P(below {t.decline_pct:+g}%) {c['p_decline']:.0%} vs resettle at "
+            f"{p.resettle.min_probability:.0%}, watch at {p.resettle.boundary_probability:.0%}"
+        )
+        parts.append(
+            f"P(at or above {t.growth_pct:+g}%) {c['p_growth']:.0%} vs diversify at "
+            f"{p.diversify.min_probability:.0%}"
+        )
         if pd.notna(r.get("pole_distance_km")):
             parts.append(
-                f"{r['pole_distance_km']:.0f} km to {r['pole']} (limit {a.max_distance_km:g} km)"
+                f"{r['pole_distance_km']:.0f} km to {r['pole']} (limit {ag.max_distance_km:g} km)"
                 + (
                     f", pole change {r['pole_change_pct']:+.1f}%"
                     if pd.notna(r.get("pole_change_pct"))
@@ -289,16 +529,30 @@ def _crossed(f: pd.DataFrame, p: Policy) -> pd.Series:
             parts.append(
                 f"jobs change {r['employment_change_pct']:+.1f}% vs {t.employment_decline_pct:+g}%"
             )
-        out[i] = "; ".join(parts)
-    return pd.Series(out)
+        for crit in p.current_state:
+            v = r.get(crit.indicator)
+            if v is not None and pd.notna(v):
+                bounds = " and ".join(
+                    b
+                    for b in (
+                        f">= {crit.at_least:g}" if crit.at_least is not None else "",
+                        f"<= {crit.at_most:g}" if crit.at_most is not None else "",
+                    )
+                    if b
+                )
+                parts.append(f"{crit.indicator} {float(v):+.2f} ({crit.category} needs {bounds})")
+        out.append("; ".join(parts))
+    return pd.Series(out, index=f.index)
 
 
 def _reasons(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
-    t = p.thresholds
-    out = {}
+    t, rs = p.thresholds, p.resettle
+    out = []
     for i in f.index:
         r, c = f.loc[i], a.loc[i]
         cat = c["category"]
+        fc = f"population forecast {r['change_pct']:+.1f}% by {r['target_year']}"
+        chance = f"{c['p_decline']:.0%} chance of falling below {t.decline_pct:+g}%"
         if cat == "agglomerate":
             s = (
                 f"within {p.agglomeration.max_distance_km:g} km of {r['pole']} "
@@ -307,33 +561,50 @@ def _reasons(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
             )
         elif cat == "resettle":
             s = (
-                f"population forecast {r['change_pct']:+.1f}% by {r['target_year']}, "
-                f"whole interval below {t.decline_pct:+g}%, decline mostly structural"
+                f"{fc}; {chance}, at least the {rs.min_probability:.0%} the policy requires "
+                f"before advising resettlement (precautionary rule)"
             )
+            if pd.notna(r.get("structural_share")):
+                s += f"; {r['structural_share']:.0%} of the decline from structural drivers"
         elif cat == "diversify":
-            s = f"population forecast {r['change_pct']:+.1f}% by {r['target_year']} (>= {t.growth_pct:+g}%)"
+            s = (
+                f"{fc}; {c['p_growth']:.0%} chance of at least {t.growth_pct:+g}% "
+                f"(diversify from {p.diversify.min_probability:.0%})"
+            )
         else:
-            s = f"population forecast {r['change_pct']:+.1f}% by {r['target_year']}"
-            if c["boundary"] and not c["interval_ok"]:
-                s += f"; below {t.decline_pct:+g}% but the interval reaches {r['upper_pct']:+.1f}% (boundary case)"
+            s = fc
+            if c["boundary"] and not c["probability_ok"]:
+                s += (
+                    f"; {chance}, below the {rs.min_probability:.0%} required for resettle "
+                    f"(precautionary rule): boundary case"
+                )
+            elif c["boundary"] and not c["structural_ok"]:
+                s += f"; {chance}, but driven mostly by short-term factors (boundary case)"
             elif c["boundary"]:
-                s += "; decline driven mostly by short-term factors (boundary case)"
+                s += f"; {chance}, but today's state does not meet the policy (boundary case)"
             elif c["jobs_collapse"]:
                 s += f"; jobs forecast {r['employment_change_pct']:+.1f}%"
+            else:
+                s += f"; {chance}, {c['p_growth']:.0%} of at least {t.growth_pct:+g}%"
+        today = _today(r)
+        if today:
+            s += f"; today: {today}"
         if isinstance(r.get("top_drivers"), str) and r["top_drivers"]:
             s += f"; main drivers: {r['top_drivers']}"
-        out[i] = s
-    return pd.Series(out)
+        out.append(s)
+    return pd.Series(out, index=f.index)
 
 
 def categorize(
     facts: pd.DataFrame, policy: Policy, level: float, previous: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Categories with confidence, runner-up, thresholds crossed, reasons and sensitivity.
+    """Categories with probabilities, confidence, runner-up, thresholds crossed, reasons and
+    sensitivity.
 
-    `facts` is indexed by unit_id; see `pipeline.category_facts` for its columns. `previous`
-    (unit_id, category) applies hysteresis: a unit keeps its previous category when some move of
-    a single threshold within `hysteresis_points` would give it back.
+    `facts` is indexed by unit_id; see `pipeline.category_facts` for its columns (and
+    `state.current_state` for the optional current-state ones). `previous` (unit_id, category)
+    applies hysteresis: a unit keeps its previous category when some move of a single threshold
+    within `hysteresis_points` would give it back.
     """
     f = facts.copy()
     a = _assign(f, policy, level)
@@ -347,15 +618,17 @@ def categorize(
             for key, unit in SHIFTABLE.items():
                 m = policy.hysteresis_points * (5 if unit == "km" else 1)
                 for delta in np.linspace(-m, m, 9):
-                    q = _shifted(policy, key, float(delta))
-                    if q is None:
+                    if (
+                        _value(policy, key, None) is None
+                        or not _valid(policy, key, np.array([delta]))[0]
+                    ):
                         continue
-                    alt = _assign(f, q, level)
+                    alt = _assign(f, policy, level, (key, float(delta)))
                     hold = changed & (alt["category"] == prev) & ~a["held_by_hysteresis"]
                     for col in ("category", "confidence", "runner_up", "runner_up_confidence"):
                         a.loc[hold, col] = alt.loc[hold, col]
                     a.loc[hold, "held_by_hysteresis"] = True
-    a["thresholds_crossed"] = _crossed(f, policy)
+    a["thresholds_crossed"] = _crossed(f, a, policy)
     a["sensitivity"] = sensitivity(f, policy, level, a["category"])
     a["reasons"] = _reasons(f, a, policy)
     out = pd.concat([f, a], axis=1)

@@ -1,0 +1,218 @@
+"""Choose the decision rule by its track record.
+
+Input: a track record (`forecast.trackrecord.collect`: the policy facts at past origins with the
+realised change). Steps, each on that record only:
+
+1. `fit_probability`: recalibrate the engine's predictive distribution (a shift of the median
+   and a factor on the spread, log scale) so that the probabilities of the decline and growth
+   events match their frequencies (least log loss);
+2. `choose_resettle`: the probability from which *resettle* is advised (and the structural-share
+   condition), at the least total cost ``cost_false_resettle x (viable towns told to resettle) +
+   cost_missed_decline x (declining towns not told)``; with calibrated probabilities the best
+   threshold is near cost_false / (cost_false + cost_missed);
+3. the watch list (boundary flag): the highest probability that still flags ``watch_recall`` of
+   the towns that declined;
+4. `choose_diversify`: the same trade-off for *diversify* against growth;
+5. `choose_state_criteria`: a current-state criterion is kept only if it lowers the resettle cost
+   pooled over the origins and at most of them separately.
+
+`pr_curve` gives the precision-recall curve each choice is a point on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from .policy import Policy, StateCriterion, prob_below
+
+GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
+STRUCTURAL_GRID = (0.0, 0.25, 0.5)
+STATE_CANDIDATES = {  # indicator -> (direction that signals decline, candidate bounds)
+    "unemployment_gap": ("at_least", (-1.0, 0.0, 1.0, 2.0)),
+    "employment_trend_gap": ("at_most", (0.0, -2.5, -5.0)),
+    "wage_relative": ("at_most", (1.0, 0.9, 0.8)),
+}
+
+
+def events(record: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Realised decline (below decline_pct) and growth (at or above growth_pct) flags."""
+    t = policy.thresholds
+    r = record["realized_pct"].to_numpy(dtype=float)
+    return r < t.decline_pct, r >= t.growth_pct
+
+
+def calibrated(
+    record: pd.DataFrame, policy: Policy, level: float, bias: float, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    t = policy.thresholds
+    args = (record["change_pct"], record["lower_pct"], record["upper_pct"], level, bias, scale)
+    return prob_below(t.decline_pct, *args), 1 - prob_below(t.growth_pct, *args)
+
+
+def fit_probability(record: pd.DataFrame, policy: Policy, level: float) -> tuple[float, float]:
+    """(bias, scale) with the least log loss of the decline and growth events."""
+    dec, gro = events(record, policy)
+
+    def loss(theta: np.ndarray) -> float:
+        pd_, pg = calibrated(record, policy, level, float(theta[0]), float(np.exp(theta[1])))
+        eps = 1e-6
+        pd_, pg = np.clip(pd_, eps, 1 - eps), np.clip(pg, eps, 1 - eps)
+        ll = dec * np.log(pd_) + ~dec * np.log1p(-pd_) + gro * np.log(pg) + ~gro * np.log1p(-pg)
+        return float(-ll.mean())
+
+    res = minimize(loss, np.array([0.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-4})
+    return float(res.x[0]), float(np.exp(res.x[1]))
+
+
+def pr_curve(prob: np.ndarray, event: np.ndarray, grid: np.ndarray = GRID, mask=None):
+    """Called, precision and recall of 'prob >= threshold' (and `mask`) for each threshold."""
+    mask = np.ones(len(prob), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    rows = []
+    n_event = int(event.sum())
+    for m in grid:
+        called = (prob >= m) & mask
+        n = int(called.sum())
+        tp = int((called & event).sum())
+        rows.append(
+            {
+                "threshold": float(m),
+                "called": n,
+                "correct": tp,
+                "false_calls": n - tp,
+                "missed": n_event - tp,
+                "precision": tp / n if n else np.nan,
+                "recall": tp / n_event if n_event else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _cheapest(curve: pd.DataFrame, cost_false: float, cost_missed: float) -> pd.Series:
+    cost = cost_false * curve["false_calls"] + cost_missed * curve["missed"]
+    best = cost.min()
+    # ties: the most precautionary (highest) threshold
+    return curve.loc[cost[cost <= best + 1e-9].index[-1]].assign(cost=best)
+
+
+def _structural_ok(record: pd.DataFrame, share: float) -> np.ndarray:
+    s = record["structural_share"] if "structural_share" in record else None
+    if s is None:
+        return np.ones(len(record), dtype=bool)
+    return (s.isna() | (s >= share)).to_numpy()
+
+
+def _state_ok(record: pd.DataFrame, criteria: list[StateCriterion]) -> np.ndarray:
+    ok = np.ones(len(record), dtype=bool)
+    for c in criteria:
+        if c.indicator not in record:
+            continue
+        x = record[c.indicator].astype(float)
+        hold = np.ones(len(record), dtype=bool)
+        if c.at_least is not None:
+            hold &= (x >= c.at_least).to_numpy()
+        if c.at_most is not None:
+            hold &= (x <= c.at_most).to_numpy()
+        ok &= x.isna().to_numpy() | hold
+    return ok
+
+
+@dataclass
+class Choice:
+    policy: Policy
+    resettle_curve: pd.DataFrame  # precision-recall of resettle, structural share as chosen
+    diversify_curve: pd.DataFrame
+    state_trials: pd.DataFrame  # each current-state criterion tried and its cost
+    structural_trials: pd.DataFrame
+
+
+def choose_resettle(
+    record: pd.DataFrame, p_decline: np.ndarray, policy: Policy, criteria: list[StateCriterion]
+) -> tuple[float, float, pd.DataFrame, pd.DataFrame]:
+    """(min_probability, min_structural_share, curve at that share, trials per share)."""
+    ch = policy.choice
+    dec, _ = events(record, policy)
+    state = _state_ok(record, criteria)
+    trials, best = [], None
+    for share in STRUCTURAL_GRID:
+        curve = pr_curve(p_decline, dec, mask=_structural_ok(record, share) & state)
+        pick = _cheapest(curve, ch.cost_false_resettle, ch.cost_missed_decline)
+        trials.append({"min_structural_share": share, **pick.to_dict()})
+        if best is None or pick["cost"] < best[0] - 1e-9:
+            best = (pick["cost"], share, float(pick["threshold"]), curve)
+    _, share, threshold, curve = best
+    return threshold, share, curve, pd.DataFrame(trials)
+
+
+def watch_threshold(p_decline: np.ndarray, event: np.ndarray, recall: float, ceiling: float):
+    """The highest probability <= ceiling whose flag catches at least `recall` of the events."""
+    curve = pr_curve(p_decline, event, grid=GRID[GRID <= ceiling + 1e-9])
+    ok = curve[curve["recall"] >= recall]
+    return float(ok["threshold"].max()) if len(ok) else float(GRID[0])
+
+
+def choose_state_criteria(
+    record: pd.DataFrame, p_decline: np.ndarray, policy: Policy
+) -> tuple[list[StateCriterion], pd.DataFrame]:
+    """Try each candidate current-state criterion for resettle (one at a time, beside the
+    forecast); keep the best one if it lowers the cost pooled and at most origins."""
+    ch = policy.choice
+    dec, _ = events(record, policy)
+    origins = record["origin"].to_numpy() if "origin" in record else np.zeros(len(record))
+
+    def costs(criteria: list[StateCriterion]) -> tuple[float, dict]:
+        share = policy.resettle.min_structural_share
+        mask = _structural_ok(record, share) & _state_ok(record, criteria)
+        pooled = _cheapest(
+            pr_curve(p_decline, dec, mask=mask), ch.cost_false_resettle, ch.cost_missed_decline
+        )
+        m = pooled["threshold"]
+        per = {}
+        for o in np.unique(origins):
+            k = origins == o
+            called = (p_decline[k] >= m) & mask[k]
+            fp = int((called & ~dec[k]).sum())
+            fn = int((~called & dec[k]).sum())
+            per[o] = ch.cost_false_resettle * fp + ch.cost_missed_decline * fn
+        return float(pooled["cost"]), per
+
+    base, base_per = costs([])
+    rows = [{"indicator": "(none)", "bound": np.nan, "cost": base, "origins_better": 0}]
+    best: tuple[float, list[StateCriterion]] = (base, [])
+    for ind, (side, bounds) in STATE_CANDIDATES.items():
+        if ind not in record or record[ind].notna().mean() < 0.5:
+            continue
+        for b in bounds:
+            crit = [StateCriterion(indicator=ind, category="resettle", **{side: b})]
+            cost, per = costs(crit)
+            better = sum(per[o] < base_per[o] for o in per)
+            rows.append({"indicator": ind, "bound": b, "cost": cost, "origins_better": better})
+            if cost < best[0] - 1e-9 and better > len(per) / 2:
+                best = (cost, crit)
+    return best[1], pd.DataFrame(rows)
+
+
+def choose(record: pd.DataFrame, policy: Policy, level: float) -> Choice:
+    """The policy with its probability calibration, resettle / watch / diversify probabilities,
+    structural share and current-state criteria chosen on `record`."""
+    ch = policy.choice
+    bias, scale = fit_probability(record, policy, level)
+    p_decline, p_growth = calibrated(record, policy, level, bias, scale)
+    dec, gro = events(record, policy)
+    new = policy.model_copy(deep=True)
+    new.probability.bias, new.probability.scale = round(bias, 4), round(scale, 4)
+    _, new.resettle.min_structural_share, _, _ = choose_resettle(record, p_decline, new, [])
+    criteria, state_trials = choose_state_criteria(record, p_decline, new)
+    new.current_state = criteria
+    threshold, share, r_curve, s_trials = choose_resettle(record, p_decline, new, criteria)
+    new.resettle.min_probability = threshold
+    new.resettle.min_structural_share = share
+    new.resettle.boundary_probability = watch_threshold(p_decline, dec, ch.watch_recall, threshold)
+    jobs_ok = np.ones(len(record), dtype=bool)
+    d_curve = pr_curve(p_growth, gro, mask=jobs_ok)
+    pick = _cheapest(d_curve, ch.cost_false_diversify, ch.cost_missed_growth)
+    new.diversify.min_probability = float(pick["threshold"])
+    return Choice(new, r_curve, d_curve, state_trials, s_trials)
