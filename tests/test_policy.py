@@ -7,7 +7,17 @@ import pandas as pd
 import pytest
 
 from forecast.errors import ConfigError
-from forecast.policy import Policy, categorize, load_policy, prob_below, sensitivity_summary
+from forecast.policy import (
+    SHIFTABLE,
+    Policy,
+    Probability,
+    _assign,
+    categorize,
+    load_policy,
+    prob_below,
+    quantile_pct,
+    sensitivity_summary,
+)
 
 from .conftest import ROOT
 
@@ -83,10 +93,89 @@ def test_policy_not_a_mapping(tmp_path):
 
 
 # --- rules ------------------------------------------------------------------------------
-def test_resettle_needs_the_whole_interval_below():
+def test_policy_boundary_probability_not_above_min_probability(tmp_path):
+    with pytest.raises(
+        ConfigError,
+        match=r"boundary_probability \(0.8\) must not exceed min_probability \(0.7\)",
+    ):
+        load_policy(
+            write(tmp_path, "resettle:\n  min_probability: 0.7\n  boundary_probability: 0.8\n")
+        )
+
+
+def test_state_criterion_needs_a_bound(tmp_path):
+    text = "current_state:\n  - indicator: unemployment_gap\n    category: resettle\n"
+    with pytest.raises(ConfigError, match=r"criterion on 'unemployment_gap' needs at_least"):
+        load_policy(write(tmp_path, text))
+
+
+def test_default_resettle_is_the_whole_interval_below():
+    # min_probability 0.9 with an 80% interval: the upper bound must lie below the threshold
     assert cat()["category"] == "resettle"
     c = cat(upper_pct=-5.0)
     assert c["category"] == "stabilize" and c["boundary"] and c["runner_up"] == "resettle"
+
+
+def test_precautionary_probability_decides_resettle_and_is_in_the_reasons():
+    # P(change < -10%) for this town: 1 - Phi(z) with the upper side spread; about 0.71
+    over = dict(change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)
+    p = prob_below(-10.0, over["change_pct"], over["lower_pct"], over["upper_pct"], LEVEL)
+    assert 0.6 < p < 0.8
+    strict = Policy(resettle={"min_probability": 0.8, "boundary_probability": 0.5})
+    lenient = Policy(resettle={"min_probability": 0.6, "boundary_probability": 0.5})
+    c = cat(policy=strict, **over)
+    assert c["category"] == "stabilize" and c["boundary"]
+    assert c["resettle_min_p"] == 0.8 and c["p_decline"] == pytest.approx(p)
+    assert f"{p:.0%} chance of falling below -10%, below the 80% required" in c["reasons"]
+    c = cat(policy=lenient, **over)
+    assert c["category"] == "resettle" and not c["boundary"]
+    assert f"{p:.0%} chance of falling below -10%, at least the 60% the policy" in c["reasons"]
+    assert "precautionary rule" in c["reasons"]
+
+
+def test_watch_list_below_the_boundary_probability_is_not_flagged():
+    pol = Policy(resettle={"min_probability": 0.9, "boundary_probability": 0.75})
+    c = cat(policy=pol, change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)  # p about 0.71
+    assert c["category"] == "stabilize" and not c["boundary"]
+
+
+def test_calibration_moves_the_probabilities():
+    base = cat(change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)
+    wider = cat(
+        policy=Policy(probability={"scale": 2.0}), change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0
+    )
+    shifted = cat(
+        policy=Policy(probability={"bias": 0.05}), change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0
+    )
+    assert 0.5 < wider["p_decline"] < base["p_decline"]  # a wider spread pulls it towards 0.5
+    assert shifted["p_decline"] < base["p_decline"]  # a higher median: decline less likely
+    common = Policy(probability={"common_sd": 0.1})
+    assert (
+        cat(policy=common, change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)["p_decline"]
+        < base["p_decline"]
+    )
+
+
+def test_probabilities_sum_to_one_and_confidence_matches_them():
+    for change in (-30.0, -8.0, 3.0, 20.0):
+        c = cat(change_pct=change, lower_pct=change - 10, upper_pct=change + 8)
+        assert c["p_decline"] + c["p_stabilize"] + c["p_growth"] == pytest.approx(1.0)
+        band = {"resettle": "p_decline", "stabilize": "p_stabilize", "diversify": "p_growth"}
+        assert c["confidence"] == c[band[c["category"]]]
+
+
+def test_current_state_criterion_blocks_resettle_and_is_shown():
+    pol = Policy(
+        current_state=[{"indicator": "unemployment_gap", "category": "resettle", "at_least": 1.0}]
+    )
+    c = cat(policy=pol, unemployment_rate=4.0, unemployment_gap=-0.5)
+    assert c["category"] == "stabilize" and c["boundary"] and not c["state_ok"]
+    assert "today's state does not meet the policy" in c["reasons"]
+    assert "today: unemployment 4.0%, vs region -0.5 pts" in c["reasons"]
+    assert "unemployment_gap -0.50 (resettle needs >= 1)" in c["thresholds_crossed"]
+    assert cat(policy=pol, unemployment_rate=9.0, unemployment_gap=2.5)["category"] == "resettle"
+    # a unit without the indicator is judged on the forecast alone
+    assert cat(policy=pol)["category"] == "resettle"
 
 
 def test_resettle_needs_a_structural_decline():
@@ -117,7 +206,7 @@ def test_agglomerate_near_a_growing_pole():
 
 def test_confidence_is_the_probability_of_the_chosen_band():
     c = cat(change_pct=-20.0, lower_pct=-30.0, upper_pct=-12.0)
-    assert c["confidence"] == pytest.approx(c["p_resettle"])
+    assert c["confidence"] == pytest.approx(c["p_decline"])
     assert 0.9 < c["confidence"] <= 1.0
 
 
@@ -129,25 +218,95 @@ def test_prob_below_matches_the_interval():
     assert prob_below(-20.0, -20.0, np.nan, np.nan, 0.8) == 0.0  # no interval: 0 or 1
 
 
+def test_quantile_inverts_prob_below():
+    for q in (0.05, 0.3, 0.5, 0.75, 0.97):
+        x = quantile_pct(q, -20.0, -30.0, -12.0, 0.8, Probability(scale=1.3, common_sd=0.02))
+        p = prob_below(x, -20.0, -30.0, -12.0, 0.8, Probability(scale=1.3, common_sd=0.02))
+        assert p == pytest.approx(q, abs=1e-9)
+
+
 def test_monotone_better_forecast_never_worse_category():
     rank = {"resettle": 0, "stabilize": 1, "diversify": 2}
-    rows = []
-    for change in np.linspace(-40, 30, 71):
-        rows.append(cat(change_pct=change, lower_pct=change - 10, upper_pct=change + 6)["category"])
-    ranks = [rank[r] for r in rows]
+    rows = pd.concat(
+        [
+            facts(change_pct=c, lower_pct=c - 10, upper_pct=c + 6).rename(index={"T": f"T{k}"})
+            for k, c in enumerate(np.linspace(-40, 30, 71))
+        ]
+    )
+    cats = categorize(rows, Policy(), LEVEL)["category"].tolist()
+    ranks = [rank[r] for r in cats]
     assert ranks == sorted(ranks)
-    assert set(rows) == {"resettle", "stabilize", "diversify"}
+    assert set(cats) == {"resettle", "stabilize", "diversify"}
 
 
 # --- sensitivity and hysteresis ------------------------------------------------------------
 def test_sensitivity_names_the_smallest_move():
-    # upper bound -12: moving the decline threshold from -10 down to -12 puts the upper bound
-    # on it, so the interval no longer lies below (-1.5 points is not enough)
-    c = cat()
-    assert c["sensitivity"].startswith("thresholds.decline_pct -2 points -> stabilize")
-    # the point forecast is -20: a decline threshold moved below -20 also gives stabilize, and
-    # a growth threshold moved down by 20.5 points gives diversify
-    assert "thresholds.growth_pct -20.5 points -> diversify" not in c["sensitivity"]  # max 20
+    # upper bound -12.3 is the 90% quantile: resettle holds while decline_pct >= -12.3, so a
+    # move of -2.5 points (in steps of 0.5) is the smallest that gives stabilize
+    c = cat(upper_pct=-12.3)
+    assert c["sensitivity"].startswith("thresholds.decline_pct -2.5 points -> stabilize")
+    # the growth threshold would have to move below the 50% quantile of diversify (about -20%):
+    # more than the 20-point maximum, so it is not listed
+    assert "thresholds.growth_pct" not in c["sensitivity"]
+
+
+def _brute_force(f: pd.DataFrame, p: Policy, base: pd.Series) -> pd.Series:
+    """The old search: every step of every threshold up to the maximum, nearest first."""
+    found: dict = {i: [] for i in f.index}
+    for key, unit in SHIFTABLE.items():
+        step, mx = (2.5, 25.0) if unit == "km" else (0.5, 5.0)
+        mags = step * np.arange(1, int(round(mx / step)) + 1)
+        done: set = set()
+        for delta in np.ravel(np.column_stack([mags, -mags])):
+            section, field = key.split(".")
+            data = p.model_dump()
+            data[section][field] = getattr(getattr(p, section), field) + delta
+            try:
+                q = Policy.model_validate(data)
+            except ValueError:
+                continue
+            new = _assign(f, q, LEVEL)["category"].to_numpy()
+            for k, i in enumerate(f.index):
+                if new[k] != base[i] and i not in done:
+                    done.add(i)
+                    sign = "+" if delta > 0 else "-"
+                    found[i].append((abs(delta), f"{key} {sign}{abs(delta):g} {unit} -> {new[k]}"))
+    return pd.Series({i: "; ".join(t for _, t in sorted(v)[:3]) for i, v in found.items()})
+
+
+def test_direct_sensitivity_equals_the_brute_force_search():
+    rng = np.random.default_rng(3)
+    n = 40
+    change = rng.uniform(-25, 10, n)
+    rows = pd.concat(
+        [
+            facts(
+                change_pct=c,
+                lower_pct=c - rng.uniform(3, 12),
+                upper_pct=c + rng.uniform(3, 12),
+                employment_change_pct=rng.uniform(-15, 5),
+                pole="City",
+                pole_distance_km=rng.uniform(80, 120),
+                pole_change_pct=rng.uniform(-4, 4),
+                pole_lower_pct=-10.0,
+                pole_upper_pct=10.0,
+                structural_share=rng.uniform(0.3, 0.9),
+            ).rename(index={"T": f"T{k}"})
+            for k, c in enumerate(change)
+        ]
+    )
+    pol = Policy(
+        resettle={"min_probability": 0.7, "boundary_probability": 0.4},
+        diversify={"min_probability": 0.6},
+        sensitivity_max_points=5.0,
+    )
+    got = categorize(rows, pol, LEVEL)
+    base = got.set_index("unit_id")["category"]
+    expected = _brute_force(rows, pol, base)
+    assert (got.set_index("unit_id")["sensitivity"] != "").sum() > n / 2
+    pd.testing.assert_series_equal(
+        got.set_index("unit_id")["sensitivity"], expected, check_names=False
+    )
 
 
 def test_sensitivity_summary_counts_units():

@@ -76,12 +76,15 @@ class Agglomeration(BaseModel):
 
 class Probability(BaseModel):
     """Recalibration of the engine's predictive distribution (log scale): the median moves by
-    ``bias`` and both spreads are multiplied by ``scale``. Identity by default."""
+    ``bias``, both spreads are multiplied by ``scale`` and widened by ``common_sd``, the spread
+    of a shock shared by all units (a national growth regime the forecast did not foresee):
+    spread = sqrt((scale x spread)^2 + common_sd^2). Identity by default."""
 
     model_config = ConfigDict(extra="forbid")
     bias: float = Field(0.0, ge=-1, le=1, description="added to the log change")
     scale: float = Field(1.0, gt=0, le=10, description="multiplies the spreads")
-    fitted_on: str | None = Field(None, description="where bias and scale were fitted")
+    common_sd: float = Field(0.0, ge=0, le=1, description="shared shock, log scale")
+    fitted_on: str | None = Field(None, description="where the calibration was fitted")
 
 
 class Resettle(BaseModel):
@@ -197,32 +200,25 @@ def load_policy(path: Path | None) -> Policy:
 
 
 # ---- probabilities --------------------------------------------------------------------
-def _split_normal(change_pct, lower_pct, upper_pct, level: float, bias: float, scale: float):
+def _split_normal(change_pct, lower_pct, upper_pct, level: float, cal: Probability | None):
+    cal = cal or Probability()
     z = ndtri((1 + level) / 2)
     mu = np.log1p(np.asarray(change_pct, dtype=float) / 100)
     lo = np.log1p(np.asarray(lower_pct, dtype=float) / 100)
     hi = np.log1p(np.asarray(upper_pct, dtype=float) / 100)
-    s_lo = np.maximum(scale * (mu - lo) / z, 1e-9)
-    s_hi = np.maximum(scale * (hi - mu) / z, 1e-9)
-    return mu + bias, s_lo, s_hi, np.isnan(lo) | np.isnan(hi)
+    s_lo = np.hypot(cal.scale * np.maximum((mu - lo) / z, 1e-9), cal.common_sd)
+    s_hi = np.hypot(cal.scale * np.maximum((hi - mu) / z, 1e-9), cal.common_sd)
+    return mu + cal.bias, s_lo, s_hi, np.isnan(lo) | np.isnan(hi)
 
 
 def prob_below(
-    threshold_pct,
-    change_pct,
-    lower_pct,
-    upper_pct,
-    level: float,
-    bias: float = 0.0,
-    scale: float = 1.0,
+    threshold_pct, change_pct, lower_pct, upper_pct, level: float, cal: Probability | None = None
 ) -> np.ndarray:
     """P(change < threshold) from the point forecast and the interval: on the log scale, the
-    point forecast (moved by `bias`) is the median and each side is half a normal whose spread
-    (times `scale`) puts the interval bound at its quantile ((1 -+ level) / 2). Without an
-    interval: 0 or 1."""
-    mu, s_lo, s_hi, no_interval = _split_normal(
-        change_pct, lower_pct, upper_pct, level, bias, scale
-    )
+    point forecast is the median and each side is half a normal whose spread puts the interval
+    bound at its quantile ((1 -+ level) / 2), recalibrated by `cal`. Without an interval: 0 or
+    1."""
+    mu, s_lo, s_hi, no_interval = _split_normal(change_pct, lower_pct, upper_pct, level, cal)
     x = np.log1p(np.asarray(threshold_pct, dtype=float) / 100)
     with np.errstate(invalid="ignore", divide="ignore"):
         below = np.where(x <= mu, ndtr((x - mu) / s_lo), ndtr((x - mu) / s_hi))
@@ -230,12 +226,10 @@ def prob_below(
 
 
 def quantile_pct(
-    q, change_pct, lower_pct, upper_pct, level: float, bias: float = 0.0, scale: float = 1.0
+    q, change_pct, lower_pct, upper_pct, level: float, cal: Probability | None = None
 ) -> np.ndarray:
     """The change (percent) x with P(change < x) = q: the inverse of `prob_below` in x."""
-    mu, s_lo, s_hi, no_interval = _split_normal(
-        change_pct, lower_pct, upper_pct, level, bias, scale
-    )
+    mu, s_lo, s_hi, no_interval = _split_normal(change_pct, lower_pct, upper_pct, level, cal)
     zq = ndtri(np.asarray(q, dtype=float))
     x = mu + np.where(zq <= 0, s_lo, s_hi) * zq
     return 100 * np.expm1(np.where(no_interval, mu, x))
@@ -243,10 +237,10 @@ def quantile_pct(
 
 def probabilities(f: pd.DataFrame, p: Policy, level: float, decline=None, growth=None):
     """Calibrated (p_decline, p_growth) for each row of the facts table."""
-    t, c = p.thresholds, p.probability
+    t = p.thresholds
     d = t.decline_pct if decline is None else decline
     g = t.growth_pct if growth is None else growth
-    args = (f["change_pct"], f["lower_pct"], f["upper_pct"], level, c.bias, c.scale)
+    args = (f["change_pct"], f["lower_pct"], f["upper_pct"], level, p.probability)
     return prob_below(d, *args), 1 - prob_below(g, *args)
 
 
@@ -330,8 +324,7 @@ def _assign(
         f["pole_lower_pct"],
         f["pole_upper_pct"],
         level,
-        c.bias,
-        c.scale,
+        c,
     )
     cols = np.array(probs.columns)
     band_probs = probs.to_numpy()
@@ -381,8 +374,7 @@ def _flip_points(f: pd.DataFrame, p: Policy, level: float, key: str) -> np.ndarr
             f["lower_pct"],
             f["upper_pct"],
             level,
-            c.bias,
-            c.scale,
+            c,
         )
         return x - t.decline_pct
     if key == "thresholds.growth_pct":  # diversify iff growth <= the (1 - min_p) quantile
@@ -392,8 +384,7 @@ def _flip_points(f: pd.DataFrame, p: Policy, level: float, key: str) -> np.ndarr
             f["lower_pct"],
             f["upper_pct"],
             level,
-            c.bias,
-            c.scale,
+            c,
         )
         return x - t.growth_pct
     if key == "thresholds.employment_decline_pct":
@@ -498,8 +489,7 @@ def _today(r: pd.Series) -> str:
 def _crossed(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
     t, ag = p.thresholds, p.agglomeration
     out = []
-    for i, r in f.iterrows():
-        c = a.loc[i]
+    for (_, r), (_, c) in zip(f.iterrows(), a.iterrows(), strict=True):
         parts = []
         for name, thr in (("decline", t.decline_pct), ("growth", t.growth_pct)):
             diff = r["change_pct"] - thr
@@ -548,8 +538,7 @@ def _crossed(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
 def _reasons(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
     t, rs = p.thresholds, p.resettle
     out = []
-    for i in f.index:
-        r, c = f.loc[i], a.loc[i]
+    for (_, r), (_, c) in zip(f.iterrows(), a.iterrows(), strict=True):
         cat = c["category"]
         fc = f"population forecast {r['change_pct']:+.1f}% by {r['target_year']}"
         chance = f"{c['p_decline']:.0%} chance of falling below {t.decline_pct:+g}%"

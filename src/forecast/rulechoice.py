@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .policy import Policy, StateCriterion, prob_below
+from .policy import Policy, Probability, StateCriterion, prob_below
 
 GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
 STRUCTURAL_GRID = (0.0, 0.25, 0.5)
@@ -46,26 +46,87 @@ def events(record: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray
 
 
 def calibrated(
-    record: pd.DataFrame, policy: Policy, level: float, bias: float, scale: float
+    record: pd.DataFrame, policy: Policy, level: float, cal: Probability | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """(P(decline), P(growth)) under `cal` (by default the policy's calibration)."""
     t = policy.thresholds
-    args = (record["change_pct"], record["lower_pct"], record["upper_pct"], level, bias, scale)
+    cal = policy.probability if cal is None else cal
+    args = (record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
     return prob_below(t.decline_pct, *args), 1 - prob_below(t.growth_pct, *args)
 
 
-def fit_probability(record: pd.DataFrame, policy: Policy, level: float) -> tuple[float, float]:
-    """(bias, scale) with the least log loss of the decline and growth events."""
+def log_loss(record: pd.DataFrame, policy: Policy, level: float, cal: Probability) -> float:
+    """Mean log loss of the decline and growth events under the recalibrated distribution."""
     dec, gro = events(record, policy)
+    pd_, pg = calibrated(record, policy, level, cal)
+    eps = 1e-6
+    pd_, pg = np.clip(pd_, eps, 1 - eps), np.clip(pg, eps, 1 - eps)
+    ll = dec * np.log(pd_) + ~dec * np.log1p(-pd_) + gro * np.log(pg) + ~gro * np.log1p(-pg)
+    return float(-ll.mean())
 
-    def loss(theta: np.ndarray) -> float:
-        pd_, pg = calibrated(record, policy, level, float(theta[0]), float(np.exp(theta[1])))
-        eps = 1e-6
-        pd_, pg = np.clip(pd_, eps, 1 - eps), np.clip(pg, eps, 1 - eps)
-        ll = dec * np.log(pd_) + ~dec * np.log1p(-pd_) + gro * np.log(pg) + ~gro * np.log1p(-pg)
-        return float(-ll.mean())
 
-    res = minimize(loss, np.array([0.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-4})
-    return float(res.x[0]), float(np.exp(res.x[1]))
+# which calibration parameters each mode fits (the others stay at their identity values)
+MODES = {
+    "identity": (),
+    "scale": ("scale",),
+    "scale+common": ("scale", "common_sd"),
+    "bias+scale+common": ("bias", "scale", "common_sd"),
+}
+
+
+def _params(names: tuple[str, ...], theta: np.ndarray) -> Probability:
+    values = dict(zip(names, theta, strict=True))
+    return Probability(
+        bias=float(np.clip(values.get("bias", 0.0), -0.99, 0.99)),
+        scale=float(np.clip(np.exp(values.get("scale", 0.0)), 0.05, 10)),
+        common_sd=float(min(abs(values.get("common_sd", 0.0)), 0.99)),
+    )
+
+
+def fit_probability(
+    record: pd.DataFrame, policy: Policy, level: float, mode: str = "scale+common"
+) -> Probability:
+    """The calibration with the least log loss of the decline and growth events; `mode` (a key
+    of MODES) says which parameters are fitted."""
+    names = MODES[mode]
+    if not names:
+        return Probability()
+    start = np.array([0.02 if n == "common_sd" else 0.0 for n in names])
+    res = minimize(
+        lambda th: log_loss(record, policy, level, _params(names, th)),
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-4, "fatol": 1e-7},
+    )
+    cal = _params(names, res.x)
+    return cal.model_copy(
+        update={k: round(getattr(cal, k), 4) for k in ("bias", "scale", "common_sd")}
+    )
+
+
+def select_calibration(record: pd.DataFrame, policy: Policy, level: float):
+    """Which recalibration to use, by leave-one-origin-out log loss: each mode is fitted on the
+    other origins and scored on the one left out. Returns (mode, table)."""
+    origins = np.unique(record["origin"])
+    rows = []
+    for mode in MODES:
+        for o in origins:
+            held = record["origin"].to_numpy() == o
+            train = record[~held] if len(origins) > 1 else record
+            cal = fit_probability(train, policy, level, mode)
+            rows.append(
+                {
+                    "mode": mode,
+                    "left_out": int(o),
+                    "bias": cal.bias,
+                    "scale": cal.scale,
+                    "common_sd": cal.common_sd,
+                    "log_loss": log_loss(record[held], policy, level, cal),
+                }
+            )
+    table = pd.DataFrame(rows)
+    mean = table.groupby("mode", sort=False)["log_loss"].mean()
+    return str(mean.idxmin()), table
 
 
 def pr_curve(prob: np.ndarray, event: np.ndarray, grid: np.ndarray = GRID, mask=None):
@@ -95,7 +156,9 @@ def _cheapest(curve: pd.DataFrame, cost_false: float, cost_missed: float) -> pd.
     cost = cost_false * curve["false_calls"] + cost_missed * curve["missed"]
     best = cost.min()
     # ties: the most precautionary (highest) threshold
-    return curve.loc[cost[cost <= best + 1e-9].index[-1]].assign(cost=best)
+    pick = curve.loc[cost[cost <= best + 1e-9].index[-1]].copy()
+    pick["cost"] = float(best)
+    return pick
 
 
 def _structural_ok(record: pd.DataFrame, share: float) -> np.ndarray:
@@ -127,6 +190,8 @@ class Choice:
     diversify_curve: pd.DataFrame
     state_trials: pd.DataFrame  # each current-state criterion tried and its cost
     structural_trials: pd.DataFrame
+    calibration_mode: str
+    calibration_trials: pd.DataFrame  # leave-one-origin-out log loss of each mode
 
 
 def choose_resettle(
@@ -195,15 +260,19 @@ def choose_state_criteria(
     return best[1], pd.DataFrame(rows)
 
 
-def choose(record: pd.DataFrame, policy: Policy, level: float) -> Choice:
-    """The policy with its probability calibration, resettle / watch / diversify probabilities,
-    structural share and current-state criteria chosen on `record`."""
+def choose(record: pd.DataFrame, policy: Policy, level: float, mode: str | None = None) -> Choice:
+    """The policy with its probability calibration (`mode`, by default chosen with
+    `select_calibration`), resettle / watch / diversify probabilities, structural share and
+    current-state criteria chosen on `record`."""
     ch = policy.choice
-    bias, scale = fit_probability(record, policy, level)
-    p_decline, p_growth = calibrated(record, policy, level, bias, scale)
-    dec, gro = events(record, policy)
+    if mode is None:
+        mode, cal_trials = select_calibration(record, policy, level)
+    else:
+        cal_trials = pd.DataFrame()
     new = policy.model_copy(deep=True)
-    new.probability.bias, new.probability.scale = round(bias, 4), round(scale, 4)
+    new.probability = fit_probability(record, policy, level, mode)
+    p_decline, p_growth = calibrated(record, new, level)
+    dec, gro = events(record, policy)
     _, new.resettle.min_structural_share, _, _ = choose_resettle(record, p_decline, new, [])
     criteria, state_trials = choose_state_criteria(record, p_decline, new)
     new.current_state = criteria
@@ -215,4 +284,4 @@ def choose(record: pd.DataFrame, policy: Policy, level: float) -> Choice:
     d_curve = pr_curve(p_growth, gro, mask=jobs_ok)
     pick = _cheapest(d_curve, ch.cost_false_diversify, ch.cost_missed_growth)
     new.diversify.min_probability = float(pick["threshold"])
-    return Choice(new, r_curve, d_curve, state_trials, s_trials)
+    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials)

@@ -1,0 +1,277 @@
+"""Categories with a track record: choose the decision rule on some past origins, score it on
+others (issue 12).
+
+    nice -n 10 .venv/bin/python benchmarks/categories.py --data ../shared/data/us_counties \\
+        --policy experiments/policy_us_counties.yaml --choose 1984-1991 --report 1993-1996 \\
+        --cache /tmp/cat_cache
+
+For every origin the engine is fitted on data cut there (as in `forecast reality-check`), the
+policy facts are computed and put beside the realised change at origin + horizon (cached per
+origin with --cache). The rule is chosen on the --choose origins only (`forecast.rulechoice`)
+and scored on the --report origins. Writes benchmarks/results/categories.md and, beside it,
+categories_precision_recall.csv, categories_reliability.csv, categories_pr_curve.csv and
+categories_choice.csv (the trials behind each choice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast import io, pipeline, rulechoice
+from forecast import reality as rc
+from forecast.policy import load_policy
+from forecast.retrain import md_table
+from forecast.trackrecord import collect
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def years(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def targets(pr: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
+    """The issue's numbers on one scored set (group all)."""
+    p = pr[(pr["group"] == "all")].set_index("category")
+    r = rel[(rel["group"] == "all") & (rel["units"] >= 30)]
+    worst = float(r["gap_points"].abs().max()) if len(r) else np.nan
+    rows = [
+        ("resettle precision >= 0.6", p.loc["resettle", "precision"], 0.6),
+        ("resettle units called >= 10", p.loc["resettle", "called"], 10),
+        (
+            "recall of decliners (resettle or boundary) >= 0.5",
+            p.loc["resettle or boundary", "recall"],
+            0.5,
+        ),
+        ("diversify precision >= 0.8", p.loc["diversify", "precision"], 0.8),
+    ]
+    out = [{"target": n, "value": v, "met": bool(v >= t)} for n, v, t in rows]
+    out.append(
+        {
+            "target": "reliability gap <= 10 pts in bins of 30+",
+            "value": worst,
+            "met": bool(worst <= 10),
+        }
+    )
+    return pd.DataFrame(out)
+
+
+def curve_points(curve: pd.DataFrame, chosen: float) -> pd.DataFrame:
+    keep = np.isclose(curve["threshold"] * 20, np.round(curve["threshold"] * 20)) | np.isclose(
+        curve["threshold"], chosen
+    )
+    c = curve[keep].copy()
+    c["chosen"] = np.where(np.isclose(c["threshold"], chosen), "<-- chosen", "")
+    return c[["threshold", "called", "precision", "recall", "chosen"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--policy", type=Path, required=True)
+    ap.add_argument("--choose", required=True, help="origins to choose on, e.g. 1984-1991")
+    ap.add_argument("--report", required=True, help="origins to report on, e.g. 1993-1996")
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--config", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "categories.md")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = io.read_dataset(args.data)
+    warnings.filterwarnings("ignore", module="forecast")
+    cfg = pipeline.load_engine_config(args.config)
+    policy = load_policy(args.policy)
+    choose_o, report_o = years(args.choose), years(args.report)
+    if set(choose_o) & set(report_o):
+        ap.error("--choose and --report origins must not overlap")
+    cfg_h = cfg.model_copy(update={"horizons": [policy.horizon]})
+    record = collect(data, choose_o + report_o, policy, cfg_h, args.cache, print)
+    record["country"] = data.name
+    level = cfg.level
+    ch_rec = record[record["origin"].isin(choose_o)]
+    rp_rec = record[record["origin"].isin(report_o)]
+    choice = rulechoice.choose(ch_rec, policy, level)
+    chosen = choice.policy
+
+    scored = {}
+    for name, rec in (("choose", ch_rec), ("report", rp_rec)):
+        for variant, pol in rc.variants(chosen).items():
+            scored[(name, variant)] = rc.score_record(rec, pol, level)
+    pr_all, rel_all = [], []
+    for (name, variant), cats in scored.items():
+        pr, rel = rc.scores_by_group(cats, data.units, data.name)
+        pr_all.append(pr.assign(origins=name, variant=variant))
+        rel_all.append(rel.assign(origins=name, variant=variant))
+    # the report origins one by one too
+    for o in report_o:
+        cats = scored[("report", "as configured")]
+        pr, rel = rc.scores_by_group(cats[cats["origin"] == o], data.units, data.name)
+        pr_all.append(pr[pr["group"] == "all"].assign(origins=str(o), variant="as configured"))
+        rel_all.append(rel[rel["group"] == "all"].assign(origins=str(o), variant="as configured"))
+    pr_t = pd.concat(pr_all, ignore_index=True)
+    rel_t = pd.concat(rel_all, ignore_index=True)
+    front = ["origins", "variant"]
+    pr_t = pr_t[front + [c for c in pr_t.columns if c not in front]]
+    rel_t = rel_t[front + [c for c in rel_t.columns if c not in front]]
+
+    p_dec, p_gro = rulechoice.calibrated(rp_rec, chosen, level)
+    dec, gro = rulechoice.events(rp_rec, chosen)
+    struct = rulechoice._structural_ok(rp_rec, chosen.resettle.min_structural_share)
+    state = rulechoice._state_ok(rp_rec, chosen.current_state)
+    curves = pd.concat(
+        [
+            choice.resettle_curve.assign(category="resettle", origins="choose"),
+            choice.diversify_curve.assign(category="diversify", origins="choose"),
+            rulechoice.pr_curve(p_dec, dec, mask=struct & state).assign(
+                category="resettle", origins="report"
+            ),
+            rulechoice.pr_curve(p_gro, gro).assign(category="diversify", origins="report"),
+        ],
+        ignore_index=True,
+    )
+    trials = pd.concat(
+        [
+            choice.calibration_trials.assign(step="calibration"),
+            choice.structural_trials.assign(step="structural share"),
+            choice.state_trials.assign(step="current state"),
+        ],
+        ignore_index=True,
+    )
+    stem = args.out.with_suffix("")
+    for suffix, table in (
+        ("precision_recall", pr_t),
+        ("reliability", rel_t),
+        ("pr_curve", curves),
+        ("choice", trials),
+    ):
+        io.write_csv(table, stem.with_name(f"{stem.name}_{suffix}.csv"), float_format="%.4g")
+
+    sel = lambda t, o, v="as configured": t[(t["origins"] == o) & (t["variant"] == v)]  # noqa: E731
+    goal = targets(sel(pr_t, "report"), sel(rel_t, "report"))
+    r_pt = float(chosen.resettle.min_probability)
+    d_pt = float(chosen.diversify.min_probability)
+    pr_cols = ["group", "value", "category", "called", "correct", "precision", "realised", "recall"]
+    rel_cols = ["event", "bin", "units", "mean_probability", "realised_share", "gap_points"]
+    lines = [
+        "# Categories with a track record (issue 12)",
+        "",
+        f"- command: `{' '.join(['python', *sys.argv])}`",
+        f"- data: `{data.name}`; policy horizon {chosen.horizon} years; decline < "
+        f"{chosen.thresholds.decline_pct:+g}%, growth >= {chosen.thresholds.growth_pct:+g}%",
+        f"- rule **chosen on origins {choose_o}** (outcomes up to {max(choose_o) + chosen.horizon}"
+        f", {len(ch_rec):,} unit-origins); **scored on origins {report_o}** (outcomes up to "
+        f"{max(report_o) + chosen.horizon}, {len(rp_rec):,} unit-origins), never used for "
+        "choosing. Outcome windows of neighbouring origins overlap, so the origins are not "
+        "independent draws (one national growth regime moves all units together).",
+        f"- costs stated in the policy: a viable town told to resettle = "
+        f"{chosen.choice.cost_false_resettle:g}, a declining town not told = "
+        f"{chosen.choice.cost_missed_decline:g}; the watch list must catch "
+        f"{chosen.choice.watch_recall:.0%} of decliners",
+        f"- {time.time() - t0:.0f} s (forecasts cached per origin)",
+        "",
+        "## The chosen rule",
+        "",
+        f"- probability calibration: `{choice.calibration_mode}` (leave-one-origin-out log loss "
+        f"on the choosing origins): bias {chosen.probability.bias:+.4f} (log), scale "
+        f"{chosen.probability.scale:.4f}, common shock sd {chosen.probability.common_sd:.4f} "
+        "(log)",
+        f"- resettle when P(decline) >= {r_pt:.2f} and structural share >= "
+        f"{chosen.resettle.min_structural_share:g}"
+        + "".join(
+            f" and {c.indicator} {'>=' if c.at_least is not None else '<='} "
+            f"{c.at_least if c.at_least is not None else c.at_most:g}"
+            for c in chosen.current_state
+        ),
+        f"- watch list (boundary) when P(decline) >= {chosen.resettle.boundary_probability:.2f}",
+        f"- diversify when P(growth) >= {d_pt:.2f}",
+        "",
+        "```json",
+        json.dumps(
+            chosen.model_dump(
+                include={"probability", "resettle", "diversify", "current_state"},
+                exclude={"resettle": {"structural_drivers"}},
+            ),
+            indent=1,
+        ),
+        "```",
+        "",
+        "## Targets on the report origins (all units)",
+        "",
+        md_table(goal, floats=".3f"),
+        "",
+        "## Precision and recall, report origins, by group",
+        "",
+        md_table(sel(pr_t, "report")[pr_cols], floats=".3f"),
+        "",
+        "Point forecast only (uncalibrated, even odds, no conditions), report origins:",
+        "",
+        md_table(
+            sel(pr_t, "report", "point forecast only").query("group == 'all'")[pr_cols],
+            floats=".3f",
+        ),
+        "",
+        "Each report origin alone (as configured):",
+        "",
+        md_table(
+            pr_t[pr_t["origins"].isin([str(o) for o in report_o])][["origins", *pr_cols[2:]]],
+            floats=".3f",
+        ),
+        "",
+        "## Reliability on the report origins (all units)",
+        "",
+        md_table(sel(rel_t, "report").query("group == 'all'")[rel_cols], floats=".3f"),
+        "",
+        "Mining-dependent units:",
+        "",
+        md_table(
+            sel(rel_t, "report").query("group == 'mining_dependent' and value == 'yes'")[rel_cols],
+            floats=".3f",
+        ),
+        "",
+        "## Precision-recall curves and where the rule sits",
+        "",
+        "resettle (P(decline) >= threshold, with the chosen conditions), report origins:",
+        "",
+        md_table(
+            curve_points(curves.query("category == 'resettle' and origins == 'report'"), r_pt),
+            floats=".3f",
+        ),
+        "",
+        "diversify (P(growth) >= threshold), report origins:",
+        "",
+        md_table(
+            curve_points(curves.query("category == 'diversify' and origins == 'report'"), d_pt),
+            floats=".3f",
+        ),
+        "",
+        "The same curves on the choosing origins are in `categories_pr_curve.csv`.",
+        "",
+        "## What was tried (choosing origins)",
+        "",
+        md_table(
+            trials.drop(columns=[c for c in ("called", "correct") if c in trials]), floats=".4f"
+        ),
+        "",
+    ]
+    io.write_text("\n".join(lines), args.out)
+    print("\n".join(lines[:40]))
+    print(goal.to_string())
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
