@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,6 +40,65 @@ def test_confusion_and_summary_on_hand_made_categories():
     assert s["resettle_precision"] == 0.5
     assert s["resettle_declined_at_all"] == 1.0
     assert s["decliners"] == 3 and s["decliners_flagged"] == pytest.approx(2 / 3)
+
+
+def hand_made() -> pd.DataFrame:
+    """Ten hand-made categorised units (synthetic) with stated probabilities and outcomes."""
+    return pd.DataFrame(
+        {
+            "unit_id": [f"U{i}" for i in range(10)],
+            "category": ["resettle"] * 3 + ["stabilize"] * 3 + ["diversify"] * 4,
+            "boundary": [False, False, False, True, True, False, False, False, False, False],
+            "realized": ["decline", "decline", "middle", "decline", "middle", "decline"]
+            + ["growth", "growth", "growth", "middle"],
+            "p_decline": [0.95, 0.85, 0.75, 0.55, 0.45, 0.15, 0.05, 0.05, 0.02, 0.01],
+            "p_growth": [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.75, 0.85, 0.92, 0.71],
+            "latest": [5e3, 8e3, 2e4, 3e4, 6e4, 1e5, 3e5, 4e5, 9e3, 1e4],
+        }
+    ).assign(p_stabilize=lambda d: 1 - d["p_decline"] - d["p_growth"])
+
+
+def test_precision_and_recall_on_a_hand_made_case():
+    pr = rc.precision_recall(hand_made()).set_index("category")
+    # resettle: 3 called, 2 declined; 4 decliners in all (U0, U1, U3, U5)
+    assert pr.loc["resettle", ["called", "correct", "realised"]].tolist() == [3, 2, 4]
+    assert pr.loc["resettle", "precision"] == pytest.approx(2 / 3)
+    assert pr.loc["resettle", "recall"] == pytest.approx(2 / 4)
+    # the watch list adds U3 (declined) and U4 (did not)
+    assert pr.loc["resettle or boundary", "precision"] == pytest.approx(3 / 5)
+    assert pr.loc["resettle or boundary", "recall"] == pytest.approx(3 / 4)
+    # diversify: 4 called, 3 grew, all 3 growers called
+    assert pr.loc["diversify", "precision"] == pytest.approx(3 / 4)
+    assert pr.loc["diversify", "recall"] == 1.0
+    assert np.isnan(pr.loc["agglomerate", "precision"])  # nothing called
+
+
+def test_reliability_on_a_hand_made_case():
+    rel = rc.reliability(hand_made())
+    dec = rel[rel["event"] == "decline"].set_index("bin")
+    # 0-10%: U6..U9, none declined; 90-100%: U0 declined; 70-80%: U2 did not
+    assert dec.loc["0%-10%", "units"] == 4 and dec.loc["0%-10%", "realised_share"] == 0.0
+    assert dec.loc["0%-10%", "mean_probability"] == pytest.approx(0.0325)
+    assert dec.loc["90%-100%", "realised_share"] == 1.0
+    assert dec.loc["70%-80%", "gap_points"] == pytest.approx(-75.0)
+    assert dec["units"].sum() == 10 and "30%-40%" not in dec.index  # empty bins left out
+    gro = rel[rel["event"] == "growth"].set_index("bin")
+    assert gro.loc["70%-80%", "units"] == 2 and gro.loc["70%-80%", "realised_share"] == 0.5
+
+
+def test_scores_by_group_size_class_mining_and_country():
+    cats = hand_made()
+    units = pd.DataFrame(
+        {"mining_dependent": [1.0] * 3 + [0.0] * 7}, index=pd.Index(cats["unit_id"])
+    )
+    pr, rel = rc.scores_by_group(cats, units, "us")
+    res = pr[pr["category"] == "resettle"].set_index(["group", "value"])
+    assert res.loc[("mining_dependent", "yes"), "called"] == 3
+    assert res.loc[("mining_dependent", "no"), "called"] == 0
+    assert res.loc[("size_class", "0-10,000"), "called"] == 2  # U0 and U1 (U8, U9 diversify)
+    assert res.loc[("size_class", "250,000+"), "realised"] == 0
+    assert res.loc[("country", "us"), "precision"] == pytest.approx(2 / 3)
+    assert set(rel["group"]) == {"all", "mining_dependent", "size_class", "country"}
 
 
 @pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
