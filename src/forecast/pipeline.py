@@ -24,6 +24,7 @@ from .engine import Forecaster
 from .errors import ForecastError
 from .policy import Policy, categorize, load_policy, sensitivity_summary
 from .schema import Dataset
+from .state import current_state
 
 Progress = Callable[[str], None]
 DEFAULT_CONFIG = "engine.yaml"
@@ -144,6 +145,7 @@ def category_facts(
         )
         .reindex(f.index)
     )
+    f = f.join(current_state(data).reindex(f.index))  # today's state beside the forecast
     if policy.focus is not None:
         if policy.focus.attribute not in units:
             raise ForecastError(

@@ -21,7 +21,6 @@ from .errors import ForecastError
 from .pipeline import category_facts
 from .policy import Policy
 from .schema import Dataset
-from .state import current_state
 
 Progress = Callable[[str], None]
 
@@ -55,7 +54,6 @@ def origin_record(
     expl = explain_mod.explain(fc, points)
     cut = data.up_to(origin)
     facts = category_facts(cut, forecasts, expl, policy)
-    facts = facts.join(current_state(cut))
     actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
     facts["origin"] = origin
     facts["actual"] = actual.reindex(facts.index)
