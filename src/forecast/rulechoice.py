@@ -30,6 +30,7 @@ from scipy.optimize import minimize
 from .policy import Policy, Probability, StateCriterion, prob_below
 
 GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
+RESETTLE_FLOOR = 0.5  # resettlement is never advised on less than even odds
 STRUCTURAL_GRID = (0.0, 0.25, 0.5)
 STATE_CANDIDATES = {  # indicator -> (direction that signals decline, candidate bounds)
     "unemployment_gap": ("at_least", (-1.0, 0.0, 1.0, 2.0)),
@@ -203,7 +204,12 @@ def choose_resettle(
     state = _state_ok(record, criteria)
     trials, best = [], None
     for share in STRUCTURAL_GRID:
-        curve = pr_curve(p_decline, dec, mask=_structural_ok(record, share) & state)
+        curve = pr_curve(
+            p_decline,
+            dec,
+            grid=GRID[GRID >= RESETTLE_FLOOR],
+            mask=_structural_ok(record, share) & state,
+        )
         pick = _cheapest(curve, ch.cost_false_resettle, ch.cost_missed_decline)
         trials.append({"min_structural_share": share, **pick.to_dict()})
         if best is None or pick["cost"] < best[0] - 1e-9:
@@ -232,7 +238,9 @@ def choose_state_criteria(
         share = policy.resettle.min_structural_share
         mask = _structural_ok(record, share) & _state_ok(record, criteria)
         pooled = _cheapest(
-            pr_curve(p_decline, dec, mask=mask), ch.cost_false_resettle, ch.cost_missed_decline
+            pr_curve(p_decline, dec, grid=GRID[GRID >= RESETTLE_FLOOR], mask=mask),
+            ch.cost_false_resettle,
+            ch.cost_missed_decline,
         )
         m = pooled["threshold"]
         per = {}
@@ -253,9 +261,19 @@ def choose_state_criteria(
         for b in bounds:
             crit = [StateCriterion(indicator=ind, category="resettle", **{side: b})]
             cost, per = costs(crit)
-            better = sum(per[o] < base_per[o] for o in per)
-            rows.append({"indicator": ind, "bound": b, "cost": cost, "origins_better": better})
-            if cost < best[0] - 1e-9 and better > len(per) / 2:
+            has = record[ind].notna().groupby(origins).mean()
+            seen = [o for o in per if has.get(o, 0.0) >= 0.5]  # origins where it was observed
+            better = sum(per[o] < base_per[o] for o in seen)
+            rows.append(
+                {
+                    "indicator": ind,
+                    "bound": b,
+                    "cost": cost,
+                    "origins_better": better,
+                    "origins_seen": len(seen),
+                }
+            )
+            if cost < best[0] - 1e-9 and better > len(seen) / 2:
                 best = (cost, crit)
     return best[1], pd.DataFrame(rows)
 

@@ -42,7 +42,8 @@ def current_state(data: Dataset) -> pd.DataFrame:
 
     if "unemployment_rate" in panel and panel["unemployment_rate"].notna().any():
         u = latest("unemployment_rate")
-        lf = latest("labor_force") if "labor_force" in panel else pd.Series(np.nan, units.index)
+        lf_col = next((c for c in ("labor_force", "labour_force") if c in panel), None)
+        lf = latest(lf_col) if lf_col else pd.Series(np.nan, units.index)
         out["unemployment_rate"] = u
         out["unemployment_gap"] = u - _weighted_region_mean(u, lf, region)
     if "employment" in panel and panel["employment"].notna().any():
