@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--choose", required=True, help="origins to choose on, e.g. 1984-1991")
     ap.add_argument("--report", required=True, help="origins to report on, e.g. 1993-1996")
     ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--group", default="mining_dependent", help="0/1 units.csv column to score")
     ap.add_argument("--config", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "categories.md")
     args = ap.parse_args(argv)
@@ -112,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
             scored[(name, variant)] = rc.score_record(rec, pol, level)
     pr_all, rel_all = [], []
     for (name, variant), cats in scored.items():
-        pr, rel = rc.scores_by_group(cats, data.units, data.name)
+        pr, rel = rc.scores_by_group(cats, data.units, data.name, args.group)
         pr_all.append(pr.assign(origins=name, variant=variant))
         rel_all.append(rel.assign(origins=name, variant=variant))
     # the report origins one by one too
     for o in report_o:
         cats = scored[("report", "as configured")]
-        pr, rel = rc.scores_by_group(cats[cats["origin"] == o], data.units, data.name)
+        pr, rel = rc.scores_by_group(cats[cats["origin"] == o], data.units, data.name, args.group)
         pr_all.append(pr[pr["group"] == "all"].assign(origins=str(o), variant="as configured"))
         rel_all.append(rel[rel["group"] == "all"].assign(origins=str(o), variant="as configured"))
     pr_t = pd.concat(pr_all, ignore_index=True)
@@ -234,10 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         md_table(sel(rel_t, "report").query("group == 'all'")[rel_cols], floats=".3f"),
         "",
-        "Mining-dependent units:",
+        f"Units with {args.group} = 1:",
         "",
         md_table(
-            sel(rel_t, "report").query("group == 'mining_dependent' and value == 'yes'")[rel_cols],
+            sel(rel_t, "report").query(f"group == '{args.group}' and value == 'yes'")[rel_cols],
             floats=".3f",
         ),
         "",
