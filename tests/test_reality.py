@@ -118,3 +118,33 @@ def test_reality_check_needs_outcomes(tmp_path, fast_config):
     data = read_dataset(write_dataset(tmp_path / "s", panel, units))
     with pytest.raises(ForecastError, match="no outcomes to check: origin 2005 \\+ horizon 10"):
         rc.reality_check(data, 2005, Policy(), fast_config)
+
+
+@pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+def test_reality_check_command_writes_scores(tmp_path, fast_config):
+    import yaml
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+
+    panel, units = synthetic_panel(n_units=40, seed=5)
+    units["mining_dependent"] = [1.0] * 10 + [0.0] * 30
+    data = write_dataset(tmp_path / "s", panel, units)
+    cfg = tmp_path / "engine.yaml"
+    cfg.write_text(yaml.safe_dump(fast_config.model_dump()))
+    pol = tmp_path / "policy.yaml"
+    pol.write_text("agglomeration:\n  enabled: false\n")
+    out = tmp_path / "rc.md"
+    args = ["reality-check", "--data", str(data), "--origin", "2000", "--policy", str(pol)]
+    result = CliRunner().invoke(app, [*args, "--config", str(cfg), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pr = pd.read_csv(tmp_path / "rc_precision_recall.csv")
+    rel = pd.read_csv(tmp_path / "rc_reliability.csv")
+    assert list(pr.columns[:3]) == ["variant", "group", "value"]
+    assert {"precision", "recall", "called", "realised"} <= set(pr.columns)
+    assert {"mean_probability", "realised_share", "gap_points", "units"} <= set(rel.columns)
+    assert set(pr["group"]) == {"all", "mining_dependent", "size_class", "country"}
+    everyone = rel[(rel["group"] == "all") & (rel["variant"] == "as configured")]
+    assert everyone.groupby("event")["units"].sum().eq(40).all()  # every unit in one bin
+    text = out.read_text()
+    assert "## as configured" in text and "reliability, all units" in text
