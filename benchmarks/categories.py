@@ -262,9 +262,18 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## What was tried (choosing origins)",
         "",
-        md_table(
-            trials.drop(columns=[c for c in ("called", "correct") if c in trials]), floats=".4f"
-        ),
+        "Probability calibration, log loss on each choosing origin left out (lower is better):",
+        "",
+        md_table(choice.calibration_trials, floats=".4f"),
+        "",
+        "Resettle at the cheapest threshold for each structural-share condition:",
+        "",
+        md_table(choice.structural_trials, floats=".3f"),
+        "",
+        "Current-state criteria for resettle (kept only if the cost falls pooled and at most "
+        "origins where the indicator is observed):",
+        "",
+        md_table(choice.state_trials, floats=".3f"),
         "",
     ]
     io.write_text("\n".join(lines), args.out)
