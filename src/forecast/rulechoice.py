@@ -256,12 +256,14 @@ def choose_state_criteria(
     rows = [{"indicator": "(none)", "bound": np.nan, "cost": base, "origins_better": 0}]
     best: tuple[float, list[StateCriterion]] = (base, [])
     for ind, (side, bounds) in STATE_CANDIDATES.items():
-        if ind not in record or record[ind].notna().mean() < 0.5:
+        if ind not in record:
+            continue
+        has = record[ind].notna().groupby(origins).mean()
+        if not (has >= 0.5).any():  # observed at no origin
             continue
         for b in bounds:
             crit = [StateCriterion(indicator=ind, category="resettle", **{side: b})]
             cost, per = costs(crit)
-            has = record[ind].notna().groupby(origins).mean()
             seen = [o for o in per if has.get(o, 0.0) >= 0.5]  # origins where it was observed
             better = sum(per[o] < base_per[o] for o in seen)
             rows.append(
