@@ -139,6 +139,26 @@ def _name_overrides() -> dict[tuple[str, str], tuple[str, str]]:
     return {(r.region, U.key(r.key)): (r.name, r.name_ru) for r in df.itertuples(index=False)}
 
 
+def _merge_moved(reg: Registry, rows: list[dict]) -> None:
+    """A unit first met in its former region's workbook (Shymkent in the Turkistan profiles) is
+    the same unit as the one of its current region."""
+    target: dict[int, U.Unit] = {}
+    for u in reg.units:
+        for r in reg.regions.values():
+            if r.formed_from == u.region:
+                cands = [v for v in reg.units if v.region == r.name and v.territory == u.territory]
+                hit = U.best_match(u.key, cands)
+                if hit is not None:
+                    target[id(u)] = hit
+                    break
+    if not target:
+        return
+    for row in rows:
+        if row["unit"] is not None and id(row["unit"]) in target:
+            row["unit"] = target[id(row["unit"])]
+    reg.units = [u for u in reg.units if id(u) not in target]
+
+
 def assign_ids(units: list[U.Unit], regions: dict) -> None:
     codes = {r.name: r.code for r in regions.values()}
     seen: Counter = Counter()
@@ -198,7 +218,10 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
                     block_first[k] = c.row
         first_in_block = {(k[0], k[1], r) for k, r in block_first.items()}
         for c in cells:
-            is_total = c.layout == "labour" and (c.file, c.sheet, c.row) in first_in_block
+            is_total = c.layout == "labour" and (
+                (c.file, c.sheet, c.row) in first_in_block
+                or bool(re.search(r"(ская|ской)( область)?$", c.territory_ru.strip()))
+            )
             if is_total and region.name not in city_regions:
                 rows.append(_source_row(c, "", "not used", "region total (not a unit)"))
                 continue
@@ -218,6 +241,7 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
                 region.name, terr, c.territory_ru
             )
             rows.append(_source_row(c, u, "", ""))
+    _merge_moved(reg, rows)
     assign_ids(reg.units, regions)
     link_parents(reg.units)
     for region_name in city_regions:  # inner-city districts lie inside their city
@@ -343,3 +367,24 @@ def run_import(paths: list[Path], out: Path) -> ImportSummary:
         {"panel.csv": panel, "units.csv": units, "sources.csv": sources, "unknown_labels.csv": unknown},
     )
     return summary
+
+
+def format_summary(summary: ImportSummary, out: Path, shown: int = 25) -> str:
+    """The command's summary: what was read, and every label that was not understood."""
+    lines = [
+        f"read {len(summary.files)} workbooks: {summary.units} units, {summary.values} values -> {out}",
+    ]
+    for s in summary.skipped_files:
+        lines.append(f"skipped {s}")
+    if summary.notes:
+        lines.append(f"{len(summary.notes)} cells not read (see below, first {min(shown, len(summary.notes))}):")
+        lines += [f"  {n}" for n in summary.notes[:shown]]
+    unknown = summary.unknown_labels.most_common()
+    lines.append(
+        f"{len(unknown)} row labels not in resources/bns_labels.csv (all listed in "
+        f"{out / 'unknown_labels.csv'}):"
+    )
+    lines += [f"  {n:4d} x {label}" for label, n in unknown[:shown]]
+    if len(unknown) > shown:
+        lines.append(f"  ... and {len(unknown) - shown} more")
+    return "\n".join(lines)
