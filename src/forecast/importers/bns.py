@@ -154,8 +154,15 @@ def find_title(df: pd.DataFrame) -> str:
     return ""
 
 
+HEADER_FIRST = re.compile(r"^(наименование|регион|район|показател|№|территор)", re.IGNORECASE)
+
+
 def year_columns(row: pd.Series) -> dict[int, int]:
-    """Column index -> year for the cells of `row` that are years (increasing)."""
+    """Column index -> year for the cells of `row` that are years (increasing), when `row` is a
+    header row: its first cell is empty or a header word, never a territory or an indicator."""
+    first = text(row.iloc[0]) if len(row) else ""
+    if first and not HEADER_FIRST.match(first):
+        return {}
     out: dict[int, int] = {}
     for j, v in enumerate(row.tolist()):
         y = parse_year(v)
@@ -289,7 +296,7 @@ def read_labour(
         cells = [text(v) for v in row.tolist()]
         first = clean_label(cells[0])
         cols = year_columns(row)
-        if cols and not NUMBER_RE.match(first.replace(" ", "")):
+        if cols:
             flush()
             years = cols
             continue
@@ -305,7 +312,7 @@ def read_labour(
             if re.search(r"тыс", joined, re.IGNORECASE):
                 header_text += " " + joined
             continue
-        if re.match(r"^(наименование|год$)", label, re.IGNORECASE):
+        if re.match(r"^(наименование|год$|продолжение|окончание)", label, re.IGNORECASE):
             continue
         found = match_label(rules, "labour", label)
         if found is not None:
