@@ -346,7 +346,7 @@ def read_labour(
             if re.search(r"тыс", joined, re.IGNORECASE):
                 header_text += " " + joined
             continue
-        if re.match(r"^(наименование|год$|продолжение|окончание)", label, re.IGNORECASE):
+        if re.match(r"^(наименование|год$|продолжение|окончание|районы|города|в том числе)", label, re.I):
             continue
         found = match_label(rules, "labour", label)
         if found is not None:
