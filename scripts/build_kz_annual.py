@@ -119,9 +119,10 @@ def build(shared: Path, out: Path) -> None:
     pop = used[used["variable"] == "population"].set_index(["unit_id", "year"])["value"]
     for var, (lo, hi) in PLAUSIBLE.items():
         rows = (sources["status"] == "used") & (sources["variable"] == var)
-        ratio = sources.loc[rows, "value"].values / pop.reindex(
-            pd.MultiIndex.from_frame(sources.loc[rows, ["unit_id", "year"]])
-        ).values
+        ratio = (
+            sources.loc[rows, "value"].values
+            / pop.reindex(pd.MultiIndex.from_frame(sources.loc[rows, ["unit_id", "year"]])).values
+        )
         bad = pd.Series(False, index=sources.index)
         bad[rows] = (ratio < lo) | (ratio > hi)  # NaN ratio (no population) -> kept
         exclude(sources, bad, f"rule P: {var} / population outside [{lo}, {hi}]")
@@ -209,10 +210,16 @@ def build(shared: Path, out: Path) -> None:
     city_name = units.set_index("unit_id")["name"]
     inner = (units["territory"] == "district") & units["region"].str.endswith(" city")
     units.loc[inner, "name"] = [
-        f"{n} district ({city_name[p]})" for n, p in zip(units.loc[inner, "name"], units.loc[inner, "parent_id"])
+        f"{n} district ({city_name[p]})"
+        for n, p in zip(units.loc[inner, "name"], units.loc[inner, "parent_id"])
     ]
     extra = pd.DataFrame(extra_rows)
-    have = set(zip(panel.loc[panel["population"].notna(), "unit_id"], panel.loc[panel["population"].notna(), "year"]))
+    have = set(
+        zip(
+            panel.loc[panel["population"].notna(), "unit_id"],
+            panel.loc[panel["population"].notna(), "year"],
+        )
+    )
     clash = [(u, y) in have for u, y in zip(extra["unit_id"], extra["year"])]
     extra = extra[~np.array(clash)]
     extra_sources = pd.DataFrame(extra_sources)

@@ -30,9 +30,12 @@ YEAR_RE = re.compile(r"^((?:19|20)\d\d)(?:\.0+)?\s*(?:год)?\s*(?:\d{1,2}\))*\
 NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 FOOTNOTE_DEF_RE = re.compile(r"^\s*(\d{1,2})\)")
 TRAILING_NOTE_RE = re.compile(r"(\d{1,2})\)\s*$")
-MISSING = {"", "…", "...", "….", "-", "–", "—", "x", "х"}
+MISSING = {"", "…", "...", "….", "-", "- -", "–", "—", "x", "х"}
 PROFILE_TITLE = re.compile(r"показател", re.IGNORECASE)
 LABOUR_TITLE = re.compile(r"индикаторы рынка труда", re.IGNORECASE)
+# a region's own total in a labour table: "... область", "Карагандинская", "Область Жетісу", or the
+# bare name of a region named after a person or place ("Абай")
+REGION_TOTAL = re.compile(r"област|(ская|ской)$|^Абай$", re.IGNORECASE)
 MONOTOWN_TITLE = re.compile(r"по моногороду\s+([^\s]+)", re.IGNORECASE)
 
 
@@ -60,7 +63,9 @@ class Cell:
 @dataclass
 class SheetResult:
     cells: list[Cell] = field(default_factory=list)
-    unknown: list[tuple[str, str, str, int]] = field(default_factory=list)  # label, file, sheet, row
+    unknown: list[tuple[str, str, str, int]] = field(
+        default_factory=list
+    )  # label, file, sheet, row
     skipped: list[str] = field(default_factory=list)
 
 
@@ -94,10 +99,29 @@ def parse_year(v) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def parse_number(v, footnotes: set[int]) -> tuple[float | None, str]:
+def decimals(v) -> int | None:
+    """Digits after the decimal separator of a clean printed number (None if not one)."""
+    t = text(v).replace(" ", "")
+    if not NUMBER_RE.match(t):
+        return None
+    return len(re.split(r"[.,]", t)[1]) if re.search(r"[.,]", t) else 0
+
+
+def row_precision(values: list) -> int | None:
+    """The most common number of decimals among a row's clean numbers (ties: the larger)."""
+    counts: dict[int, int] = {}
+    for v in values:
+        d = decimals(v)
+        if d is not None:
+            counts[d] = counts.get(d, 0) + 1
+    return max(counts, key=lambda d: (counts[d], d)) if counts else None
+
+
+def parse_number(v, footnotes: set[int], precision: int | None = None) -> tuple[float | None, str]:
     """A printed cell as a number and a note. Footnote markers glued to a number are split off
     only when the number they leave is a valid number and the marker is a footnote the sheet
-    defines; several readings possible -> the value is refused with a note."""
+    defines; when several splits fit, the one with the row's usual number of decimals
+    (`precision`) is taken; still several -> the value is refused with a note."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return (None, "") if pd.isna(v) else (float(v), "")
     s = text(v)
@@ -108,6 +132,9 @@ def parse_number(v, footnotes: set[int]) -> tuple[float | None, str]:
         return float(compact.replace(",", ".")), ""
     notes: list[str] = []
     body = compact
+    stars = re.search(r"\*+$", body)
+    if stars and NUMBER_RE.match(body[: stars.start()]):
+        return float(body[: stars.start()].replace(",", ".")), f"mark {stars.group()} split off"
     while True:
         m = TRAILING_NOTE_RE.search(body)
         if not m:
@@ -117,10 +144,16 @@ def parse_number(v, footnotes: set[int]) -> tuple[float | None, str]:
         readings = []
         for k in range(1, len(digits) + 1):  # footnote = the last k digits
             note, rest = digits[-k:], head + digits[:-k]
-            if int(note) in footnotes and (NUMBER_RE.match(rest) or rest in MISSING):
+            if note.startswith("0"):
+                continue
+            fits = NUMBER_RE.match(rest) or rest in MISSING or TRAILING_NOTE_RE.search(rest)
+            if int(note) in footnotes and fits:
                 readings.append((note, rest))
+        if len(readings) > 1 and precision is not None:
+            readings = [r for r in readings if decimals(r[1]) == precision] or readings
         if len(readings) != 1:
-            if NUMBER_RE.match(head) or head in MISSING:  # marker standing apart ("0,5 13)")
+            apart = re.search(r"\s" + re.escape(digits) + r"\)\s*$", s)
+            if apart and (NUMBER_RE.match(head) or head in MISSING):  # "0,5 13)"
                 readings = [(digits, head)]
             else:
                 why = "several readings" if readings else "no defined footnote fits"
@@ -221,7 +254,8 @@ def read_profile(
             continue
         if not rule.variable:
             continue
-        parsed = [(j, y, v, *parse_number(v, notes)) for j, y, v in values]
+        prec = row_precision([v for _, _, v in values])
+        parsed = [(j, y, v, *parse_number(v, notes, prec)) for j, y, v in values]
         mult, mnote = _row_multiplier(rule.multiplier, [p[3] for p in parsed], full)
         for j, y, v, num, note in parsed:
             if num is None:
@@ -243,7 +277,13 @@ def read_profile(
 # persons (the sheets mix units: Shymkent districts print population in persons, Aktau and
 # Kyzylorda districts print births and deaths in persons under "тыс. человек"); a count printed
 # under a persons label that is not a whole number is in thousands (Zhanaozen's births).
-PERSONS_FROM = {"population": 5000, "births": 100, "deaths": 100, "arrivals": 100, "departures": 100}
+PERSONS_FROM = {
+    "population": 5000,
+    "births": 100,
+    "deaths": 100,
+    "arrivals": 100,
+    "departures": 100,
+}
 LFS_PERSONS_FROM = 1000
 COUNTS = {
     "population", "births", "deaths", "arrivals", "departures", "labour_force", "employment",
@@ -301,12 +341,18 @@ def read_labour(
             return
         parsed = []
         for i, name, raw in pending:
-            vals = {j: parse_number(v, notes) for j, v in raw.items()}
+            prec = row_precision(list(raw.values()))
+            vals = {j: parse_number(v, notes, prec) for j, v in raw.items()}
             parsed.append((i, name, raw, vals))
         mult, mnote = 1.0, ""
-        if rule.multiplier == LFS_AUTO:
+        if rule.multiplier == LFS_AUTO:  # region totals (other magnitudes) do not decide
             mult, mnote = _block_multiplier(
-                [(i, [v[0] for v in vals.values()]) for i, _, _, vals in parsed], header_text
+                [
+                    (i, [v[0] for v in vals.values()])
+                    for i, name, _, vals in parsed
+                    if not REGION_TOTAL.search(name)
+                ],
+                header_text,
             )
         else:
             mult = float(rule.multiplier)
@@ -346,7 +392,9 @@ def read_labour(
             if re.search(r"тыс", joined, re.IGNORECASE):
                 header_text += " " + joined
             continue
-        if re.match(r"^(наименование|год$|продолжение|окончание|районы|города|в том числе)", label, re.I):
+        if re.match(
+            r"^(наименование|год$|продолжение|окончание|районы|города|в том числе)", label, re.I
+        ):
             continue
         found = match_label(rules, "labour", label)
         if found is not None:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 from . import units as U
-from .bns import Cell, read_workbook
+from .bns import REGION_TOTAL, Cell, read_workbook
 from .labels import load_label_rules, load_regions
 
 WORKBOOK_SUFFIXES = (".xls", ".xlsx")
@@ -35,9 +35,6 @@ SOURCE_COLUMNS = [
     "file", "unit_id", "year", "variable", "value", "status", "kind", "scope", "reason",
     "source_url", "source_note", "sheet", "row", "column", "period", "printed", "territory_printed",
 ]  # fmt: skip
-# a region's own total in a labour table: "... область", "Карагандинская", "Область Жетісу", or the
-# bare name of a region named after a person or place ("Абай")
-REGION_TOTAL = re.compile(r"област|(ская|ской)$|^Абай$", re.IGNORECASE)
 TERRITORY_SUFFIX = {"city_administration": "CA", "district": "D", "town_proper": "T"}
 
 
@@ -61,7 +58,9 @@ def expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
                 if f.suffix.lower() not in WORKBOOK_SUFFIXES or f.name.startswith("~$"):
                     continue
                 if NOT_A_LAYOUT.search(f.stem):
-                    skipped.append(f"{f.name}: sector workbook or address list, not a supported layout")
+                    skipped.append(
+                        f"{f.name}: sector workbook or address list, not a supported layout"
+                    )
                     continue
                 found.append(f)
         elif p.exists():
@@ -178,16 +177,16 @@ def link_parents(units: list[U.Unit]) -> None:
         if u.territory != "town_proper":
             continue
         hosts = [
-            v
-            for v in units
-            if v.region == u.region and v.territory != "town_proper" and v is not u
+            v for v in units if v.region == u.region and v.territory != "town_proper" and v is not u
         ]
         hit = U.best_match(u.key, hosts, threshold=0.85)
         if hit is not None:
             u.parent_id = hit.unit_id
 
 
-def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ImportSummary]:
+def import_workbooks(
+    paths: list[Path],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ImportSummary]:
     """Read the workbooks; return (panel, units, sources, summary). Nothing is written."""
     rules = load_label_rules()
     regions = load_regions()
@@ -229,7 +228,9 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     assign_ids(reg.units, regions)
     link_parents(reg.units)
     for region_name in city_regions:  # inner-city districts lie inside their city
-        city = [u for u in reg.units if u.region == region_name and u.territory == "city_administration"]
+        city = [
+            u for u in reg.units if u.region == region_name and u.territory == "city_administration"
+        ]
         if len(city) == 1:
             for u in reg.units:
                 if u.region == region_name and u.territory == "district":
@@ -246,20 +247,24 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     if "population" not in panel:
         panel.insert(2, "population", float("nan"))
     panel = panel.sort_values(["unit_id", "year"]).reset_index(drop=True)
-    units = pd.DataFrame(
-        [
-            {
-                "unit_id": u.unit_id,
-                "name": u.name,
-                "name_ru": u.name_ru,
-                "name_kk": u.name_kk,
-                "region": u.region,
-                "territory": u.territory,
-                "parent_id": u.parent_id,
-            }
-            for u in reg.units
-        ]
-    ).sort_values("unit_id", kind="mergesort").reset_index(drop=True)
+    units = (
+        pd.DataFrame(
+            [
+                {
+                    "unit_id": u.unit_id,
+                    "name": u.name,
+                    "name_ru": u.name_ru,
+                    "name_kk": u.name_kk,
+                    "region": u.region,
+                    "territory": u.territory,
+                    "parent_id": u.parent_id,
+                }
+                for u in reg.units
+            ]
+        )
+        .sort_values("unit_id", kind="mergesort")
+        .reset_index(drop=True)
+    )
     summary.units = len(units)
     summary.values = int((sources["status"] == "used").sum())
     return panel, units, sources[SOURCE_COLUMNS], summary
@@ -312,12 +317,16 @@ def _choose(sources: pd.DataFrame) -> pd.DataFrame:
     dup = order.index[~first]
     s.loc[dup, "status"] = "not used"
     s.loc[dup, "reason"] = "another printing of the same unit, variable and year is used"
-    return s.drop(columns="_rank").sort_values(
-        ["unit_id", "variable", "year", "file", "sheet", "row"], kind="mergesort"
-    ).reset_index(drop=True)
+    return (
+        s.drop(columns="_rank")
+        .sort_values(["unit_id", "variable", "year", "file", "sheet", "row"], kind="mergesort")
+        .reset_index(drop=True)
+    )
 
 
-def write_dataset(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str] | None = None) -> None:
+def write_dataset(
+    out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str] | None = None
+) -> None:
     """Write the tables into `out` through a temporary folder (nothing half-written)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -344,12 +353,15 @@ def write_dataset(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, s
 
 def run_import(paths: list[Path], out: Path) -> ImportSummary:
     panel, units, sources, summary = import_workbooks(paths)
-    unknown = pd.DataFrame(
-        sorted(summary.unknown_labels.items()), columns=["label", "occurrences"]
-    )
+    unknown = pd.DataFrame(sorted(summary.unknown_labels.items()), columns=["label", "occurrences"])
     write_dataset(
         out,
-        {"panel.csv": panel, "units.csv": units, "sources.csv": sources, "unknown_labels.csv": unknown},
+        {
+            "panel.csv": panel,
+            "units.csv": units,
+            "sources.csv": sources,
+            "unknown_labels.csv": unknown,
+        },
     )
     return summary
 
@@ -362,7 +374,9 @@ def format_summary(summary: ImportSummary, out: Path, shown: int = 25) -> str:
     for s in summary.skipped_files:
         lines.append(f"skipped {s}")
     if summary.notes:
-        lines.append(f"{len(summary.notes)} cells not read (see below, first {min(shown, len(summary.notes))}):")
+        lines.append(
+            f"{len(summary.notes)} cells not read (see below, first {min(shown, len(summary.notes))}):"
+        )
         lines += [f"  {n}" for n in summary.notes[:shown]]
     unknown = summary.unknown_labels.most_common()
     lines.append(
