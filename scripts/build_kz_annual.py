@@ -74,6 +74,11 @@ PLAUSIBLE = {
     "labour_force": (0.0, 0.85),
     "hired_employees": (0.0, 0.8),
 }
+CITY_REGIONS = {
+    "Almaty city": "ALA-Almaty-CA",
+    "Astana city": "AST-Astana-CA",
+    "Shymkent city": "SHY-Shymkent-CA",
+}
 CENSUS_YEARS = {1959, 1970, 1979, 1989, 1999, 2009}
 
 
@@ -205,6 +210,36 @@ def build(shared: Path, out: Path) -> None:
                     "source_note": note,
                 }
             )
+    # Rule C: the three cities of republican significance are regions: their population on
+    # 1 January is the regional series of data/kz_towns/regions.csv (same territory); their
+    # profile workbooks hold only the inner-city districts.
+    regions = pd.read_csv(TOWNS / "regions.csv")
+    for region, unit_id in CITY_REGIONS.items():
+        series = regions[(regions["region"] == region) & regions["population"].notna()]
+        src = towns_sources[
+            (towns_sources["file"] == "regions")
+            & (towns_sources["unit_id"] == region)
+            & (towns_sources["variable"] == "population")
+            & (towns_sources["status"] == "used")
+        ].set_index("year")
+        for r in series.itertuples(index=False):
+            extra_rows.append({"unit_id": unit_id, "year": int(r.year), "population": r.population})
+            info = src.loc[str(int(r.year))] if str(int(r.year)) in src.index else None
+            extra_sources.append(
+                {
+                    "file": "data/kz_towns/regions.csv",
+                    "unit_id": unit_id,
+                    "year": int(r.year),
+                    "variable": "population",
+                    "value": r.population,
+                    "status": "used",
+                    "kind": "estimate",
+                    "scope": "region = city (rule C)",
+                    "reason": "",
+                    "source_url": "" if info is None else info["source_url"],
+                    "source_note": "" if info is None else info["source_note"],
+                }
+            )
     units = pd.concat([units, pd.DataFrame(extra_units)], ignore_index=True)
     # inner-city districts: named after their city so that a city's name is unique
     city_name = units.set_index("unit_id")["name"]
@@ -234,6 +269,18 @@ def build(shared: Path, out: Path) -> None:
     sources = sources[SOURCE_COLUMNS].sort_values(
         ["unit_id", "variable", "year", "file", "sheet", "row"], kind="mergesort"
     )
+    # Rule S: a host stands in for every monotown whose decision unit has no employment series
+    with_emp = set(panel.loc[panel["employment"].notna(), "unit_id"])
+    parent = units.set_index("unit_id")["parent_id"]
+    for town, (_, unit_id) in sorted(DECISION.items()):
+        target = unit_id if DECISION[town][0] != "census" else None
+        if target is None or target in with_emp:
+            continue
+        host = parent.get(target, "")
+        if host in with_emp:
+            row = units["unit_id"] == host
+            names = [n for n in units.loc[row, "stands_in_for"].item().split(";") if n] + [town]
+            units.loc[row, "stands_in_for"] = ";".join(sorted(names))
     units = units.sort_values("unit_id", kind="mergesort").reset_index(drop=True)
     cols = ["unit_id", "year", "population", "employment"]
     panel = panel[cols + [c for c in panel.columns if c not in cols]]
