@@ -170,16 +170,27 @@ def assign_ids(units: list[U.Unit], regions: dict) -> None:
         u.unit_id = base if seen[base] == 1 else f"{base}{seen[base]}"
 
 
+def _town_hosts() -> dict[tuple[str, str], str]:
+    """Towns whose host has another name (resources/bns_town_hosts.csv): (region, key) -> key."""
+    from importlib import resources
+
+    path = resources.files("forecast") / "resources" / "bns_town_hosts.csv"
+    with path.open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return {(r.region, U.key(r.town)): U.key(r.host) for r in df.itertuples(index=False)}
+
+
 def link_parents(units: list[U.Unit]) -> None:
-    """A town proper lies inside the administration or district of the same name in its region;
-    an inner-city district lies inside its city region's city (the region-total unit)."""
+    """A town proper lies inside the administration or district of the same name in its region
+    (or the host named in resources/bns_town_hosts.csv)."""
+    named = _town_hosts()
     for u in units:
         if u.territory != "town_proper":
             continue
         hosts = [
             v for v in units if v.region == u.region and v.territory != "town_proper" and v is not u
         ]
-        hit = U.best_match(u.key, hosts, threshold=0.85)
+        hit = U.best_match(named.get((u.region, u.key), u.key), hosts, threshold=0.85)
         if hit is not None:
             u.parent_id = hit.unit_id
 
