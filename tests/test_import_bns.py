@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from forecast.cli import app
-from forecast.errors import DataValidationError
+from forecast.errors import DataValidationError, WorkbookLayoutError
 from forecast.importers.bns import cell_multiplier, parse_number
 from forecast.importers.dataset import import_workbooks, run_import
 
@@ -195,7 +195,7 @@ def test_missing_year_column_is_one_error_naming_file_and_sheet(tmp_path):
     rows = profile_rows()
     rows[1] = [None, "год", "год", "год"]  # the header row of years is missing
     path = write_book(tmp_path / "Karagandy_All.xlsx", {"Сломанный": rows})
-    with pytest.raises(DataValidationError) as info:
+    with pytest.raises(WorkbookLayoutError) as info:
         import_workbooks([path])
     assert str(info.value) == (
         "1 problem(s) in the dataset:\n"
@@ -207,7 +207,7 @@ def test_missing_year_column_is_one_error_naming_file_and_sheet(tmp_path):
 def test_unknown_layout_is_one_error(tmp_path):
     path = write_book(tmp_path / "Karagandy_All.xlsx", {"Лист1": [["Прочее"], ["a", "b"]]})
     with pytest.raises(
-        DataValidationError, match=r"Karagandy_All.xlsx: unknown layout: sheet 'Лист1'"
+        WorkbookLayoutError, match=r"Karagandy_All.xlsx: unknown layout: sheet 'Лист1'"
     ):
         import_workbooks([path])
 

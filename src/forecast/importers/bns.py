@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataValidationError, Problem
+from ..errors import Problem, WorkbookLayoutError
 from .labels import LFS_AUTO, LabelRule, match_label
 
 HEADER_SEARCH_ROWS = 15
@@ -204,8 +204,8 @@ def year_columns(row: pd.Series) -> dict[int, int]:
     return out
 
 
-def sheet_error(file: str, sheet: str, rule: str, detail: str) -> DataValidationError:
-    return DataValidationError([Problem(file, rule, f"sheet {sheet!r}", detail)])
+def sheet_error(file: str, sheet: str, rule: str, detail: str) -> WorkbookLayoutError:
+    return WorkbookLayoutError([Problem(file, rule, f"sheet {sheet!r}", detail)])
 
 
 # ----------------------------------------------------------------------------- profile sheets
@@ -421,13 +421,13 @@ def starts_with_labour_block(df: pd.DataFrame, rules: list[LabelRule]) -> bool:
 
 
 def read_workbook(path: Path, rules: list[LabelRule]) -> SheetResult:
-    """All cells of one workbook. Raises DataValidationError naming the file and sheet when a
+    """All cells of one workbook. Raises WorkbookLayoutError naming the file and sheet when a
     sheet's layout cannot be read."""
     file = path.name
     try:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # calamine raises its own error types
-        raise DataValidationError(
+        raise WorkbookLayoutError(
             [Problem(file, "unreadable workbook", "whole file", str(exc))]
         ) from exc
     out = SheetResult()
@@ -460,7 +460,7 @@ def read_workbook(path: Path, rules: list[LabelRule]) -> SheetResult:
         out.unknown += res.unknown
         out.skipped += res.skipped
     if not recognised:
-        raise DataValidationError(
+        raise WorkbookLayoutError(
             [Problem(file, "unknown layout", "every sheet", "no sheet holds data")]
         )
     return out
