@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from forecast.cli import app
 from forecast.errors import DataValidationError, WorkbookLayoutError
-from forecast.importers.bns import cell_multiplier, parse_number
 from forecast.importers.dataset import import_workbooks, run_import
+from forecast.importers.numbers import cell_multiplier, parse_number
 
 PROFILE_TITLE = (
     "Динамика основных социально-экономических показателей по Тестовск г.а. за 2019-2021гг."

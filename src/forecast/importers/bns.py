@@ -24,13 +24,19 @@ import pandas as pd
 
 from ..errors import Problem, WorkbookLayoutError
 from .labels import LFS_AUTO, LabelRule, match_label
+from .numbers import (
+    MISSING,
+    block_multiplier,
+    cell_multiplier,
+    parse_number,
+    row_multiplier,
+    row_precision,
+    text,
+)
 
 HEADER_SEARCH_ROWS = 15
 YEAR_RE = re.compile(r"^((?:19|20)\d\d)(?:\.0+)?\s*(?:год)?\s*(?:\d{1,2}\))*\s*$")
-NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 FOOTNOTE_DEF_RE = re.compile(r"^\s*(\d{1,2})\)")
-TRAILING_NOTE_RE = re.compile(r"(\d{1,2})\)\s*$")
-MISSING = {"", "…", "...", "….", "-", "- -", "–", "—", "x", "х"}
 PROFILE_TITLE = re.compile(r"показател", re.IGNORECASE)
 LABOUR_TITLE = re.compile(r"индикаторы рынка труда", re.IGNORECASE)
 # a region's own total in a labour table: "... область", "Карагандинская", "Область Жетісу", or the
@@ -79,14 +85,6 @@ def column_letters(index: int) -> str:
     return out
 
 
-def text(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).replace("\u00a0", " ").strip()
-
-
 def clean_label(s: str) -> str:
     """A label without footnote markers ('Занятое население4)' -> 'Занятое население')."""
     s = re.sub(r"\s*\d{1,2}\)|[\u2070-\u209f\u00b9\u00b2\u00b3]+", "", s.replace("\n", " "))
@@ -97,74 +95,6 @@ def clean_label(s: str) -> str:
 def parse_year(v) -> int | None:
     m = YEAR_RE.match(text(v))
     return int(m.group(1)) if m else None
-
-
-def decimals(v) -> int | None:
-    """Digits after the decimal separator of a clean printed number (None if not one)."""
-    t = text(v).replace(" ", "")
-    if not NUMBER_RE.match(t):
-        return None
-    return len(re.split(r"[.,]", t)[1]) if re.search(r"[.,]", t) else 0
-
-
-def row_precision(values: list) -> int | None:
-    """The most common number of decimals among a row's clean numbers (ties: the larger)."""
-    counts: dict[int, int] = {}
-    for v in values:
-        d = decimals(v)
-        if d is not None:
-            counts[d] = counts.get(d, 0) + 1
-    return max(counts, key=lambda d: (counts[d], d)) if counts else None
-
-
-def parse_number(v, footnotes: set[int], precision: int | None = None) -> tuple[float | None, str]:
-    """A printed cell as a number and a note. Footnote markers glued to a number are split off
-    only when the number they leave is a valid number and the marker is a footnote the sheet
-    defines; when several splits fit, the one with the row's usual number of decimals
-    (`precision`) is taken; still several -> the value is refused with a note."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return (None, "") if pd.isna(v) else (float(v), "")
-    s = text(v)
-    if s in MISSING:
-        return None, ""
-    compact = s.replace(" ", "")
-    if NUMBER_RE.match(compact):
-        return float(compact.replace(",", ".")), ""
-    notes: list[str] = []
-    body = compact
-    stars = re.search(r"\*+$", body)
-    if stars and NUMBER_RE.match(body[: stars.start()]):
-        return float(body[: stars.start()].replace(",", ".")), f"mark {stars.group()} split off"
-    while True:
-        m = TRAILING_NOTE_RE.search(body)
-        if not m:
-            break
-        digits = m.group(1)
-        head = body[: m.start()]
-        readings = []
-        for k in range(1, len(digits) + 1):  # footnote = the last k digits
-            note, rest = digits[-k:], head + digits[:-k]
-            if note.startswith("0"):
-                continue
-            fits = NUMBER_RE.match(rest) or rest in MISSING or TRAILING_NOTE_RE.search(rest)
-            if int(note) in footnotes and fits:
-                readings.append((note, rest))
-        if len(readings) > 1 and precision is not None:
-            readings = [r for r in readings if decimals(r[1]) == precision] or readings
-        if len(readings) != 1:
-            apart = re.search(r"\s" + re.escape(digits) + r"\)\s*$", s)
-            if apart and (NUMBER_RE.match(head) or head in MISSING):  # "0,5 13)"
-                readings = [(digits, head)]
-            else:
-                why = "several readings" if readings else "no defined footnote fits"
-                return None, f"footnote marker in {s!r} is ambiguous ({why}); value not read"
-        notes.append(readings[0][0])
-        body = readings[0][1]
-    if notes and NUMBER_RE.match(body):
-        return float(body.replace(",", ".")), "footnote " + ",".join(reversed(notes)) + " split off"
-    if notes and body in MISSING:
-        return None, ""
-    return None, f"not a number: {s!r}"
 
 
 def sheet_footnotes(df: pd.DataFrame) -> set[int]:
@@ -256,7 +186,7 @@ def read_profile(
             continue
         prec = row_precision([v for _, _, v in values])
         parsed = [(j, y, v, *parse_number(v, notes, prec)) for j, y, v in values]
-        mult, mnote = _row_multiplier(rule.multiplier, [p[3] for p in parsed], full)
+        mult, mnote = row_multiplier(rule.multiplier, [p[3] for p in parsed], full)
         for j, y, v, num, note in parsed:
             if num is None:
                 if note:
@@ -271,57 +201,6 @@ def read_profile(
                 )
             )  # fmt: skip
     return res
-
-
-# A value printed under a thousands label that is a whole number at least this large is a count of
-# persons (the sheets mix units: Shymkent districts print population in persons, Aktau and
-# Kyzylorda districts print births and deaths in persons under "тыс. человек"); a count printed
-# under a persons label that is not a whole number is in thousands (Zhanaozen's births).
-PERSONS_FROM = {
-    "population": 5000,
-    "births": 100,
-    "deaths": 100,
-    "arrivals": 100,
-    "departures": 100,
-}
-LFS_PERSONS_FROM = 1000
-COUNTS = {
-    "population", "births", "deaths", "arrivals", "departures", "labour_force", "employment",
-    "hired_employees", "self_employed", "unemployed",
-}  # fmt: skip
-
-
-def _row_multiplier(multiplier: str, values: list[float | None], label: str) -> tuple[float, str]:
-    """The multiplier of a profile row: the rule's; `lfs` rows take the unit from the values."""
-    if multiplier == LFS_AUTO:
-        return _block_multiplier([(0, values)], label)
-    return float(multiplier), ""
-
-
-def cell_multiplier(variable: str, mult: float, value: float) -> tuple[float, str]:
-    """The multiplier of one cell given its row's (see PERSONS_FROM)."""
-    if variable not in COUNTS:
-        return mult, ""
-    whole = float(value).is_integer()
-    limit = PERSONS_FROM.get(variable, LFS_PERSONS_FROM)
-    if mult == 1000 and whole and value >= limit:
-        return 1.0, f"whole number >= {limit} under a thousands label: read as persons"
-    if mult == 1 and not whole:
-        return 1000.0, "fraction under a persons label: read as thousands"
-    return mult, ""
-
-
-# ----------------------------------------------------------------------------- labour tables
-def _block_multiplier(block: list[tuple[int, list]], header_text: str) -> tuple[float, str]:
-    """Thousands or persons for one labour block, read from the block: integer values of 1000
-    and more are persons whatever the header says (the Ulytau workbook prints persons under a
-    'тыс. человек' header); otherwise the header's unit, thousands when none is printed."""
-    nums = [x for _, vals in block for x in vals if x is not None]
-    said_thousand = bool(re.search(r"тыс", header_text, re.IGNORECASE))
-    if nums and all(float(x).is_integer() for x in nums) and max(nums) >= 1000:
-        note = "integers >= 1000 under a thousands header: read as persons" if said_thousand else ""
-        return 1.0, note
-    return 1000.0, "" if said_thousand else "no unit printed: decimals read as thousands"
 
 
 def read_labour(
@@ -346,7 +225,7 @@ def read_labour(
             parsed.append((i, name, raw, vals))
         mult, mnote = 1.0, ""
         if rule.multiplier == LFS_AUTO:  # region totals (other magnitudes) do not decide
-            mult, mnote = _block_multiplier(
+            mult, mnote = block_multiplier(
                 [
                     (i, [v[0] for v in vals.values()])
                     for i, name, _, vals in parsed
