@@ -26,7 +26,7 @@ COUNTRY_REQUIRED = ("year",)
 YEAR_MIN, YEAR_MAX = 1800, 2100
 JUMP_THRESHOLD = 0.30
 # Units columns that describe a unit but are not model features.
-DESCRIPTIVE_UNIT_COLUMNS = ("name", "name_ru", "name_kk", "scope")
+DESCRIPTIVE_UNIT_COLUMNS = ("name", "name_ru", "name_kk", "scope", "parent_id", "stands_in_for")
 MAX_LISTED = 5
 
 
