@@ -206,6 +206,8 @@ def read_profile(
 def read_labour(
     df: pd.DataFrame, file: str, sheet: str, title: str, rules: list[LabelRule]
 ) -> SheetResult:
+    """A labour table: blocks of [indicator heading, unit line, header of years, one row per
+    territory], in any column; a heading not in the label map makes its rows unknown."""
     res = SheetResult()
     notes = sheet_footnotes(df)
     rule: LabelRule | None = None
