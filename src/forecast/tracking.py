@@ -1,7 +1,8 @@
 """Experiment tracking. With registry.py and serving.py, the only modules that import mlflow.
 
-Default store: a SQLite database under `experiments/` (works offline, no server), artifacts
-next to it in `experiments/mlartifacts/`. Set `MLFLOW_TRACKING_URI` to use any other store or
+Default store: a SQLite database `experiments/mlflow.db` in the working directory (works
+offline, no server; the project's own `experiments/` when run from the checkout, as `make run`
+does), artifacts next to it in `experiments/mlartifacts/`. Set `MLFLOW_TRACKING_URI` to use any other store or
 a server.
 
 Layout: one experiment per dataset; one run per training vintage (as-of year) named
@@ -55,7 +56,7 @@ def tracking_uri() -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    db = io.project_root() / "experiments" / "mlflow.db"
+    db = Path.cwd() / "experiments" / "mlflow.db"  # with runs/: both follow the working dir
     db.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{db}"
 
