@@ -270,3 +270,16 @@ def test_cli_validate_refuses_impossible_values(tmp_path, file, content, expecte
     assert result.exit_code == 1
     assert expected in " ".join(result.output.split())
     assert "valid" not in result.output.replace("invalid", "")
+
+
+def test_cli_predict_refuses_an_infinite_population(tmp_path):
+    """The reported case: `population=inf` used to validate and forecast 1 person, silently."""
+    folder = write_dataset(tmp_path / "bad", PANEL.replace("A,2010,1100", "A,2010,inf"), UNITS)
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(folder), "--as-of", "2010", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "panel.csv: non-finite value: line 3: column 'population' holds inf" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "o" / "forecasts.csv").exists()

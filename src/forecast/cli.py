@@ -327,9 +327,9 @@ def export(
 ):
     """Write a registered model to OUT/<registered name>/ in MLflow's model format, loadable with
     mlflow.pyfunc.load_model on a machine without the tracking store."""
-    from . import export as export_mod
-
     with _guard():
+        from . import export as export_mod
+
         uri = model or export_mod.champion_uri(Path(data).name)
         done = export_mod.export_model(uri, out)
     console.print(f"wrote {done.path} ({done.name} version {done.version}, from {uri})")
