@@ -283,3 +283,10 @@ def test_cli_predict_refuses_an_infinite_population(tmp_path):
         result.output.split()
     )
     assert not (tmp_path / "o" / "forecasts.csv").exists()
+
+
+def test_bundled_dataset_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["validate", "kz_towns"])
+    assert result.exit_code == 0, result.output
+    assert "units: 89" in result.output
