@@ -185,6 +185,13 @@ def test_non_finite_population_text(tmp_path, text):
     )
 
 
+def test_infinite_year(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("A,2000", "A,inf"))
+    assert "panel.csv: year outside 1800..2100: line 2: found inf" in msg
+    msg = problems(tmp_path, **{"country.csv": "year,population\n-Infinity,1000\n"})
+    assert "country.csv: year outside 1800..2100: line 2: found -inf" in msg
+
+
 def test_non_finite_in_any_panel_column(tmp_path):
     panel = "unit_id,year,population,employment,wage\nA,2000,1000,inf,5\nA,2010,1100,400,-inf\n"
     panel += "B,2000,500,200,4\nB,2010,480,200,4\n"

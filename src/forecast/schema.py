@@ -153,7 +153,7 @@ class _Checker:
             self.add("missing year", self.lines(df.index[missing]), "every row needs a year")
         out = year.notna() & ((year < YEAR_MIN) | (year > YEAR_MAX))
         if out.any():
-            vals = _listing(sorted({int(v) for v in year[out]}))
+            vals = _listing([_show(v) for v in sorted(set(year[out]))])  # may be inf
             self.add(
                 f"year outside {YEAR_MIN}..{YEAR_MAX}",
                 self.lines(df.index[out]),
