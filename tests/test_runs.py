@@ -207,3 +207,27 @@ def test_next_run_removes_a_dead_runs_partial_and_follows_the_environment(tmp_pa
     assert not stale.exists()
     assert [p.name for p in (out / "synthetic").iterdir()] == ["20300102T030405_asof2010"]
     assert not (tmp_path / "runs").exists()  # the environment setting beat the working dir
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    """MLflow creates a SQLite store's tables on first use; without the lock two runs doing it
+    at once fail with "table ... already exists" (9 of 12 processes in 4 trials of 3)."""
+    code = "from forecast import tracking; print(tracking.experiment('kz_towns'))"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(p.communicate(timeout=300), p.returncode) for p in procs]
+    for (_, err), code in results:
+        assert code == 0, err[-2000:]
+    ids = {out.strip().splitlines()[-1] for (out, _), _ in results}
+    assert len(ids) == 1  # one experiment, whoever created it
