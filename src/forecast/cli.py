@@ -175,7 +175,7 @@ def predict(
         cfg = pipeline.load_engine_config(config, level=level)
         ds = io.read_dataset(data)
         with _progress("forecasting") as report:
-            _, table, _ = pipeline.predict(ds, as_of, hs, cfg, report)
+            table = pipeline.predict(ds, as_of, hs, cfg, report)
         io.write_csv(table, out / "forecasts.csv", float_format="%.6g")
     console.print(f"wrote {len(table):,} rows to {out / 'forecasts.csv'}")
 

@@ -14,11 +14,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from . import explain as explain_mod
+from .compose import outlook
 from .config import EngineConfig
 from .engine import Forecaster
 from .errors import ForecastError
-from .pipeline import category_facts
 from .policy import Policy, categorize
 from .schema import Dataset
 
@@ -66,11 +65,8 @@ def reality_check(
     cfg = config.model_copy(update={"horizons": sorted({*config.horizons, h})})
     progress(f"fitting at {origin}")
     fc = Forecaster(config=cfg).fit(data, origin, progress=progress)
-    points = fc.forecast([h])
-    forecasts = fc.forecast_table([h])
     progress("explaining and categorising")
-    expl = explain_mod.explain(fc, points)
-    facts = category_facts(data.up_to(origin), forecasts, expl, policy)
+    facts = outlook(fc, data, policy, horizons=[h]).facts
     actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
     out = {}
     for name, pol in variants(policy).items():

@@ -44,9 +44,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from . import backtest as backtest_mod
-from . import io, pipeline
+from . import io, pipeline, registry, tracking
 from .config import EngineConfig, PromotionRule
 from .errors import ConfigError, ForecastError
 
@@ -304,9 +305,7 @@ class RetrainResult:
 
 
 def _champion_config(champ) -> EngineConfig:
-    from .registry import run_json
-
-    raw = run_json(champ.run_id, "outputs/config.json") if champ.run_id else None
+    raw = registry.run_json(champ.run_id, "outputs/config.json") if champ.run_id else None
     if raw is None:
         raise ForecastError(
             f"the champion (version {champ.version}) has no outputs/config.json in its run "
@@ -314,7 +313,7 @@ def _champion_config(champ) -> EngineConfig:
         )
     try:
         return EngineConfig.model_validate(raw)
-    except Exception as exc:  # pydantic.ValidationError, but keep pydantic out of here
+    except ValidationError as exc:
         raise ConfigError(
             f"the champion's config (version {champ.version}) is not valid for this version of "
             f"town-prospects ({exc}); promote a model by hand with "
@@ -339,8 +338,6 @@ def retrain(
     runs_root=None,
     progress: Progress = _quiet,
 ) -> RetrainResult:
-    from . import registry, tracking  # lazily: mlflow is slow to import
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     folder = io.resolve_dataset(dataset)  # the run reads and validates it (once)

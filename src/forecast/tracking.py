@@ -18,20 +18,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import pandas as pd
+from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
 
 from . import __version__, io, registry
 from . import backtest as backtest_mod
+from . import explain as explain_mod
 from .config import flatten
 from .errors import ForecastError
+from .store import client, experiment, tracking_uri
 
 PARAM_MAX = 6000  # MLflow's limit on a param value
 COMBINED_METRICS = {
@@ -49,32 +50,6 @@ class Logged:
     run_id: str
     experiment_id: str
     model: registry.ModelRef | None
-
-
-def tracking_uri() -> str:
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    db = io.project_root() / "experiments" / "mlflow.db"
-    db.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{db}"
-
-
-def _artifact_root() -> str | None:
-    """Artifacts of a local SQLite store live next to its database file; a server decides
-    for itself (MLflow's own default would be ./mlruns in whatever folder the user is in)."""
-    uri = tracking_uri()
-    if not uri.startswith("sqlite:///"):
-        return None
-    return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-
-
-def experiment(name: str) -> str:
-    mlflow.set_tracking_uri(tracking_uri())
-    exp = mlflow.get_experiment_by_name(name)
-    if exp is None:
-        return mlflow.create_experiment(name, artifact_location=_artifact_root())
-    return exp.experiment_id
 
 
 def git_commit() -> str:
@@ -239,8 +214,7 @@ def _log_run(result, role: str, champion_if_none: bool) -> Logged:
 def log_decision(run_id: str, decision: dict, files: dict[str, pd.DataFrame | str]) -> None:
     """Record a retraining decision on the challenger's run: tags and metrics with the numbers,
     and `decision/` artifacts (decision.json, decision.md, tables)."""
-    mlflow.set_tracking_uri(tracking_uri())
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri())
+    store = client()
     tags = {
         "decision": "promoted" if decision["promoted"] else "kept_champion",
         "decision_reason": decision["reason"][:5000],
@@ -248,24 +222,24 @@ def log_decision(run_id: str, decision: dict, files: dict[str, pd.DataFrame | st
         "challenger_version": str(decision.get("challenger_version") or ""),
     }
     for k, v in tags.items():
-        client.set_tag(run_id, k, v)
+        store.set_tag(run_id, k, v)
     numbers = {f"decision_{k}": v for k, v in decision.get("numbers", {}).items()}
     numbers["decision_promoted"] = int(bool(decision["promoted"]))
     for k, v in _finite(numbers).items():
-        client.log_metric(run_id, k, v)
-    client.log_dict(run_id, decision, "decision/decision.json")
+        store.log_metric(run_id, k, v)
+    store.log_dict(run_id, decision, "decision/decision.json")
     for name, content in files.items():
         if isinstance(content, pd.DataFrame):
-            client.log_text(run_id, content.to_csv(index=False), f"decision/{name}")
+            store.log_text(run_id, content.to_csv(index=False), f"decision/{name}")
         else:
-            client.log_text(run_id, content, f"decision/{name}")
+            store.log_text(run_id, content, f"decision/{name}")
 
 
 def log_champion_evaluation(parent_run_id: str, dataset: str, rows: pd.DataFrame, tags: dict):
     """A run nested under the challenger's run with the champion's scores on the same origins."""
     exp_id = experiment(dataset)
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri())
-    run = client.create_run(
+    store = client()
+    run = store.create_run(
         exp_id,
         run_name=f"champion v{tags.get('champion_version')} evaluated",
         tags={
@@ -277,16 +251,13 @@ def log_champion_evaluation(parent_run_id: str, dataset: str, rows: pd.DataFrame
     )
     if not rows.empty:
         for k, v in accuracy_metrics(backtest_mod.metrics(rows, ["target", "horizon"])).items():
-            client.log_metric(run.info.run_id, k, v)
-    client.set_terminated(run.info.run_id)
+            store.log_metric(run.info.run_id, k, v)
+    store.set_terminated(run.info.run_id)
 
 
 # -- plots -------------------------------------------------------------------------------------
 def run_figures(result) -> dict:
     """Figures of a run (matplotlib's object API: no pyplot, no global backend)."""
-    from matplotlib.figure import Figure
-
-    from . import explain as explain_mod
 
     figs = {}
     if not result.backtest.empty:
