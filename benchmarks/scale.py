@@ -72,7 +72,7 @@ def one(n_units: int, years: int) -> dict:
     fc = Forecaster(config=cfg).fit(data, 2000)
     t_fit = time.perf_counter() - t
     t = time.perf_counter()
-    table = fc.forecast_table(cfg.horizons)
+    table = fc.forecast(data, cfg.horizons).table()
     t_pred = time.perf_counter() - t
     return {
         "units": n_units,

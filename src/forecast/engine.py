@@ -152,13 +152,15 @@ class TargetForecaster:
         self.n_pairs_ = len(X)
         self.model_: GrowthModel | None = None
         if len(X) < self.config.lightgbm.min_child_samples:
-            warnings.warn(
+            msg = (
                 f"{self.target}: {len(X)} training pair(s) up to {self.origin_}, fewer than the "
                 f"model needs ({self.config.lightgbm.min_child_samples}, lightgbm."
-                f"min_child_samples): forecasting with the baselines alone",
-                SparseHistoryWarning,
-                stacklevel=2,
+                f"min_child_samples): forecasting with the baselines alone"
             )
+            if calibrate:  # the forecaster itself (not a calibration origin): the user's business
+                warnings.warn(msg, SparseHistoryWarning, stacklevel=2)
+            else:
+                log.info(msg)
         else:
             progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
             self.model_ = GrowthModel(

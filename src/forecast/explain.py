@@ -35,7 +35,18 @@ from .features import PREFIX
 from .model import GrowthModel
 
 COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
-__all__ = ["COMPONENTS", "AdditivityError", "DriverMap", "check_additivity", "explain"]
+__all__ = [
+    "COMPONENTS",
+    "AdditivityError",
+    "DriverMap",
+    "by_driver",
+    "check_additivity",
+    "check_decomposition",
+    "dependence",
+    "explain",
+    "explain_target",
+    "global_importance",
+]
 
 
 def check_additivity(
