@@ -103,3 +103,13 @@ def category_facts(
         keep = col.astype(str) == str(want) if isinstance(want, str) else col == want
         f = f[keep.to_numpy()]
     return f
+
+
+def moves_since_previous(categories: pd.DataFrame) -> pd.Series | None:
+    """Counts of (previous, current) category pairs that differ, or None without a previous
+    run (the `previous_category` column categorize() adds with hysteresis)."""
+    prev = categories.get("previous_category")
+    if prev is None or prev.isna().all():
+        return None
+    changed = categories[prev.notna() & (prev != categories["category"])]
+    return changed.groupby(["previous_category", "category"]).size()

@@ -23,7 +23,6 @@ file the model was logged with. ``{"horizons": [5, 10]}`` forecasts other horizo
 from __future__ import annotations
 
 import pickle
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,20 +150,15 @@ class Bundle:
         return self.categories(panel)
 
 
-# MLflow warns, when the class is defined, that `predict` has no type hints: on purpose (see
-# below), so that warning is not shown to every user of the package
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", ".*Add type hints to the `predict` method", UserWarning)
+class TownProspectsModel(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper of a :class:`Bundle` (see the module docstring for inputs and outputs)."""
 
-    class TownProspectsModel(mlflow.pyfunc.PythonModel):
-        """pyfunc wrapper of a :class:`Bundle` (see the module docstring for inputs and outputs)."""
+    def load_context(self, context) -> None:
+        self.bundle = Bundle.load(context.artifacts[BUNDLE])
 
-        def load_context(self, context) -> None:
-            self.bundle = Bundle.load(context.artifacts[BUNDLE])
-
-        # no type hints here: MLflow would derive a (weaker) schema from them; the logged
-        # signature describes the input (see forecast.registry)
-        def predict(self, context, model_input, params=None):
-            if not isinstance(model_input, pd.DataFrame):
-                model_input = pd.DataFrame(model_input)
-            return self.bundle.predict(model_input, params)
+    # no type hints here: MLflow would derive a (weaker) schema from them; the logged
+    # signature describes the input (see forecast.registry)
+    def predict(self, context, model_input, params=None):
+        if not isinstance(model_input, pd.DataFrame):
+            model_input = pd.DataFrame(model_input)
+        return self.bundle.predict(model_input, params)
