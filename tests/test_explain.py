@@ -9,8 +9,8 @@ import pytest
 from forecast import explain as ex
 from forecast.engine import Forecaster
 from forecast.errors import ConfigError
-from forecast.io import read_dataset
 from forecast.facts import latest_observations
+from forecast.io import read_dataset
 
 from .conftest import fast_engine_config, synthetic_panel, write_dataset
 

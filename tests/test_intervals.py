@@ -44,7 +44,7 @@ def test_widths_never_shrink_with_span_and_fill_gaps():
 
 
 def test_too_few_residuals_is_a_clear_error():
-    with pytest.raises(InsufficientHistoryError, match="too few calibration residuals \(2\)"):
+    with pytest.raises(InsufficientHistoryError, match=r"too few calibration residuals \(2\)"):
         ConformalIntervals().fit(
             pd.DataFrame({"span": [1, 2], "p0": [1.0, 1.0], "error": [0.1, 0.2]})
         )
