@@ -488,6 +488,11 @@ class Forecaster:
             raise NotFittedError("Forecaster is not fitted: call fit() first")
         horizons = horizons or self.config.horizons
         observed = data.up_to(self.origin_).targets
+        if not set(observed) & set(self.targets_):
+            raise ForecastError(
+                f"the data observes none of the fitted targets ({', '.join(self.targets_)}) "
+                f"at or before {self.origin_}"
+            )
         return Forecast(
             origin=self.origin_,
             level=self.config.level,
