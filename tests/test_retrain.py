@@ -154,6 +154,7 @@ def _aliases(client) -> dict[str, str]:
     return {k: str(v) for k, v in client.get_registered_model(NAME).aliases.items()}
 
 
+@pytest.mark.slow
 def test_run_twice_then_retrain_shows_champion_and_challenger(store):
     client, _, args, _ = store
     for _ in range(2):
@@ -195,6 +196,7 @@ def test_run_twice_then_retrain_shows_champion_and_challenger(store):
     assert evaluated[0].data.tags["mlflow.parentRunId"] == run.info.run_id
 
 
+@pytest.mark.slow
 def test_first_retrain_becomes_champion_then_a_better_vintage_is_promoted(store):
     client, folder, args, tmp = store
     out = _invoke("retrain", *args, "--as-of", "2006")
