@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "forecast"
-# imports a function may make: optional extras and a heavy plotting backend
+# imports a function may make: an optional extra
 LAZY_OK = {("benchmark", "peers")}
 
 
