@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast import markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -119,12 +121,7 @@ def main() -> None:
         "- fit = the full forecaster (main model + calibration fits at each calibration origin); "
         "predict = forecasts with intervals for horizons 1-10; one process per size",
         "",
-        "| " + " | ".join(df.columns) + " |",
-        "|" + "---|" * len(df.columns),
-        *(
-            "| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" for v in r) + " |"
-            for r in df.itertuples(index=False)
-        ),
+        markdown.table(df, floats=",.2f"),
         "",
         "Training pairs are capped (`max_pairs`, a uniform random sample), so fit cost flattens "
         "once a panel has more pairs than the cap; feature building and prediction are linear "

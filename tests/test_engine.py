@@ -246,3 +246,16 @@ def test_too_thin_dataset_is_explained_and_categorised(tmp_path, fast_config):
         np.log(out.forecasts["forecast"].iloc[1] / 1100)
     )
     assert out.categories["unit_id"].tolist() == ["A"]
+
+
+def test_predict_defaults_come_from_the_config(tmp_path, fast_config):
+    """Without --horizons and --level, `forecast predict` uses the engine config's."""
+    cfg = fast_config.model_copy(update={"horizons": [2, 3], "level": 0.9})
+    panel, units = synthetic_panel(n_units=20, seed=6)
+    data = write_dataset(tmp_path / "d", panel, units)
+    args = ["predict", "--data", str(data), "--as-of", "2000", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, [*args, "--config", config_file(tmp_path, cfg)])
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "o" / "forecasts.csv")
+    assert sorted(out["horizon"].unique()) == [2, 3]
+    assert (out["level"] == 0.9).all()
