@@ -101,3 +101,30 @@ def test_inventory_counts(tmp_path):
 def test_markdown_cell():
     assert markdown.cell(0.5, ".1%") == "50.0%"
     assert markdown.cell(None) == "" and markdown.cell(np.float64("nan")) == ""
+
+
+def test_cli_shows_other_warnings_once_and_data_warnings_by_name(monkeypatch, tmp_path):
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from forecast import cli
+    from forecast.errors import SuspiciousJumpWarning
+
+    panel = pd.DataFrame({"unit_id": ["A", "A"], "year": [2000, 2001], "population": [1.0, 2.0]})
+    units = pd.DataFrame({"unit_id": ["A"], "name": ["a"], "region": ["R"]})
+    folder = write_dataset(tmp_path / "d", panel, units)
+    real = cli.io.read_dataset
+
+    def noisy(path):
+        warnings.warn("a library says something", UserWarning, stacklevel=1)
+        warnings.warn("unit A jumps", SuspiciousJumpWarning, stacklevel=1)
+        return real(path)
+
+    monkeypatch.setattr(cli.io, "read_dataset", noisy)
+    shown = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *a, **k: shown.append(message))
+    result = CliRunner().invoke(cli.app, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert [str(m) for m in shown] == ["a library says something"]
+    assert "SuspiciousJumpWarning: unit A jumps" in result.output

@@ -41,21 +41,29 @@ def _fail(message: str, code: int = 1) -> None:
 def _guard():
     """Turn package errors into a message and exit code 1; show data warnings by name (the
     first ten) and any other warning as Python would."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        try:
+    caught: list[warnings.WarningMessage] = []
+    error: ForecastError | None = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
             yield caught
-        except ForecastError as exc:
-            _fail(str(exc))
-        finally:
-            for w in caught:  # other warnings as Python would show them
-                if not issubclass(w.category, DataWarning):
-                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-            shown = [w for w in caught if issubclass(w.category, DataWarning)]
-            for w in shown[:10]:
-                err.print(f"[yellow]{w.category.__name__}:[/] {w.message}")
-            if len(shown) > 10:
-                err.print(f"[yellow]... and {len(shown) - 10} more data warnings[/]")
+    except ForecastError as exc:
+        error = exc
+    finally:  # the recorder is gone here: warnings shown now reach the user
+        _show_warnings(caught)
+    if error is not None:
+        _fail(str(error))
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        if not issubclass(w.category, DataWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    shown = [w for w in caught if issubclass(w.category, DataWarning)]
+    for w in shown[:10]:
+        err.print(f"[yellow]{w.category.__name__}:[/] {w.message}")
+    if len(shown) > 10:
+        err.print(f"[yellow]... and {len(shown) - 10} more data warnings[/]")
 
 
 @contextmanager
