@@ -129,10 +129,6 @@ class TargetForecast:
     model: str
 
 
-# kept for callers of the earlier name
-PointForecast = TargetForecast
-
-
 class TargetForecaster:
     def __init__(self, *, target: str, config: EngineConfig):
         self.target = target

@@ -1,8 +1,10 @@
-"""Experiment tracking. With registry.py and serving.py, the only modules that import mlflow.
+"""Experiment tracking. With registry.py, serving.py and export.py, the only modules that
+import mlflow.
 
-Default store: a SQLite database under `experiments/` (works offline, no server), artifacts
-next to it in `experiments/mlartifacts/`. Set `MLFLOW_TRACKING_URI` to use any other store or
-a server.
+Default store: a SQLite database `experiments/mlflow.db` in the working directory (works
+offline, no server; the project's own `experiments/` when run from the checkout, as `make run`
+does), artifacts next to it in `experiments/mlartifacts/`. Set `MLFLOW_TRACKING_URI` to use
+any other store or a server.
 
 Layout: one experiment per dataset; one run per training vintage (as-of year) named
 `<dataset>-asof<YEAR>`, with a nested run per backtest origin. A vintage run holds the whole
