@@ -27,8 +27,8 @@ import pandas as pd
 
 from forecast import io, pipeline, rulechoice
 from forecast import reality as rc
+from forecast.markdown import table as md_table
 from forecast.policy import load_policy
-from forecast.retrain import md_table
 from forecast.trackrecord import collect
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -590,7 +590,7 @@ def categorize(
     """Categories with probabilities, confidence, runner-up, thresholds crossed, reasons and
     sensitivity.
 
-    `facts` is indexed by unit_id; see `pipeline.category_facts` for its columns (and
+    `facts` is indexed by unit_id; see `facts.category_facts` for its columns (and
     `state.current_state` for the optional current-state ones). `previous` (unit_id, category)
     applies hysteresis: a unit keeps its previous category when some move of a single threshold
     within `hysteresis_points` would give it back.

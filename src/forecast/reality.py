@@ -23,10 +23,21 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from . import io
+from .compose import outlook
 from .config import EngineConfig
+from .engine import Forecaster
+from .errors import ForecastError
+from .markdown import table as markdown_table
 from .policy import Policy, categorize
 from .schema import Dataset
-from .trackrecord import origin_record
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
 
 ORDER = ["resettle", "stabilize", "agglomerate", "diversify"]
 REALIZED = ["decline", "middle", "growth"]
@@ -84,6 +95,35 @@ def variants(policy: Policy) -> dict[str, Policy]:
     point.diversify.min_probability = 0.5
     point.current_state = []
     return {"as configured": policy, "point forecast only": point}
+
+
+def origin_record(
+    data: Dataset,
+    origin: int,
+    policy: Policy,
+    config: EngineConfig,
+    progress: Progress = _quiet,
+) -> pd.DataFrame:
+    """The policy facts at `origin` for every unit with an outcome at origin + horizon, with
+    ``origin``, ``actual`` and ``realized_pct`` (percent change from the latest value)."""
+    h = policy.horizon
+    outcome_year = origin + h
+    if outcome_year > data.last_year:
+        raise ForecastError(
+            f"no outcomes to check: origin {origin} + horizon {h} = {outcome_year} is after the "
+            f"last year of the data ({data.last_year})"
+        )
+    cfg = config.model_copy(update={"horizons": sorted({*config.horizons, h})})
+    progress(f"fitting at {origin}")
+    fc = Forecaster(config=cfg).fit(data, origin, progress=progress)
+    progress(f"explaining at {origin}")
+    facts = outlook(fc, data, policy, horizons=[h]).facts.copy()
+    actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
+    facts["origin"] = origin
+    facts["actual"] = actual.reindex(facts.index)
+    facts = facts[facts["actual"].notna()].copy()
+    facts["realized_pct"] = 100 * (facts["actual"] / facts["latest"] - 1)
+    return facts
 
 
 def score_record(record: pd.DataFrame, policy: Policy, level: float) -> pd.DataFrame:
@@ -282,8 +322,6 @@ def markdown(
 ) -> str:
     """The reality-check results file: for each variant, the confusion table, precision and
     recall by group, and the reliability of the probabilities over all units."""
-    from .retrain import md_table
-
     lines = [*header, ""]
     for name, cats in by_variant.items():
         tab = confusion(cats).reset_index().rename(columns={"category": "category \\ realised"})
@@ -296,17 +334,50 @@ def markdown(
             "",
             "predicted category (rows) x realised change class:",
             "",
-            md_table(tab),
+            markdown_table(tab),
             "",
             "precision and recall by group (`precision`: share of the units called that "
             "realised the class the category stands for; `recall`: share of the units that "
             "realised it which were called):",
             "",
-            md_table(p[p["called"] > 0], floats=".3f"),
+            markdown_table(p[p["called"] > 0], floats=".3f"),
             "",
             "reliability, all units (stated probability bin, realised share):",
             "",
-            md_table(r, floats=".3f"),
+            markdown_table(r, floats=".3f"),
             "",
         ]
     return "\n".join(lines)
+
+
+def write_results(
+    by_variant: dict[str, pd.DataFrame],
+    data: Dataset,
+    origin: int,
+    policy: Policy,
+    path,
+    *,
+    group: str | None = "mining_dependent",
+    command: str = "",
+) -> None:
+    """The reality-check results: markdown at `path`, and beside it `<stem>_precision_recall.csv`
+    and `<stem>_reliability.csv` (every variant, by group)."""
+    t = policy.thresholds
+    header = [
+        f"# Reality check: {data.name}",
+        "",
+        f"- command: `{command}`",
+        f"- categories from forecasts made with data up to {origin}; outcomes in "
+        f"{origin + policy.horizon}; policy `{policy.name}` (decline < {t.decline_pct:+g}%, "
+        f"growth >= {t.growth_pct:+g}% over {policy.horizon} years)",
+        "- realised class uses the same thresholds on the realised change",
+        "- *point forecast only*: the same thresholds on the point forecast (uncalibrated "
+        "probabilities at even odds, no driver or current-state condition), to show what "
+        "the chosen rule changes",
+        "- tables as CSV beside this file: `*_precision_recall.csv`, `*_reliability.csv`",
+    ]
+    pr, rel = scores_table(by_variant, data.units, data.name, flag=group)
+    io.write_text(markdown(by_variant, pr, rel, header), path)
+    stem = path.with_suffix("")
+    io.write_csv(pr, stem.with_name(stem.name + "_precision_recall.csv"), float_format="%.4g")
+    io.write_csv(rel, stem.with_name(stem.name + "_reliability.csv"), float_format="%.4g")

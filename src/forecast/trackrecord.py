@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import explain as explain_mod
 from .config import EngineConfig
-from .engine import Forecaster
-from .errors import ForecastError
-from .pipeline import category_facts
 from .policy import Policy
+from .reality import origin_record
 from .schema import Dataset
 
 Progress = Callable[[str], None]
@@ -27,39 +24,6 @@ Progress = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
-
-
-def origin_record(
-    data: Dataset,
-    origin: int,
-    policy: Policy,
-    config: EngineConfig,
-    progress: Progress = _quiet,
-) -> pd.DataFrame:
-    """The policy facts at `origin` for every unit with an outcome at origin + horizon, with
-    ``origin``, ``actual`` and ``realized_pct`` (percent change from the latest value)."""
-    h = policy.horizon
-    outcome_year = origin + h
-    if outcome_year > data.last_year:
-        raise ForecastError(
-            f"no outcomes to check: origin {origin} + horizon {h} = {outcome_year} is after the "
-            f"last year of the data ({data.last_year})"
-        )
-    cfg = config.model_copy(update={"horizons": sorted({*config.horizons, h})})
-    progress(f"fitting at {origin}")
-    fc = Forecaster(config=cfg).fit(data, origin, progress=progress)
-    points = fc.forecast([h])
-    forecasts = fc.forecast_table([h])
-    progress(f"explaining at {origin}")
-    expl = explain_mod.explain(fc, points)
-    cut = data.up_to(origin)
-    facts = category_facts(cut, forecasts, expl, policy)
-    actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
-    facts["origin"] = origin
-    facts["actual"] = actual.reindex(facts.index)
-    facts = facts[facts["actual"].notna()].copy()
-    facts["realized_pct"] = 100 * (facts["actual"] / facts["latest"] - 1)
-    return facts
 
 
 def collect(
