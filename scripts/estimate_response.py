@@ -88,7 +88,9 @@ def main() -> int:
     wide = show.pivot(index="group", columns="horizon", values="cell")
     wide["n_units"] = show.groupby("group")["n_units"].first()
     wide["n_obs"] = show.groupby("group")["n_obs"].first()
-    wide["years"] = show.groupby("group").apply(lambda g: f"{g['first_year'].iloc[0]}-{g['last_year'].iloc[0]}")
+    wide["years"] = show.groupby("group").apply(
+        lambda g: f"{g['first_year'].iloc[0]}-{g['last_year'].iloc[0]}"
+    )
     order = [e.group for e in estimates]
     print(markdown(wide.loc[order].reset_index()))
     print(f"wrote {OUT}")

@@ -167,9 +167,5 @@ def apply(
                 )
         if not pop_all.empty:
             full[name] = scen
-    table = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame(columns=TRAJECTORY_COLUMNS)
-    )
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=TRAJECTORY_COLUMNS)
     return Trajectories(table=table[TRAJECTORY_COLUMNS], forecasts=full)

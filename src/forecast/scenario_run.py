@@ -21,7 +21,7 @@ from . import explain as explain_mod
 from . import io
 from .config import EngineConfig
 from .errors import ConfigError
-from .policy import Policy, categorize
+from .policy import Policy, assign
 from .response import ResponseEstimate, read_estimates
 from .scenario_apply import Trajectories, apply, natural_increase
 from .scenarios import ScenarioFile, check_against, load_scenarios
@@ -74,6 +74,16 @@ def employment_path(data: Dataset, forecasts: pd.DataFrame) -> pd.DataFrame | No
     return out.sort_values(["unit_id", "year"]).reset_index(drop=True)
 
 
+def _poles(data: Dataset, policy: Policy) -> pd.Series:
+    """unit_id -> unit_id of its growth pole (the agglomeration rule reads the pole's forecast)."""
+    a, units = policy.agglomeration, data.units
+    if not (a.enabled and a.pole_attribute in units):
+        return pd.Series(dtype=object)
+    by_name = pd.Series(units.index, index=units["name"].astype(str))
+    by_name = by_name[~by_name.index.duplicated()]
+    return units[a.pole_attribute].map(by_name).dropna()
+
+
 def categories(
     data: Dataset,
     baseline: pd.DataFrame,
@@ -82,34 +92,57 @@ def categories(
     policy: Policy,
     level: float,
 ) -> pd.DataFrame:
-    """The category of each policy unit under the baseline and each scenario."""
+    """The category of each policy unit under the baseline and each scenario.
+
+    The policy's rule without hysteresis (a change is then the scenario's doing, not last
+    run's). A scenario is categorised again only where it can change the facts the policy
+    reads: the units it touches and the units whose growth pole it touches.
+    """
     from .pipeline import category_facts  # the facts the policy reads, computed one way
 
-    base = categorize(category_facts(data, baseline, expl, policy), policy, level)
-    base = base.set_index("unit_id")
-    frames = []
-    for name, fc in {"baseline": baseline, **traj.forecasts}.items():
-        c = categorize(category_facts(data, fc, expl, policy), policy, level).set_index("unit_id")
-        frames.append(
-            pd.DataFrame(
-                {
-                    "scenario": name,
-                    "unit_id": c.index,
-                    "name": c["name"].to_numpy(),
-                    "category": c["category"].to_numpy(),
-                    "confidence": c["confidence"].to_numpy(),
-                    "change_pct": c["change_pct"].to_numpy(),
-                    "lower_pct": c["lower_pct"].to_numpy(),
-                    "upper_pct": c["upper_pct"].to_numpy(),
-                    "baseline_category": base["category"].reindex(c.index).to_numpy(),
-                    "baseline_confidence": base["confidence"].reindex(c.index).to_numpy(),
-                    "baseline_change_pct": base["change_pct"].reindex(c.index).to_numpy(),
-                }
+    def categorised(facts: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([facts, assign(facts, policy, level)], axis=1)
+
+    base = categorised(category_facts(data, baseline, expl, policy))
+    poles = _poles(data, policy)
+    frames = [_rows("baseline", base, base)]
+    for name, fc in traj.forecasts.items():
+        touched = set(traj.table.loc[traj.table["scenario"] == name, "unit_id"])
+        affected = {u for u in base.index if u in touched or poles.get(u) in touched}
+        c = base.copy()
+        if affected:
+            keep = affected | {poles[u] for u in affected if u in poles.index}
+            facts = category_facts(
+                data,
+                fc[fc["unit_id"].isin(keep)],
+                expl[expl["unit_id"].isin(keep)],
+                policy,
             )
-        )
+            facts = facts[facts.index.isin(affected)]
+            new = categorised(facts)
+            c = pd.concat([c.drop(index=new.index), new]).loc[base.index]
+        frames.append(_rows(name, c, base))
     out = pd.concat(frames, ignore_index=True)
     out["changed"] = out["category"] != out["baseline_category"]
     return out[CATEGORY_COLUMNS]
+
+
+def _rows(name: str, c: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "scenario": name,
+            "unit_id": c.index,
+            "name": c["name"].to_numpy(),
+            "category": c["category"].to_numpy(),
+            "confidence": c["confidence"].to_numpy(),
+            "change_pct": c["change_pct"].to_numpy(),
+            "lower_pct": c["lower_pct"].to_numpy(),
+            "upper_pct": c["upper_pct"].to_numpy(),
+            "baseline_category": base["category"].reindex(c.index).to_numpy(),
+            "baseline_confidence": base["confidence"].reindex(c.index).to_numpy(),
+            "baseline_change_pct": base["change_pct"].reindex(c.index).to_numpy(),
+        }
+    )
 
 
 def robust_units(cats: pd.DataFrame) -> pd.DataFrame:
@@ -121,7 +154,9 @@ def robust_units(cats: pd.DataFrame) -> pd.DataFrame:
             "baseline_category": g["baseline_category"].first(),
             "robust": ~g["changed"].any(),
             "changed_by": g.apply(
-                lambda d: ", ".join(f"{r.scenario}: {r.category}" for r in d[d["changed"]].itertuples())
+                lambda d: ", ".join(
+                    f"{r.scenario}: {r.category}" for r in d[d["changed"]].itertuples()
+                )
             ),
         }
     )

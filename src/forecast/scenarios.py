@@ -235,15 +235,12 @@ def check_against(
                 bad = True
             elif ev.year > last_forecast_year:
                 problems.append(
-                    f"{where}: year {ev.year} is after the last forecast year "
-                    f"{last_forecast_year}"
+                    f"{where}: year {ev.year} is after the last forecast year {last_forecast_year}"
                 )
                 bad = True
             if isinstance(ev, ResettlementEvent):
                 if ev.to not in units.index:
-                    problems.append(
-                        f"{where}: unknown receiving unit {ev.to!r} (not in units.csv)"
-                    )
+                    problems.append(f"{where}: unknown receiving unit {ev.to!r} (not in units.csv)")
                     bad = True
                 if bad:
                     continue
@@ -269,7 +266,8 @@ def check_against(
                 problems.append(str(exc))
     if problems:
         raise ConfigError(
-            f"{len(problems)} problem(s) in the scenarios:\n" + "\n".join(f"  - {p}" for p in problems)
+            f"{len(problems)} problem(s) in the scenarios:\n"
+            + "\n".join(f"  - {p}" for p in problems)
         )
     return shocks, moves
 
