@@ -57,8 +57,15 @@ def test_break_years_are_dropped():
     panel.loc[later, "employment"] *= panel.loc[later, "unit_id"].map(factor).to_numpy()
     kept = relative_changes(panel)
     dropped = relative_changes(panel, break_years=(2000,))
-    assert 2000 in set(kept["year"]) and 2000 not in set(dropped["year"])
-    assert len(dropped) == len(kept) - 60
+    assert kept.loc[kept["year"] == 2000, "de"].notna().all()
+    assert dropped.loc[dropped["year"] == 2000, "de"].isna().all()
+    assert dropped.loc[dropped["year"] == 2000, "dp"].notna().all()
+    # no regression row uses the re-based change: rows 2000..2002 need it with 2 lags
+    full, cut = estimate(kept, lags=2), estimate(dropped, lags=2)
+    assert full.n_obs - cut.n_obs == 3 * 60
+    # the break biases the estimate towards zero; dropping it restores the planted response
+    truth = np.cumsum(PLANTED)[:3]
+    assert (np.abs(cut.effect - truth) < np.abs(full.effect - truth)).all()
 
 
 def test_too_little_data_is_a_clear_error():

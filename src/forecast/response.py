@@ -58,11 +58,14 @@ def relative_changes(
     panel: pd.DataFrame,
     country: pd.DataFrame | None = None,
     break_years: tuple[int, ...] = (),
+    population_break_years: tuple[int, ...] = (),
 ) -> pd.DataFrame:
     """unit_id, year, dp, de: yearly log changes of population and employment minus the national
     ones (from `country` (year, population, employment) where it has them, else from the units).
-    Only consecutive years; rows missing either value are dropped, and so are the changes into
-    `break_years` (a series re-based that year, e.g. US LAUS county employment in 2000)."""
+    Only consecutive years. The change of employment into one of `break_years` (a series
+    re-based that year, e.g. US LAUS county employment in 2000) and of population into one of
+    `population_break_years` (e.g. Kazakh estimates re-based on the 2021 census) is left
+    missing, so that no regression row uses it."""
     cols = ["unit_id", "year", "population", "employment"]
     missing = [c for c in cols if c not in panel]
     if missing:
@@ -79,8 +82,9 @@ def relative_changes(
             c = c.reindex(range(int(c.index.min()), int(c.index.max()) + 1))
             nat = np.log(c).diff().combine_first(nat)
         out[name] = d - p["year"].map(nat).to_numpy()
-    out = out[~out["year"].isin(break_years)]
-    return out.dropna().reset_index(drop=True)
+    out.loc[out["year"].isin(break_years), "de"] = np.nan
+    out.loc[out["year"].isin(population_break_years), "dp"] = np.nan
+    return out.dropna(how="all", subset=["dp", "de"]).reset_index(drop=True)
 
 
 def _two_way_demean(df: pd.DataFrame, cols: list[str], iterations: int = 50) -> pd.DataFrame:

@@ -5,8 +5,9 @@ Per unit and forecast year, a scenario changes the baseline in three steps:
 1. employment: each event is a permanent change of the unit's employment by a log factor `s`
    from its year on: employment = baseline x exp(sum of s);
 2. population responds as estimated from history (`forecast.response`): log population moves
-   by effect[h] x s, h years after the change; the range widens by the estimate's own
-   uncertainty (added in quadrature, on the log scale, to the baseline range);
+   by effect[h] x s, h years after the change; the range widens by the estimate's uncertainty
+   and the spread of responses between places (added in quadrature, on the log scale, to the
+   baseline range);
 3. resettlement is accounting: the moved people, growing at the natural increase of the
    receiving unit (their later births net of deaths), are subtracted from one unit and added to
    the other, range and all.
@@ -83,9 +84,15 @@ def apply(
     response: ResponseEstimate,
     scenarios: list[str],
     level: float,
+    heterogeneity: float = 0.0,
 ) -> Trajectories:
     """Scenario trajectories from the baseline forecasts table (unit_id, target, origin_year,
-    horizon, year, forecast, lower, upper)."""
+    horizon, year, forecast, lower, upper).
+
+    The population range widens by z x sqrt(se^2 + heterogeneity^2) x |s| on the log scale (in
+    quadrature with the baseline's half-widths): `se` is the sampling error of the estimated
+    response, `heterogeneity` the spread of the response between places (calibrated on shock
+    events, docs/scenarios.md)."""
     z = ndtri((1 + level) / 2)
     effect = response.monotone()
     rows, full = [], {}
@@ -110,7 +117,7 @@ def apply(
                     shift += np.where(since >= 0, s.shift, 0.0)
                     eff, se = effect.at(since)
                     resp += eff * s.shift
-                    spread += z * se * abs(s.shift)
+                    spread += z * np.sqrt(se**2 + heterogeneity**2) * abs(s.shift)
                 f = b["forecast"].to_numpy(dtype=float)
                 a_lo = np.log(f / b["lower"].to_numpy(dtype=float))
                 a_hi = np.log(b["upper"].to_numpy(dtype=float) / f)

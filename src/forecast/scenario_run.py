@@ -196,7 +196,9 @@ def evaluate(
         natural_increase=natural_increase(data.panel),
     )
     names = [s.name for s in spec.scenarios]
-    traj = apply(forecasts, shocks, moves, response, names, config.level)
+    traj = apply(
+        forecasts, shocks, moves, response, names, config.level, spec.response.heterogeneity
+    )
     cats = categories(data, forecasts, traj, expl, policy, config.level)
     return response, traj, cats
 
