@@ -191,6 +191,7 @@ class RunResult:
     run_id: str | None = None
     previous_categories: pd.DataFrame | None = None  # the hysteresis input (stored with the model)
     model_uri: str | None = None  # the registered model version (models:/NAME/VERSION)
+    scenarios: tuple | None = None  # (file, response, trajectories, categories), scenario_run
 
 
 def previous_categories(runs_root: Path, dataset: str, exclude: Path | None = None):
@@ -248,6 +249,12 @@ def run(
     cats = categorize(facts, policy, config.level, prev)
     sens = sensitivity_summary(facts, policy, config.level)
     lap("categorize")
+    from . import scenario_run
+
+    scenarios = scenario_run.for_run(
+        data, as_of, forecasts, expl, policy, config, progress=progress
+    )
+    lap("scenarios")
     first = int(data.panel["year"].min())
     origins = sorted(as_of - k for k in config.backtest_offsets if as_of - k > first)
     bt = backtest_mod.rolling_origin(data.up_to(as_of), origins, config.horizons, config, progress)
@@ -271,6 +278,7 @@ def run(
         backtest=bt,
         timings=timings,
         previous_categories=prev,
+        scenarios=scenarios,
     )
     try:
         progress("writing outputs")
@@ -349,6 +357,10 @@ def write_outputs(
         },
         folder / "run.json",
     )
+    if result.scenarios is not None:
+        from .scenario_run import write
+
+        write(folder, *result.scenarios)
     io.write_text(render_summary(result), folder / "summary.html")
     write_report(folder)
     write_workbook(folder)

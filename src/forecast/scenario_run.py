@@ -203,6 +203,35 @@ def evaluate(
     return response, traj, cats
 
 
+def for_run(
+    data: Dataset,
+    as_of: int,
+    forecasts: pd.DataFrame,
+    expl: pd.DataFrame,
+    policy: Policy,
+    config: EngineConfig,
+    path: Path | None = None,
+    progress: Progress = _quiet,
+) -> tuple | None:
+    """The scenario stage of `forecast run`: applied when the scenario file (default
+    experiments/scenarios.yaml) exists, is written for this dataset and the run forecasts from
+    the data's last year; None otherwise."""
+    from .pipeline import experiments_dir
+
+    path = path or experiments_dir() / DEFAULT_SCENARIOS
+    if not path.exists():
+        return None
+    spec = load_scenarios(path)
+    if spec.dataset is not None and spec.dataset != data.name:
+        progress(f"scenarios skipped: {path.name} is written for {spec.dataset}")
+        return None
+    if as_of != data.last_year:
+        progress(f"scenarios skipped: the run is as of {as_of}, not the data's last year")
+        return None
+    progress(f"applying {len(spec.scenarios)} scenario(s)")
+    return (path, *evaluate(spec, path, data, forecasts, expl, policy, config))
+
+
 def write(folder: Path, spec_path: Path, response, traj, cats) -> None:
     io.write_csv(traj.table, folder / "scenarios.csv", float_format="%.6g")
     io.write_csv(cats, folder / "scenario_categories.csv", float_format="%.6g")
@@ -227,6 +256,11 @@ def run(
     t0 = time.perf_counter()
     spec = load_scenarios(scenarios_path)  # fail on a bad file before any fitting
     data = io.read_dataset(dataset)
+    if spec.dataset is not None and spec.dataset != data.name:
+        raise ConfigError(
+            f"{scenarios_path}: the scenarios are written for the dataset {spec.dataset!r}, "
+            f"not {data.name!r}"
+        )
     resolve_response(spec, scenarios_path)
     if policy.horizon not in config.horizons:
         raise ConfigError(

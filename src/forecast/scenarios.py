@@ -126,11 +126,24 @@ class ResponseChoice(BaseModel):
     file: str | None = Field(
         None, description="estimates CSV (default: the bundled resources/response_estimates.csv)"
     )
+    heterogeneity: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="spread of the response between places, widening a scenario's range by "
+        "z x heterogeneity x |log employment change| (calibrated on held-back US shock events, "
+        "benchmarks/results/scenarios.md)",
+    )
 
 
 class ScenarioFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Literal[1] = 1
+    dataset: str | None = Field(
+        None,
+        description="the dataset the scenarios are written for (its unit ids); `forecast run` "
+        "applies the file only to that dataset",
+    )
     response: ResponseChoice = Field(default_factory=ResponseChoice)
     headcount_attribute: str = Field(
         "cfe_headcount",
