@@ -169,14 +169,17 @@ def summarise(r: pd.DataFrame) -> dict:
     ape_c = 100 * (r["conditioned"] / r["actual"] - 1).abs()
     return {
         "n": len(r),
-        "mape_unconditional": round(ape_b.mean(), 2),
-        "mape_conditioned": round(ape_c.mean(), 2),
-        "ratio": round(ape_c.mean() / ape_b.mean(), 3),
+        "mape_unconditional": round(float(ape_b.mean()), 2),
+        "mape_conditioned": round(float(ape_c.mean()), 2),
+        "ratio": round(float(ape_c.mean() / ape_b.mean()), 3),
         "coverage_unconditional": round(
-            ((r["actual"] >= r["baseline_lower"]) & (r["actual"] <= r["baseline_upper"])).mean(), 3
+            float(
+                ((r["actual"] >= r["baseline_lower"]) & (r["actual"] <= r["baseline_upper"])).mean()
+            ),
+            3,
         ),
         "coverage_conditioned": round(
-            ((r["actual"] >= r["lower"]) & (r["actual"] <= r["upper"])).mean(), 3
+            float(((r["actual"] >= r["lower"]) & (r["actual"] <= r["upper"])).mean()), 3
         ),
         "width_conditioned_pct": round(
             float(np.median(100 * (r["upper"] - r["lower"]) / r["conditioned"])), 2
@@ -238,12 +241,21 @@ def main() -> int:
                 infos.append(info)
                 print(info, summarise(r))
     res = pd.concat(frames, ignore_index=True)
-    rows = [
-        {"origin": o, "direction": "all", **summarise(res[res["origin"] == o])} for o in origins
-    ]
-    for name, m in (("fell", res["shock"] < 0), ("rose", res["shock"] > 0)):
-        rows.append({"origin": "all", "direction": name, **summarise(res[m])})
-    rows.append({"origin": "all", "direction": "all", **summarise(res)})
+    rows = []
+    for t in (0.0, tau):
+        r = res[res["heterogeneity"] == t]
+        for o in origins:
+            rows.append(
+                {
+                    "heterogeneity": t,
+                    "origin": o,
+                    "direction": "all",
+                    **summarise(r[r["origin"] == o]),
+                }
+            )
+        for name, m in (("fell", r["shock"] < 0), ("rose", r["shock"] > 0)):
+            rows.append({"heterogeneity": t, "origin": "all", "direction": name, **summarise(r[m])})
+        rows.append({"heterogeneity": t, "origin": "all", "direction": "all", **summarise(r)})
     text = [
         "## Held-back shock events (US counties)",
         "",

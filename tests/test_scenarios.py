@@ -313,3 +313,84 @@ def test_resettling_more_than_the_town(tmp_path):
     with pytest.raises(ConfigError) as exc:
         run(tmp_path, one_event(ev))
     assert "scenario 's1': resettlement moves more people out of 'OTHER' by 2025" in str(exc.value)
+
+
+# ---- units by name, nested units, towns without their own employment ----------------------
+NESTED = pd.DataFrame(
+    {
+        "name": ["Mine Town", "Mine Town", "Big City", "Mine Town district"],
+        "region": ["R", "R", "R", "R"],
+        "monotown": [1, 0, 0, 0],
+        "stands_in_for": [None, None, None, "Mine Town"],
+    },
+    index=pd.Index(["MINE-T", "MINE-CA", "CITY", "HOST-D"], name="unit_id"),
+)
+
+
+def nested_check(tmp_path, event: str, population=None, employment=None):
+    path = write(tmp_path, one_event(event))
+    if population is None:
+        population = pd.DataFrame(
+            [
+                (u, y, v)
+                for u, v in (("MINE-T", 10000.0), ("HOST-D", 40000.0), ("CITY", 9e5))
+                for y in [2020, *YEARS]
+            ],
+            columns=["unit_id", "year", "value"],
+        )
+    if employment is None:  # only the host district has employment (the labour survey)
+        employment = pd.DataFrame(
+            [("HOST-D", y, 16000.0) for y in [2020, *YEARS]], columns=["unit_id", "year", "value"]
+        )
+    return check_against(
+        load_scenarios(path),
+        path,
+        units=NESTED,
+        last_year=2020,
+        last_forecast_year=2030,
+        employment=employment,
+        population=population,
+    )
+
+
+def test_units_by_name_prefer_the_monotown(tmp_path):
+    shocks, _ = nested_check(tmp_path, "{type: jobs, unit: Mine Town, year: 2025, percent: -10}")
+    assert {s.unit_id for s in shocks} == {"MINE-T"}
+    with pytest.raises(ConfigError, match="unknown unit 'Nowhere' \\(not in units.csv\\)"):
+        nested_check(tmp_path, "{type: jobs, unit: Nowhere, year: 2025, percent: -10}")
+
+
+def test_ambiguous_names_are_refused(tmp_path):
+    units = NESTED.assign(monotown=0)
+    path = write(tmp_path, one_event("{type: jobs, unit: Mine Town, year: 2025, percent: -10}"))
+    with pytest.raises(ConfigError) as exc:
+        check_against(
+            load_scenarios(path),
+            path,
+            units=units,
+            last_year=2020,
+            last_forecast_year=2030,
+            employment=None,
+        )
+    assert (
+        "unknown unit 'Mine Town' (ambiguous name 'Mine Town': units MINE-T, MINE-CA; use a "
+        "unit_id)" in str(exc.value)
+    )
+
+
+def test_receiving_unit_needs_a_population_forecast(tmp_path):
+    ev = "{type: resettlement, unit: MINE-T, to: MINE-CA, year: 2025, persons_per_year: 10}"
+    with pytest.raises(ConfigError, match="receiving unit 'MINE-CA' has no population forecast"):
+        nested_check(tmp_path, ev)
+
+
+def test_employment_from_the_unit_that_stands_in(tmp_path):
+    # the district employs 16,000 of its 40,000 residents: the town's 10,000 residents -> 4,000
+    shocks, _ = nested_check(tmp_path, "{type: jobs, unit: MINE-T, year: 2025, persons: -1000}")
+    assert shocks[0].shift == pytest.approx(np.log(3000 / 4000))
+    with pytest.raises(
+        ConfigError,
+        match="a cut of 4,000 persons is not smaller than the town's "
+        "employment 4,000 \\(population 2024 x employment rate of HOST-D 2024",
+    ):
+        nested_check(tmp_path, "{type: jobs, unit: MINE-T, year: 2025, persons: -4000}")

@@ -63,13 +63,15 @@ def resolve_response(spec: ScenarioFile, spec_path: Path) -> ResponseEstimate:
     return estimates[spec.response.group]
 
 
-def employment_path(data: Dataset, forecasts: pd.DataFrame) -> pd.DataFrame | None:
-    """unit_id, year, value: observed employment, then the baseline forecast."""
-    if "employment" not in data.panel or data.panel["employment"].notna().sum() == 0:
+def observed_then_forecast(
+    data: Dataset, forecasts: pd.DataFrame, target: str
+) -> pd.DataFrame | None:
+    """unit_id, year, value: the observed target, then its baseline forecast."""
+    if target not in data.panel or data.panel[target].notna().sum() == 0:
         return None
-    obs = data.panel.loc[data.panel["employment"].notna(), ["unit_id", "year", "employment"]]
-    obs = obs.rename(columns={"employment": "value"})
-    fc = forecasts.loc[forecasts["target"] == "employment", ["unit_id", "year", "forecast"]]
+    obs = data.panel.loc[data.panel[target].notna(), ["unit_id", "year", target]]
+    obs = obs.rename(columns={target: "value"})
+    fc = forecasts.loc[forecasts["target"] == target, ["unit_id", "year", "forecast"]]
     out = pd.concat([obs, fc.rename(columns={"forecast": "value"})], ignore_index=True)
     return out.sort_values(["unit_id", "year"]).reset_index(drop=True)
 
@@ -192,7 +194,8 @@ def evaluate(
         units=data.units,
         last_year=data.last_year,
         last_forecast_year=int(forecasts["year"].max()),
-        employment=employment_path(data, forecasts),
+        employment=observed_then_forecast(data, forecasts, "employment"),
+        population=observed_then_forecast(data, forecasts, "population"),
         natural_increase=natural_increase(data.panel),
     )
     names = [s.name for s in spec.scenarios]

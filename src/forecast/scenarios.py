@@ -193,17 +193,76 @@ def _where(path: Path | str, scenario: str, i: int, ev) -> str:
     return f"{path}: scenario {scenario!r}, event {i + 1} ({ev.type}, unit {ev.unit!r})"
 
 
+def resolve_unit(name: str, units: pd.DataFrame) -> tuple[str | None, str]:
+    """A unit by its id, else by its name (unique, or unique among the monotowns); with the
+    reason when neither works."""
+    if name in units.index:
+        return name, ""
+    hits = units.index[units["name"].astype(str) == name]
+    if len(hits) > 1 and "monotown" in units:
+        mono = hits[pd.to_numeric(units.loc[hits, "monotown"], errors="coerce") == 1]
+        hits = mono if len(mono) == 1 else hits
+    if len(hits) == 1:
+        return str(hits[0]), ""
+    if len(hits) > 1:
+        return None, f"ambiguous name {name!r}: units {', '.join(map(str, hits))}; use a unit_id"
+    return None, "not in units.csv"
+
+
+def _value_before(path: pd.DataFrame | None, unit: str, year: int) -> tuple[float, int] | None:
+    if path is None:
+        return None
+    rows = path[(path["unit_id"] == unit) & path["value"].notna()]
+    if rows.empty:
+        return None
+    before = rows[rows["year"] < year]
+    row = before.iloc[-1] if not before.empty else rows.iloc[0]
+    return float(row["value"]), int(row["year"])
+
+
+def _host_rate(units: pd.DataFrame, unit: str, year: int, emp, pop) -> tuple[float, str] | None:
+    """Employment per resident of the unit that stands in for this town (`stands_in_for`)."""
+    if "stands_in_for" not in units or emp is None or pop is None:
+        return None
+    name = str(units.loc[unit, "name"])
+    hosts = units.index[
+        units["stands_in_for"]
+        .fillna("")
+        .astype(str)
+        .map(lambda v: name in [x.strip() for x in v.split(";")])
+    ]
+    for host in hosts:
+        e = emp[(emp["unit_id"] == host) & emp["value"].notna()]
+        p = pop[(pop["unit_id"] == host) & pop["value"].notna()]
+        both = e.merge(p, on=["unit_id", "year"], suffixes=("_e", "_p"))
+        both = both[both["year"] < year]
+        if not both.empty:
+            last = both.iloc[-1]
+            return float(last["value_e"] / last["value_p"]), f"{host} {int(last['year'])}"
+    return None
+
+
 def _employment_at(
-    emp: pd.DataFrame | None, unit: str, year: int, ev, where: str
+    emp: pd.DataFrame | None,
+    unit: str,
+    year: int,
+    ev,
+    where: str,
+    units: pd.DataFrame,
+    pop: pd.DataFrame | None,
 ) -> tuple[float, str]:
-    """The town's employment in the year before `year`: the baseline forecast where the data
-    has employment, else the event's `employment`."""
-    if emp is not None:
-        rows = emp[emp["unit_id"] == unit]
-        if not rows.empty:
-            before = rows[rows["year"] < year]
-            row = before.iloc[-1] if not before.empty else rows.iloc[0]
-            return float(row["value"]), f"baseline employment {int(row['year'])}"
+    """The town's employment in the year before `year`: the dataset's (observed, then the
+    baseline forecast); else the town's population times the employment rate of the unit that
+    stands in for it (`stands_in_for`, a larger territory); else the event's `employment`."""
+    own = _value_before(emp, unit, year)
+    if own is not None:
+        return own[0], f"baseline employment {own[1]}"
+    rate = _host_rate(units, unit, year, emp, pop)
+    people = _value_before(pop, unit, year)
+    if rate is not None and people is not None:
+        return people[0] * rate[0], (
+            f"population {people[1]} x employment rate of {rate[1]}, which stands in for it"
+        )
     given = getattr(ev, "employment", None)
     if given is not None:
         return float(given), "given employment"
@@ -221,25 +280,38 @@ def check_against(
     last_year: int,
     last_forecast_year: int,
     employment: pd.DataFrame | None,
+    population: pd.DataFrame | None = None,
     natural_increase: dict[str, float] | None = None,
 ) -> tuple[list[EmploymentShock], list[Move]]:
     """Turn events into employment shocks and moves, or raise ConfigError listing every problem.
 
-    `employment`: unit_id, year, value — the employment path the events change (observed up to
-    the last year, the baseline forecast after it); None when the dataset has no employment.
+    `employment`, `population`: unit_id, year, value — observed up to the last year, the
+    baseline forecast after it (None when the dataset has none). Units are named by id or name
+    (see `resolve_unit`); the shocks and moves carry ids. With `population`, the units an event
+    changes must have a population forecast.
     """
     problems: list[str] = []
     shocks: list[EmploymentShock] = []
     moves: list[Move] = []
     natural_increase = natural_increase or {}
     emp = employment.sort_values(["unit_id", "year"]) if employment is not None else None
+    pop = population.sort_values(["unit_id", "year"]) if population is not None else None
+    forecast_units = set(pop.loc[pop["year"] > last_year, "unit_id"]) if pop is not None else None
+
+    def unit_id(name: str, what: str, where: str) -> str | None:
+        uid, why = resolve_unit(name, units)
+        if uid is None:
+            problems.append(f"{where}: unknown {what} {name!r} ({why})")
+        elif forecast_units is not None and uid not in forecast_units:
+            problems.append(f"{where}: {what} {name!r} has no population forecast")
+            uid = None
+        return uid
+
     for s in spec.scenarios:
         for i, ev in enumerate(s.events):
             where = _where(path, s.name, i, ev)
-            bad = False
-            if ev.unit not in units.index:
-                problems.append(f"{where}: unknown unit {ev.unit!r} (not in units.csv)")
-                bad = True
+            uid = unit_id(ev.unit, "unit", where)
+            bad = uid is None
             if ev.year <= last_year:
                 problems.append(
                     f"{where}: year {ev.year} is at or before the data's last year {last_year}: "
@@ -252,18 +324,19 @@ def check_against(
                 )
                 bad = True
             if isinstance(ev, ResettlementEvent):
-                if ev.to not in units.index:
-                    problems.append(f"{where}: unknown receiving unit {ev.to!r} (not in units.csv)")
-                    bad = True
-                if bad:
+                to = unit_id(ev.to, "receiving unit", where)
+                if bad or to is None:
+                    continue
+                if to == uid:
+                    problems.append(f"{where}: the receiving unit {ev.to!r} is the unit itself")
                     continue
                 rate = ev.natural_increase_per_1000
-                nat = rate / 1000 if rate is not None else natural_increase.get(ev.to, 0.0)
+                nat = rate / 1000 if rate is not None else natural_increase.get(to, 0.0)
                 moves.append(
                     Move(
                         scenario=s.name,
-                        unit_id=ev.unit,
-                        to=ev.to,
+                        unit_id=uid,
+                        to=to,
                         first_year=ev.year,
                         last_year=min(ev.until or last_forecast_year, last_forecast_year),
                         persons_per_year=float(ev.persons_per_year),
@@ -274,7 +347,9 @@ def check_against(
             if bad:
                 continue
             try:
-                shocks.extend(_shocks(s.name, ev, emp, units, spec.headcount_attribute, where))
+                shocks.extend(
+                    _shocks(s.name, uid, ev, emp, pop, units, spec.headcount_attribute, where)
+                )
             except ConfigError as exc:
                 problems.append(str(exc))
     if problems:
@@ -285,17 +360,17 @@ def check_against(
     return shocks, moves
 
 
-def _shocks(name: str, ev, emp, units: pd.DataFrame, headcount_attr: str, where: str):
+def _shocks(name: str, uid: str, ev, emp, pop, units, headcount_attr: str, where: str):
     if isinstance(ev, JobsEvent) and ev.percent is not None:
         steps = ev.phase_years
         total = np.log1p(ev.percent / 100)
         return [
-            EmploymentShock(name, ev.unit, ev.year + k, total / steps, np.nan) for k in range(steps)
+            EmploymentShock(name, uid, ev.year + k, total / steps, np.nan) for k in range(steps)
         ]
     if isinstance(ev, ClosureEvent):
         persons = ev.headcount
         if persons is None:
-            value = units[headcount_attr].get(ev.unit) if headcount_attr in units else None
+            value = units[headcount_attr].get(uid) if headcount_attr in units else None
             if value is None or pd.isna(value):
                 raise ConfigError(
                     f"{where}: no headcount for the city-forming enterprise "
@@ -306,7 +381,7 @@ def _shocks(name: str, ev, emp, units: pd.DataFrame, headcount_attr: str, where:
         persons, steps = -float(persons), 1
     else:
         persons, steps = float(ev.persons), ev.phase_years
-    base, what = _employment_at(emp, ev.unit, ev.year, ev, where)
+    base, what = _employment_at(emp, uid, ev.year, ev, where, units, pop)
     if base + persons <= 0:
         raise ConfigError(
             f"{where}: a cut of {-persons:,.0f} persons is not smaller than the town's "
@@ -317,7 +392,7 @@ def _shocks(name: str, ev, emp, units: pd.DataFrame, headcount_attr: str, where:
     for k in range(steps):
         step = persons / steps
         out.append(
-            EmploymentShock(name, ev.unit, ev.year + k, float(np.log((level + step) / level)), step)
+            EmploymentShock(name, uid, ev.year + k, float(np.log((level + step) / level)), step)
         )
         level += step
     return out
