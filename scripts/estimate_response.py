@@ -26,6 +26,8 @@ KZ = ROOT / "data" / "kz_annual"
 OUT = ROOT / "src" / "forecast" / "resources" / "response_estimates.csv"
 LAGS = 4
 US_BREAKS = (2000,)  # LAUS county employment re-based in 2000 (docs/scenarios.md)
+KZ_POPULATION_BREAKS = (2022,)  # the 2021 census re-basing, stored at 1 January 2022
+MIN_UNITS = 10
 
 
 def us_groups(data) -> dict[str, pd.Index]:
@@ -47,10 +49,17 @@ def us_groups(data) -> dict[str, pd.Index]:
 
 
 def kz_groups(data) -> dict[str, pd.Index]:
+    """Top-level units partition the country (nested towns would count twice); by kind."""
     units = data.units
-    out = {"kz_all": units.index}
-    if "monotown" in units:
-        out["kz_monotowns"] = units.index[units["monotown"].astype(float) == 1]
+    top = units.index[units["parent_id"].isna()] if "parent_id" in units else units.index
+    out = {"kz_top": top}
+    if "territory" in units:
+        for kind, name in (
+            ("district", "kz_districts"),
+            ("city_administration", "kz_city_administrations"),
+            ("town_proper", "kz_towns_proper"),
+        ):
+            out[name] = units.index[units["territory"] == kind]
     return out
 
 
@@ -63,9 +72,21 @@ def markdown(df: pd.DataFrame) -> str:
 
 def main() -> int:
     estimates = []
-    for path, groups, source, breaks in (
-        (US, us_groups, "US counties 1990-2006 (SEER population, BLS LAUS employment)", US_BREAKS),
-        (KZ, kz_groups, "Kazakhstan annual panel (BNS population, LFS employment)", ()),
+    for path, groups, source, breaks, pop_breaks in (
+        (
+            US,
+            us_groups,
+            "US counties 1990-2006 (SEER population, BLS LAUS employment)",
+            US_BREAKS,
+            (),
+        ),
+        (
+            KZ,
+            kz_groups,
+            "Kazakhstan annual panel kz_annual (BNS population, LFS employment)",
+            (),
+            KZ_POPULATION_BREAKS,
+        ),
     ):
         if not path.exists():
             print(f"skipped: {path} not found", file=sys.stderr)
@@ -73,11 +94,15 @@ def main() -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # jumps are reported by `forecast validate`
             data = io.read_dataset(path)
-        changes = relative_changes(data.panel, data.country, break_years=breaks)
+        changes = relative_changes(
+            data.panel, data.country, break_years=breaks, population_break_years=pop_breaks
+        )
         for name, members in groups(data).items():
             sub = changes[changes["unit_id"].isin(members)]
             try:
-                estimates.append(estimate(sub, lags=LAGS, group=name, source=source))
+                estimates.append(
+                    estimate(sub, lags=LAGS, group=name, source=source, min_units=MIN_UNITS)
+                )
             except ForecastError as exc:
                 print(f"skipped: {exc}", file=sys.stderr)
     table = estimates_table(estimates)

@@ -158,3 +158,15 @@ def test_the_example_file_is_valid():
     types = {e.type for s in spec.scenarios for e in s.events}
     assert types == {"jobs", "closure", "new_jobs", "resettlement"}
     assert len(spec.scenarios) == 10
+
+
+def test_a_file_for_another_dataset_is_refused(tmp_path):
+    spec = tmp_path / "us.yaml"
+    spec.write_text(yaml.safe_dump({**SCENARIOS, "datasets": ["us_counties"]}), encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["scenario", "--scenarios", str(spec), "--no-track", "--runs", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "the scenarios are written for us_counties, not 'kz_towns'" in " ".join(
+        result.output.split()
+    )

@@ -225,8 +225,8 @@ def for_run(
     if not path.exists():
         return None
     spec = load_scenarios(path)
-    if spec.dataset is not None and spec.dataset != data.name:
-        progress(f"scenarios skipped: {path.name} is written for {spec.dataset}")
+    if spec.datasets is not None and data.name not in spec.datasets:
+        progress(f"scenarios skipped: {path.name} is written for {', '.join(spec.datasets)}")
         return None
     if as_of != data.last_year:
         progress(f"scenarios skipped: the run is as of {as_of}, not the data's last year")
@@ -259,9 +259,9 @@ def run(
     t0 = time.perf_counter()
     spec = load_scenarios(scenarios_path)  # fail on a bad file before any fitting
     data = io.read_dataset(dataset)
-    if spec.dataset is not None and spec.dataset != data.name:
+    if spec.datasets is not None and data.name not in spec.datasets:
         raise ConfigError(
-            f"{scenarios_path}: the scenarios are written for the dataset {spec.dataset!r}, "
+            f"{scenarios_path}: the scenarios are written for {', '.join(spec.datasets)}, "
             f"not {data.name!r}"
         )
     resolve_response(spec, scenarios_path)

@@ -127,7 +127,7 @@ class ResponseChoice(BaseModel):
         None, description="estimates CSV (default: the bundled resources/response_estimates.csv)"
     )
     heterogeneity: float = Field(
-        0.0,
+        0.146,
         ge=0,
         le=5,
         description="spread of the response between places, widening a scenario's range by "
@@ -139,10 +139,10 @@ class ResponseChoice(BaseModel):
 class ScenarioFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: Literal[1] = 1
-    dataset: str | None = Field(
+    datasets: list[str] | None = Field(
         None,
-        description="the dataset the scenarios are written for (its unit ids); `forecast run` "
-        "applies the file only to that dataset",
+        description="the datasets the scenarios are written for (their unit ids or names); "
+        "`forecast run` applies the file only to these",
     )
     response: ResponseChoice = Field(default_factory=ResponseChoice)
     headcount_attribute: str = Field(
