@@ -394,3 +394,28 @@ def test_employment_from_the_unit_that_stands_in(tmp_path):
         "employment 4,000 \\(population 2024 x employment rate of HOST-D 2024",
     ):
         nested_check(tmp_path, "{type: jobs, unit: MINE-T, year: 2025, persons: -4000}")
+
+
+def test_a_change_inside_a_unit_changes_the_unit_containing_it(tmp_path):
+    _, (shocks, _) = check(
+        tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20}")
+    )
+    parents = {"MINE": "OTHER"}  # SYNTHETIC nesting: MINE lies inside OTHER
+    traj = apply(baseline_table(), shocks, [], RESPONSE, ["s1"], 0.8, parents=parents)
+    t = traj.table[traj.table["target"] == "population"]
+    town = t[t["unit_id"] == "MINE"].set_index("year")
+    host = t[t["unit_id"] == "OTHER"].set_index("year")
+    lost = town["forecast"] - town["baseline"]
+    assert (lost.loc[2023:] < 0).all()
+    assert (host["forecast"] - host["baseline"]).to_numpy() == pytest.approx(lost.to_numpy())
+    assert host["from_inner_units"].to_numpy() == pytest.approx(lost.to_numpy())
+    # moving people from a town into the unit containing it leaves that unit unchanged
+    ev = "{type: resettlement, unit: MINE, to: OTHER, year: 2023, persons_per_year: 100}"
+    _, (_, moves) = check(tmp_path, one_event(ev))
+    traj = apply(baseline_table(), [], moves, RESPONSE, ["s1"], 0.8, parents=parents)
+    out = traj.forecasts["s1"]
+    base = baseline_table()
+    host_rows = (out["unit_id"] == "OTHER").to_numpy()
+    assert out.loc[host_rows, "forecast"].to_numpy() == pytest.approx(
+        base.loc[host_rows, "forecast"].to_numpy()
+    )

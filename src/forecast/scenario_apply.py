@@ -43,7 +43,40 @@ TRAJECTORY_COLUMNS = [
     "employment_shift_log",
     "response_log",
     "moved",
+    "from_inner_units",
 ]
+
+
+def _unit_rows(table: pd.DataFrame, units: set[str]) -> dict[tuple[str, str], pd.Index]:
+    sub = table[table["unit_id"].isin(units)]
+    return {(str(u), str(t)): g.index for (u, t), g in sub.groupby(["unit_id", "target"])}
+
+
+def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, dict]:
+    """Add each touched unit's change (persons, by year) to the units containing it; returns
+    unit -> target -> the change received from inner units."""
+    received: dict[str, dict] = {}
+    own = {  # each unit's own change, before any propagation
+        key: pd.Series(
+            scen.loc[idx, "forecast"].to_numpy() - baseline.loc[idx, "forecast"].to_numpy(),
+            index=scen.loc[idx, "year"].to_numpy(),
+        )
+        for key, idx in _unit_rows(scen, set(touched)).items()
+    }
+    for (unit, target), delta in own.items():
+        seen = {unit}
+        parent = parents.get(unit)
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            rows = scen.index[(scen["unit_id"] == parent) & (scen["target"] == target)]
+            if len(rows):
+                d = scen.loc[rows, "year"].map(delta).fillna(0.0).to_numpy()
+                for col in ("forecast", "lower", "upper"):
+                    scen.loc[rows, col] = scen.loc[rows, col].to_numpy() + d
+                got = received.setdefault(parent, {})
+                got[target] = got.get(target, np.zeros(len(rows))) + d
+            parent = parents.get(parent)
+    return received
 
 
 @dataclass
@@ -85,6 +118,7 @@ def apply(
     scenarios: list[str],
     level: float,
     heterogeneity: float = 0.0,
+    parents: dict[str, str] | None = None,
 ) -> Trajectories:
     """Scenario trajectories from the baseline forecasts table (unit_id, target, origin_year,
     horizon, year, forecast, lower, upper).
@@ -92,7 +126,9 @@ def apply(
     The population range widens by z x sqrt(se^2 + heterogeneity^2) x |s| on the log scale (in
     quadrature with the baseline's half-widths): `se` is the sampling error of the estimated
     response, `heterogeneity` the spread of the response between places (calibrated on shock
-    events, docs/scenarios.md)."""
+    events, docs/scenarios.md). `parents` (unit -> the unit containing it, e.g. a town inside
+    its city administration): the change of a unit, in persons, is also the change of every
+    unit containing it (forecast and range shifted by it)."""
     z = ndtri((1 + level) / 2)
     effect = response.monotone()
     rows, full = [], {}
@@ -102,6 +138,7 @@ def apply(
         mv = [m for m in moves if m.scenario == name]
         touched = sorted({s.unit_id for s in sh} | {m.unit_id for m in mv} | {m.to for m in mv})
         scen = baseline.copy()
+        parts: dict[tuple[str, str], tuple] = {}
         for unit in touched:
             for target in ("population", "employment"):
                 idx = scen.index[(scen["unit_id"] == unit) & (scen["target"] == target)]
@@ -151,27 +188,34 @@ def apply(
                 scen.loc[idx, "forecast"] = fc
                 scen.loc[idx, "lower"] = lo
                 scen.loc[idx, "upper"] = hi
-                rows.append(
-                    pd.DataFrame(
-                        {
-                            "scenario": name,
-                            "unit_id": unit,
-                            "target": target,
-                            "origin_year": b["origin_year"].to_numpy(),
-                            "horizon": b["horizon"].to_numpy(),
-                            "year": years,
-                            "baseline": f,
-                            "baseline_lower": b["lower"].to_numpy(dtype=float),
-                            "baseline_upper": b["upper"].to_numpy(dtype=float),
-                            "forecast": fc,
-                            "lower": lo,
-                            "upper": hi,
-                            "employment_shift_log": shift,
-                            "response_log": resp if target == "population" else 0.0,
-                            "moved": moved,
-                        }
-                    )
+                parts[(unit, target)] = (shift, resp if target == "population" else 0 * resp, moved)
+        inner = _propagate(scen, baseline, touched, parents or {})
+        for (unit, target), idx in _unit_rows(scen, set(touched) | set(inner)).items():
+            b = baseline.loc[idx]
+            zeros = np.zeros(len(idx))
+            shift, resp, moved = parts.get((unit, target), (zeros, zeros, zeros))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "scenario": name,
+                        "unit_id": unit,
+                        "target": target,
+                        "origin_year": b["origin_year"].to_numpy(),
+                        "horizon": b["horizon"].to_numpy(),
+                        "year": b["year"].to_numpy(dtype=int),
+                        "baseline": b["forecast"].to_numpy(dtype=float),
+                        "baseline_lower": b["lower"].to_numpy(dtype=float),
+                        "baseline_upper": b["upper"].to_numpy(dtype=float),
+                        "forecast": scen.loc[idx, "forecast"].to_numpy(dtype=float),
+                        "lower": scen.loc[idx, "lower"].to_numpy(dtype=float),
+                        "upper": scen.loc[idx, "upper"].to_numpy(dtype=float),
+                        "employment_shift_log": shift,
+                        "response_log": resp,
+                        "moved": moved,
+                        "from_inner_units": inner.get(unit, {}).get(target, zeros),
+                    }
                 )
+            )
         if not pop_all.empty:
             full[name] = scen
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=TRAJECTORY_COLUMNS)

@@ -199,8 +199,19 @@ def evaluate(
         natural_increase=natural_increase(data.panel),
     )
     names = [s.name for s in spec.scenarios]
+    parents = {}
+    if "parent_id" in data.units:
+        pid = data.units["parent_id"].dropna().astype(str)
+        parents = {str(k): v for k, v in pid.items() if v.strip()}
     traj = apply(
-        forecasts, shocks, moves, response, names, config.level, spec.response.heterogeneity
+        forecasts,
+        shocks,
+        moves,
+        response,
+        names,
+        config.level,
+        spec.response.heterogeneity,
+        parents=parents,
     )
     cats = categories(data, forecasts, traj, expl, policy, config.level)
     return response, traj, cats
