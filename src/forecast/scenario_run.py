@@ -295,7 +295,9 @@ def run(
     response, traj, cats = evaluate(spec, scenarios_path, data, forecasts, expl, policy, config)
     timings["scenarios"] = round(time.perf_counter() - t1, 2)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    runs_root = runs_root or io.project_root() / "runs"
+    from . import runs
+
+    runs_root = runs.root(runs_root)
     out_dir = runs_root / data.name / f"{stamp}_scenarios"
     out_dir.mkdir(parents=True, exist_ok=False)
     io.write_csv(forecasts, out_dir / "forecasts.csv", float_format="%.6g")
