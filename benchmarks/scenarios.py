@@ -44,7 +44,7 @@ def fit_baseline(data, origin: int, cache: Path) -> pd.DataFrame:
     if path.exists():
         return pd.read_csv(path, dtype={"unit_id": str})
     cfg = pipeline.load_engine_config(horizons=list(range(1, H + 1)))
-    _, table, _ = pipeline.predict(data, origin, cfg.horizons, cfg)
+    table = pipeline.predict(data, origin, cfg.horizons, cfg)
     table.to_csv(path, index=False)
     return table
 

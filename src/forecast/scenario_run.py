@@ -100,7 +100,7 @@ def categories(
     run's). A scenario is categorised again only where it can change the facts the policy
     reads: the units it touches and the units whose growth pole it touches.
     """
-    from .pipeline import category_facts  # the facts the policy reads, computed one way
+    from .facts import category_facts  # the facts the policy reads, computed one way
 
     def categorised(facts: pd.DataFrame) -> pd.DataFrame:
         return pd.concat([facts, assign(facts, policy, level)], axis=1)
@@ -282,13 +282,13 @@ def run(
             f"{config.horizons}"
         )
     horizons = list(range(1, max(config.horizons) + 1))  # every year: events fall in any year
-    forecaster, forecasts, points = pipeline.predict(
-        data, data.last_year, horizons, config, progress
-    )
+    forecaster = pipeline.fit(data, data.last_year, config, progress)
+    fc = forecaster.forecast(data, horizons)
+    forecasts = fc.table()
     timings["fit_forecast"] = round(time.perf_counter() - t0, 2)
     t1 = time.perf_counter()
     progress("explaining the baseline")
-    expl = explain_mod.explain(forecaster, points)
+    expl = explain_mod.explain(forecaster, fc)
     timings["explain"] = round(time.perf_counter() - t1, 2)
     t1 = time.perf_counter()
     progress(f"applying {len(spec.scenarios)} scenario(s)")
