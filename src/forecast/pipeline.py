@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import backtest as backtest_mod
-from . import compose, io, runs, tracking
+from . import compose, io, runs, scenario_run, tracking
 from . import explain as explain_mod
 from .config import EngineConfig, load_yaml_model
 from .engine import Forecaster
@@ -164,8 +164,6 @@ def run(
     out = compose.outlook(forecaster, data, policy, previous=prev)
     sens = sensitivity_summary(out.facts, policy, config.level)
     lap("forecast_explain_categorize")
-    from . import scenario_run
-
     scenarios = scenario_run.for_run(
         data, as_of, out.forecasts, out.explanations, policy, config, progress=progress
     )
@@ -263,9 +261,7 @@ def write_outputs(
         folder / "run.json",
     )
     if result.scenarios is not None:
-        from .scenario_run import write
-
-        write(folder, *result.scenarios)
+        scenario_run.write(folder, *result.scenarios)
     io.write_text(render_summary(result), folder / "summary.html")
     write_report(folder)
     write_workbook(folder)

@@ -18,9 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import explain as explain_mod
-from . import io
+from . import io, runs, tracking
 from .config import EngineConfig
+from .engine import Forecaster
 from .errors import ConfigError
+from .facts import category_facts
 from .policy import Policy, assign
 from .response import ResponseEstimate, read_estimates
 from .scenario_apply import Trajectories, apply, natural_increase
@@ -100,7 +102,6 @@ def categories(
     run's). A scenario is categorised again only where it can change the facts the policy
     reads: the units it touches and the units whose growth pole it touches.
     """
-    from .facts import category_facts  # the facts the policy reads, computed one way
 
     def categorised(facts: pd.DataFrame) -> pd.DataFrame:
         return pd.concat([facts, assign(facts, policy, level)], axis=1)
@@ -230,9 +231,7 @@ def for_run(
     """The scenario stage of `forecast run`: applied when the scenario file (default
     experiments/scenarios.yaml) exists, is written for this dataset and the run forecasts from
     the data's last year; None otherwise."""
-    from .pipeline import experiments_dir
-
-    path = path or experiments_dir() / DEFAULT_SCENARIOS
+    path = path or io.project_root() / "experiments" / DEFAULT_SCENARIOS
     if not path.exists():
         return None
     spec = load_scenarios(path)
@@ -264,8 +263,6 @@ def run(
     track: bool = True,
     progress: Progress = _quiet,
 ) -> ScenarioResult:
-    from . import pipeline
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     spec = load_scenarios(scenarios_path)  # fail on a bad file before any fitting
@@ -282,7 +279,7 @@ def run(
             f"{config.horizons}"
         )
     horizons = list(range(1, max(config.horizons) + 1))  # every year: events fall in any year
-    forecaster = pipeline.fit(data, data.last_year, config, progress)
+    forecaster = Forecaster(config=config).fit(data, data.last_year, progress=progress)
     fc = forecaster.forecast(data, horizons)
     forecasts = fc.table()
     timings["fit_forecast"] = round(time.perf_counter() - t0, 2)
@@ -295,8 +292,6 @@ def run(
     response, traj, cats = evaluate(spec, scenarios_path, data, forecasts, expl, policy, config)
     timings["scenarios"] = round(time.perf_counter() - t1, 2)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    from . import runs
-
     runs_root = runs.root(runs_root)
     out_dir = runs_root / data.name / f"{stamp}_scenarios"
     out_dir.mkdir(parents=True, exist_ok=False)
@@ -305,7 +300,5 @@ def run(
     result = ScenarioResult(out_dir, spec, scenarios_path, response, traj, cats, timings)
     if track:
         progress("logging to MLflow")
-        from . import tracking
-
         result.run_id = tracking.log_scenarios(result, data.name)
     return result
