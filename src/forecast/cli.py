@@ -212,6 +212,53 @@ def run(
     _print_run(res, time.perf_counter() - start)
 
 
+@app.command()
+def scenario(
+    scenarios: Path | None = typer.Option(
+        None, "--scenarios", help="scenario YAML (default experiments/scenarios.yaml)"
+    ),
+    data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
+    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
+    runs: Path | None = typer.Option(
+        None,
+        "--runs-dir",
+        "--runs",
+        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
+    ),
+    track: bool = typer.Option(True, help="log the scenarios to MLflow"),
+):
+    """What if: each scenario's trajectories with 80% ranges and the category under it."""
+    from . import pipeline, scenario_run
+
+    start = time.perf_counter()
+    with _guard():
+        path = scenarios or pipeline.experiments_dir() / scenario_run.DEFAULT_SCENARIOS
+        if not path.exists():
+            raise ForecastError(f"{path}: no scenario file (give --scenarios FILE)")
+        cfg = pipeline.load_engine_config(config)
+        pol, _ = pipeline.resolve_policy(policy)
+        with _progress("scenarios") as report:
+            res = scenario_run.run(
+                data, path, config=cfg, policy=pol, runs_root=runs, track=track, progress=report
+            )
+    cats = res.categories
+    t = Table(title=f"category under each scenario ({path.name})")
+    for col in ("scenario", "town", "category", "confidence", "baseline", "change"):
+        t.add_column(col)
+    for r in cats[cats["changed"]].itertuples():
+        t.add_row(
+            r.scenario, str(r.name), r.category, f"{r.confidence:.2f}", r.baseline_category, "yes"
+        )
+    console.print(t if cats["changed"].any() else "no scenario changes a category")
+    robust = scenario_run.robust_units(cats)
+    console.print(
+        f"{int(robust['robust'].sum())} of {len(robust)} towns keep their category under all "
+        f"{len(res.spec.scenarios)} scenarios; outputs in {res.out_dir} "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+
+
 @app.command("retrain")
 def retrain_command(
     data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import backtest as backtest_mod
-from . import compose, io, runs, tracking
+from . import compose, io, runs, scenario_run, tracking
 from . import explain as explain_mod
 from .config import EngineConfig, load_yaml_model
 from .engine import Forecaster
@@ -116,6 +116,7 @@ class RunResult:
     run_id: str | None = None
     previous_categories: pd.DataFrame | None = None  # the hysteresis input (stored with the model)
     model_uri: str | None = None  # the registered model version (models:/NAME/VERSION)
+    scenarios: tuple | None = None  # (file, response, trajectories, categories), scenario_run
 
 
 def previous_categories(runs_root: Path, dataset: str, exclude: Path | None = None):
@@ -163,6 +164,10 @@ def run(
     out = compose.outlook(forecaster, data, policy, previous=prev)
     sens = sensitivity_summary(out.facts, policy, config.level)
     lap("forecast_explain_categorize")
+    scenarios = scenario_run.for_run(
+        data, as_of, out.forecasts, out.explanations, policy, config, progress=progress
+    )
+    lap("scenarios")
     first = int(data.panel["year"].min())
     origins = sorted(as_of - k for k in config.backtest_offsets if as_of - k > first)
     bt = backtest_mod.rolling_origin(data.up_to(as_of), origins, config.horizons, config, progress)
@@ -182,6 +187,7 @@ def run(
         backtest=bt,
         timings=timings,
         previous_categories=prev,
+        scenarios=scenarios,
     )
     try:
         progress("writing outputs")
@@ -254,6 +260,8 @@ def write_outputs(
         },
         folder / "run.json",
     )
+    if result.scenarios is not None:
+        scenario_run.write(folder, *result.scenarios)
     io.write_text(render_summary(result), folder / "summary.html")
     write_report(folder)
     write_workbook(folder)

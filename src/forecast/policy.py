@@ -623,3 +623,9 @@ def categorize(
     out = pd.concat([f, a], axis=1)
     out.index.name = "unit_id"
     return out.reset_index()
+
+
+def assign(facts: pd.DataFrame, policy: Policy, level: float) -> pd.DataFrame:
+    """Category, confidence and runner-up only (no hysteresis, sensitivity or reasons): the
+    cheap call for re-categorising many variants of the same facts, e.g. scenarios."""
+    return _assign(facts.copy(), policy, level)

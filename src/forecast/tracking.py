@@ -257,6 +257,40 @@ def log_champion_evaluation(parent_run_id: str, dataset: str, rows: pd.DataFrame
     store.set_terminated(run.info.run_id)
 
 
+def log_scenarios(result, dataset: str) -> str:
+    """Log a `forecast scenario` run: the scenario file and response as params and artifacts,
+    counts of changed categories as metrics, the output folder as artifacts."""
+    try:
+        exp_id = experiment(dataset)
+        with mlflow.start_run(experiment_id=exp_id, run_name=f"{dataset}-scenarios") as run:
+            r = result.response
+            mlflow.set_tags({"role": "scenarios", "git_commit": git_commit()})
+            mlflow.log_params(
+                {
+                    "scenario_file": str(result.spec_path)[:PARAM_MAX],
+                    "scenarios": ", ".join(s.name for s in result.spec.scenarios)[:PARAM_MAX],
+                    "response_group": r.group,
+                    "response_source": r.source[:PARAM_MAX],
+                    "response_effect": ", ".join(f"{v:.4f}" for v in r.effect),
+                }
+            )
+            cats = result.categories
+            scen = cats[cats["scenario"] != "baseline"]
+            metrics = {f"time_{k}_s": v for k, v in result.timings.items()}
+            metrics["n_scenarios"] = len(result.spec.scenarios)
+            metrics["n_category_changes"] = int(scen["changed"].sum())
+            metrics["n_units_robust"] = int((~scen.groupby("unit_id")["changed"].any()).sum())
+            mlflow.log_metrics(_finite(metrics))
+            mlflow.log_artifact(str(result.spec_path), artifact_path="scenario_file")
+            mlflow.log_artifacts(str(result.out_dir), artifact_path="outputs")
+            return run.info.run_id
+    except MlflowException as exc:
+        raise TrackingError(
+            f"could not log the scenarios to MLflow at {tracking_uri()}: {exc.message[:300]} "
+            f"(the outputs are in {result.out_dir})"
+        ) from exc
+
+
 # -- plots -------------------------------------------------------------------------------------
 def run_figures(result) -> dict:
     """Figures of a run (matplotlib's object API: no pyplot, no global backend)."""

@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import ForecastError
 from . import text as tx
 from .rundir import RunFolder
+from .scenarios import scenario_payload
 
 CATEGORY_ORDER = ("diversify", "agglomerate", "stabilize", "resettle")
 TABLE_HORIZONS = (5, 10)
@@ -391,6 +392,7 @@ def build_payload(run: RunFolder) -> dict:
             lang: [tx.data_warning(w, lang) for w in (r.meta.get("data_warnings") or [])]
             for lang in tx.LANGS
         },
+        "scenarios": scenario_payload(run.path),
     }
 
 

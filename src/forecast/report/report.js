@@ -255,6 +255,7 @@
       }))));
     });
     frag.appendChild(h("section", { class: "panel", style: "padding:0;border:0;background:none" }, cats));
+    append(frag, robustPanel());
     frag.appendChild(tablePanel());
     return frag;
   }
@@ -506,6 +507,66 @@
     return sec;
   }
 
+  // ---- scenarios (forecast/report/scenarios.py) ---------------------------------------------
+  const SCEN = D.scenarios || null;
+  const SCEN_COLORS = ["#b45309", "#7c3aed", "#0f766e", "#be123c", "#1d4ed8", "#65a30d", "#a21caf", "#0e7490", "#c2410c", "#4d7c0f"];
+  function scenLabel(key) {
+    const l = (SCEN && SCEN.labels) || {};
+    return (l[state.lang] || l.en || {})[key] || key;
+  }
+  function scenColor(name) {
+    const i = SCEN ? SCEN.names.findIndex((x) => x.name === name) : -1;
+    return SCEN_COLORS[(i < 0 ? 0 : i) % SCEN_COLORS.length];
+  }
+  // [[name, [[year, forecast, lower, upper], ...]], ...] for a unit and target
+  function scenLines(uid, target) {
+    const byT = SCEN && SCEN.lines[uid] ? SCEN.lines[uid][target] || {} : {};
+    return Object.keys(byT).map((n) => [n, byT[n]]);
+  }
+  function scenarioPanel(u) {
+    // the baseline, and the scenarios that change this town's numbers or its category
+    const mine = new Set();
+    Object.values((SCEN && SCEN.lines[u.id]) || {}).forEach((byS) => Object.keys(byS).forEach((n) => mine.add(n)));
+    const rows = (SCEN ? SCEN.categories[u.id] || [] : []).filter((r) => r.scenario === "baseline" || r.changed || mine.has(r.scenario));
+    if (!rows.length) return null;
+    const sec = h("section", { class: "panel", id: "scenarios" }, h("h3", null, scenLabel("table")));
+    const tb = h("tbody");
+    rows.forEach((r) => {
+      const desc = r.scenario === "baseline" ? scenLabel("baseline")
+        : (SCEN.names.find((x) => x.name === r.scenario) || {}).description || "";
+      tb.appendChild(h("tr", { class: r.changed ? "scen-changed" : null, "data-scenario": r.scenario },
+        h("td", null, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
+          r.scenario, desc ? h("div", { class: "note" }, desc) : null),
+        h("td", null, catName(r.category), r.changed ? h("b", null, " *") : null),
+        h("td", null, prob(r.confidence)),
+        h("td", null, pct(r.change_pct))));
+    });
+    sec.appendChild(h("table", { class: "tbl" },
+      h("thead", null, h("tr", null, h("th", null, scenLabel("scenario")), h("th", null, scenLabel("category")),
+        h("th", null, scenLabel("confidence")), h("th", null, scenLabel("change")))), tb));
+    const rb = SCEN.robust[u.id];
+    if (rb) {
+      sec.appendChild(h("p", { class: rb.robust ? "note" : "warn" },
+        rb.robust ? scenLabel("robust") : scenLabel("not_robust") + ": " + rb.changed_by.join(", ")));
+    }
+    return sec;
+  }
+  function robustPanel() {
+    if (!SCEN) return null;
+    const ids = UNITS.filter((u) => SCEN.robust[u.id]);
+    if (!ids.length) return null;
+    const sec = h("section", { class: "panel", id: "scenario-robustness" }, h("h2", null, scenLabel("title")));
+    const robust = ids.filter((u) => SCEN.robust[u.id].robust).map(uname).sort();
+    const moved = ids.filter((u) => !SCEN.robust[u.id].robust);
+    sec.appendChild(h("p", null, h("b", null, scenLabel("robust") + " (" + robust.length + "/" + ids.length + "): "), robust.join(", ")));
+    if (moved.length) {
+      sec.appendChild(h("ul", { class: "reasons" }, moved.map((u) => h("li", null,
+        h("a", { href: unitHref(u.id) }, uname(u)), " — " + scenLabel("not_robust") + ": " + SCEN.robust[u.id].changed_by.join(", ")))));
+    }
+    sec.appendChild(h("p", { class: "note" }, SCEN.names.map((x) => x.name + (x.description ? ": " + x.description : "")).join("; ")));
+    return sec;
+  }
+
   // ---- unit page --------------------------------------------------------------------------
   function unitView(u) {
     const t = T();
@@ -535,7 +596,7 @@
     const popSer = ser[META.target];
     const popPanel = h("section", { class: "panel", id: "chart-population" }, h("h3", null, t.card_population));
     if (popSer) {
-      popPanel.appendChild(fanChart(popSer, { thresholds: true, unit: u }));
+      popPanel.appendChild(fanChart(popSer, { thresholds: true, unit: u, scenarios: scenLines(u.id, META.target) }));
       append(popPanel, forecastTable(popSer, u));
     } else popPanel.appendChild(h("p", { class: "muted" }, t.not_available));
     left.appendChild(popPanel);
@@ -543,11 +604,12 @@
       if (!ser[target]) return;
       const p = h("section", { class: "panel", id: "chart-" + target },
         h("h3", null, target === "employment" ? t.card_jobs : target));
-      p.appendChild(fanChart(ser[target], { thresholds: false, unit: u }));
+      p.appendChild(fanChart(ser[target], { thresholds: false, unit: u, scenarios: scenLines(u.id, target) }));
       append(p, forecastTable(ser[target], null));
       left.appendChild(p);
     });
     right.appendChild(categoryPanel(u, tx));
+    append(right, scenarioPanel(u));
     left.appendChild(factsPanel(u, ser));
     frag.appendChild(driversPanel(u));
     return frag;
@@ -606,6 +668,8 @@
     const x1 = Math.max.apply(null, years) + 0.5;
     const hidden = obs.filter((o) => o[0] < x0);
     const vals = obs.filter((o) => o[0] >= x0).map((o) => o[1]).concat(fc.map((f) => (isNum(f[4]) ? f[4] : f[2])));
+    const scen = opt.scenarios || [];
+    scen.forEach((sc) => sc[1].forEach((p) => vals.push(p[1])));
     const ymax = Math.max.apply(null, vals.filter(isNum)) * 1.08 || 1;
     const X = (y) => m.l + ((y - x0) / Math.max(1, x1 - x0)) * (W - m.l - m.r);
     const Y = (v) => H - m.b - (v / ymax) * (H - m.t - m.b);
@@ -657,6 +721,11 @@
         svg.appendChild(c);
       });
     }
+    scen.forEach((sc) => {
+      const pts = (start ? [[start[0], start[1]]] : []).concat(sc[1].map((p) => [p[0], p[1]]));
+      svg.appendChild(s("polyline", { class: "scen-line", "data-scenario": sc[0], points: pts.map((p) => X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1)).join(" "), fill: "none", stroke: scenColor(sc[0]), "stroke-width": 1.8 },
+        title(sc[0] + ": " + sc[1].map((p) => p[0] + " " + num(p[1])).join(", "))));
+    });
     shown.forEach((o) => {
       const note = isNum(o[4]) ? D.notes[o[4]] : "";
       const src = isNum(o[3]) ? D.sources[o[3]].url : "";
@@ -687,6 +756,7 @@
       legend.appendChild(h("span", null, sw(s("line", { x1: 0, x2: 16, y1: 6, y2: 6, stroke: "#6b7280", "stroke-dasharray": "2 3", "stroke-width": 1.5 })), t.legend_nochange));
       legend.appendChild(h("span", null, sw(s("line", { x1: 0, x2: 16, y1: 6, y2: 6, stroke: "var(--c-resettle)", "stroke-dasharray": "2 3", "stroke-width": 1.5 })), fill(t.legend_decline, { decline: thr(META.thresholds.decline) })));
     }
+    scen.forEach((sc) => legend.appendChild(h("span", null, sw(s("line", { x1: 0, x2: 16, y1: 6, y2: 6, stroke: scenColor(sc[0]), "stroke-width": 2 })), sc[0])));
     wrap.appendChild(legend);
     if (hidden.length) {
       wrap.appendChild(h("p", { class: "note" }, fill(t.chart_earlier, {

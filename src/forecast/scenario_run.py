@@ -1,0 +1,304 @@
+"""`forecast scenario`: baseline forecast -> scenario trajectories -> category per scenario.
+
+`run` fits the engine once, applies every scenario of the file to the baseline and categorises
+each scenario's forecasts with the policy (the same facts and rules as the baseline, no
+hysteresis, so that a changed category is the scenario's doing). Outputs: scenarios.csv
+(trajectories), scenario_categories.csv, the scenario file, the response estimate used.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import explain as explain_mod
+from . import io, runs, tracking
+from .config import EngineConfig
+from .engine import Forecaster
+from .errors import ConfigError
+from .facts import category_facts
+from .policy import Policy, assign
+from .response import ResponseEstimate, read_estimates
+from .scenario_apply import Trajectories, apply, natural_increase
+from .scenarios import ScenarioFile, check_against, load_scenarios
+from .schema import Dataset
+
+Progress = Callable[[str], None]
+DEFAULT_SCENARIOS = "scenarios.yaml"
+ESTIMATES_FILE = Path(__file__).parent / "resources" / "response_estimates.csv"
+CATEGORY_COLUMNS = [
+    "scenario",
+    "unit_id",
+    "name",
+    "category",
+    "confidence",
+    "change_pct",
+    "lower_pct",
+    "upper_pct",
+    "baseline_category",
+    "baseline_confidence",
+    "baseline_change_pct",
+    "changed",
+]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def resolve_response(spec: ScenarioFile, spec_path: Path) -> ResponseEstimate:
+    path = Path(spec.response.file) if spec.response.file else ESTIMATES_FILE
+    if not path.is_absolute() and spec.response.file:
+        path = (spec_path.parent / path).resolve()
+    estimates = read_estimates(path)
+    if spec.response.group not in estimates:
+        raise ConfigError(
+            f"{spec_path}: response.group {spec.response.group!r} is not in {path} "
+            f"(groups: {', '.join(estimates)})"
+        )
+    return estimates[spec.response.group]
+
+
+def observed_then_forecast(
+    data: Dataset, forecasts: pd.DataFrame, target: str
+) -> pd.DataFrame | None:
+    """unit_id, year, value: the observed target, then its baseline forecast."""
+    if target not in data.panel or data.panel[target].notna().sum() == 0:
+        return None
+    obs = data.panel.loc[data.panel[target].notna(), ["unit_id", "year", target]]
+    obs = obs.rename(columns={target: "value"})
+    fc = forecasts.loc[forecasts["target"] == target, ["unit_id", "year", "forecast"]]
+    out = pd.concat([obs, fc.rename(columns={"forecast": "value"})], ignore_index=True)
+    return out.sort_values(["unit_id", "year"]).reset_index(drop=True)
+
+
+def _poles(data: Dataset, policy: Policy) -> pd.Series:
+    """unit_id -> unit_id of its growth pole (the agglomeration rule reads the pole's forecast)."""
+    a, units = policy.agglomeration, data.units
+    if not (a.enabled and a.pole_attribute in units):
+        return pd.Series(dtype=object)
+    by_name = pd.Series(units.index, index=units["name"].astype(str))
+    by_name = by_name[~by_name.index.duplicated()]
+    return units[a.pole_attribute].map(by_name).dropna()
+
+
+def categories(
+    data: Dataset,
+    baseline: pd.DataFrame,
+    traj: Trajectories,
+    expl: pd.DataFrame,
+    policy: Policy,
+    level: float,
+) -> pd.DataFrame:
+    """The category of each policy unit under the baseline and each scenario.
+
+    The policy's rule without hysteresis (a change is then the scenario's doing, not last
+    run's). A scenario is categorised again only where it can change the facts the policy
+    reads: the units it touches and the units whose growth pole it touches.
+    """
+
+    def categorised(facts: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([facts, assign(facts, policy, level)], axis=1)
+
+    base = categorised(category_facts(data, baseline, expl, policy))
+    poles = _poles(data, policy)
+    frames = [_rows("baseline", base, base)]
+    for name, fc in traj.forecasts.items():
+        touched = set(traj.table.loc[traj.table["scenario"] == name, "unit_id"])
+        affected = {u for u in base.index if u in touched or poles.get(u) in touched}
+        c = base.copy()
+        if affected:
+            keep = affected | {poles[u] for u in affected if u in poles.index}
+            facts = category_facts(
+                data,
+                fc[fc["unit_id"].isin(keep)],
+                expl[expl["unit_id"].isin(keep)],
+                policy,
+            )
+            facts = facts[facts.index.isin(affected)]
+            new = categorised(facts)
+            c = pd.concat([c.drop(index=new.index), new]).loc[base.index]
+        frames.append(_rows(name, c, base))
+    out = pd.concat(frames, ignore_index=True)
+    out["changed"] = out["category"] != out["baseline_category"]
+    return out[CATEGORY_COLUMNS]
+
+
+def _rows(name: str, c: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "scenario": name,
+            "unit_id": c.index,
+            "name": c["name"].to_numpy(),
+            "category": c["category"].to_numpy(),
+            "confidence": c["confidence"].to_numpy(),
+            "change_pct": c["change_pct"].to_numpy(),
+            "lower_pct": c["lower_pct"].to_numpy(),
+            "upper_pct": c["upper_pct"].to_numpy(),
+            "baseline_category": base["category"].reindex(c.index).to_numpy(),
+            "baseline_confidence": base["confidence"].reindex(c.index).to_numpy(),
+            "baseline_change_pct": base["change_pct"].reindex(c.index).to_numpy(),
+        }
+    )
+
+
+def robust_units(cats: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: does its category hold under every scenario, and which scenarios change it."""
+    scen = cats[cats["scenario"] != "baseline"]
+    g = scen.groupby("unit_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "baseline_category": g["baseline_category"].first(),
+            "robust": ~g["changed"].any(),
+            "changed_by": g.apply(
+                lambda d: ", ".join(
+                    f"{r.scenario}: {r.category}" for r in d[d["changed"]].itertuples()
+                )
+            ),
+        }
+    )
+    return out.reset_index()
+
+
+@dataclass
+class ScenarioResult:
+    out_dir: Path
+    spec: ScenarioFile
+    spec_path: Path
+    response: ResponseEstimate
+    trajectories: Trajectories
+    categories: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def evaluate(
+    spec: ScenarioFile,
+    spec_path: Path,
+    data: Dataset,
+    forecasts: pd.DataFrame,
+    expl: pd.DataFrame,
+    policy: Policy,
+    config: EngineConfig,
+) -> tuple[ResponseEstimate, Trajectories, pd.DataFrame]:
+    """The scenario stage on a finished baseline (forecasts and explanations of `data`)."""
+    response = resolve_response(spec, spec_path)
+    shocks, moves = check_against(
+        spec,
+        spec_path,
+        units=data.units,
+        last_year=data.last_year,
+        last_forecast_year=int(forecasts["year"].max()),
+        employment=observed_then_forecast(data, forecasts, "employment"),
+        population=observed_then_forecast(data, forecasts, "population"),
+        natural_increase=natural_increase(data.panel),
+    )
+    names = [s.name for s in spec.scenarios]
+    parents = {}
+    if "parent_id" in data.units:
+        pid = data.units["parent_id"].dropna().astype(str)
+        parents = {str(k): v for k, v in pid.items() if v.strip()}
+    traj = apply(
+        forecasts,
+        shocks,
+        moves,
+        response,
+        names,
+        config.level,
+        spec.response.heterogeneity,
+        parents=parents,
+    )
+    cats = categories(data, forecasts, traj, expl, policy, config.level)
+    return response, traj, cats
+
+
+def for_run(
+    data: Dataset,
+    as_of: int,
+    forecasts: pd.DataFrame,
+    expl: pd.DataFrame,
+    policy: Policy,
+    config: EngineConfig,
+    path: Path | None = None,
+    progress: Progress = _quiet,
+) -> tuple | None:
+    """The scenario stage of `forecast run`: applied when the scenario file (default
+    experiments/scenarios.yaml) exists, is written for this dataset and the run forecasts from
+    the data's last year; None otherwise."""
+    path = path or io.project_root() / "experiments" / DEFAULT_SCENARIOS
+    if not path.exists():
+        return None
+    spec = load_scenarios(path)
+    if spec.datasets is not None and data.name not in spec.datasets:
+        progress(f"scenarios skipped: {path.name} is written for {', '.join(spec.datasets)}")
+        return None
+    if as_of != data.last_year:
+        progress(f"scenarios skipped: the run is as of {as_of}, not the data's last year")
+        return None
+    progress(f"applying {len(spec.scenarios)} scenario(s)")
+    return (path, *evaluate(spec, path, data, forecasts, expl, policy, config))
+
+
+def write(folder: Path, spec_path: Path, response, traj, cats) -> None:
+    io.write_csv(traj.table, folder / "scenarios.csv", float_format="%.6g")
+    io.write_csv(cats, folder / "scenario_categories.csv", float_format="%.6g")
+    io.write_csv(robust_units(cats), folder / "scenario_robustness.csv")
+    io.write_csv(response.table(), folder / "scenario_response.csv", float_format="%.6g")
+    shutil.copyfile(spec_path, folder / "scenarios.yaml")
+
+
+def run(
+    dataset: str | Path,
+    scenarios_path: Path,
+    *,
+    config: EngineConfig,
+    policy: Policy,
+    runs_root: Path | None = None,
+    track: bool = True,
+    progress: Progress = _quiet,
+) -> ScenarioResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    spec = load_scenarios(scenarios_path)  # fail on a bad file before any fitting
+    data = io.read_dataset(dataset)
+    if spec.datasets is not None and data.name not in spec.datasets:
+        raise ConfigError(
+            f"{scenarios_path}: the scenarios are written for {', '.join(spec.datasets)}, "
+            f"not {data.name!r}"
+        )
+    resolve_response(spec, scenarios_path)
+    if policy.horizon not in config.horizons:
+        raise ConfigError(
+            f"the policy horizon {policy.horizon} is not among the forecast horizons "
+            f"{config.horizons}"
+        )
+    horizons = list(range(1, max(config.horizons) + 1))  # every year: events fall in any year
+    forecaster = Forecaster(config=config).fit(data, data.last_year, progress=progress)
+    fc = forecaster.forecast(data, horizons)
+    forecasts = fc.table()
+    timings["fit_forecast"] = round(time.perf_counter() - t0, 2)
+    t1 = time.perf_counter()
+    progress("explaining the baseline")
+    expl = explain_mod.explain(forecaster, fc)
+    timings["explain"] = round(time.perf_counter() - t1, 2)
+    t1 = time.perf_counter()
+    progress(f"applying {len(spec.scenarios)} scenario(s)")
+    response, traj, cats = evaluate(spec, scenarios_path, data, forecasts, expl, policy, config)
+    timings["scenarios"] = round(time.perf_counter() - t1, 2)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    runs_root = runs.root(runs_root)
+    out_dir = runs_root / data.name / f"{stamp}_scenarios"
+    out_dir.mkdir(parents=True, exist_ok=False)
+    io.write_csv(forecasts, out_dir / "forecasts.csv", float_format="%.6g")
+    write(out_dir, scenarios_path, response, traj, cats)
+    result = ScenarioResult(out_dir, spec, scenarios_path, response, traj, cats, timings)
+    if track:
+        progress("logging to MLflow")
+        result.run_id = tracking.log_scenarios(result, data.name)
+    return result
