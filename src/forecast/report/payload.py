@@ -15,12 +15,18 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from . import headline as hl
+from . import names as nm
 from . import text as tx
 from .rundir import RunFolder
 
+# 2: three languages, named attribute fields, headline {decision, outcome, p, rule}, map
+SCHEMA_VERSION = 2
 CATEGORY_ORDER = ("diversify", "agglomerate", "stabilize", "resettle")
 TABLE_HORIZONS = (5, 10)
-SKIP_ATTRS = {"unit_id", "name", "name_ru", "name_kk", "region", "region_ru", "lat", "lon"}
+SKIP_ATTRS = {
+    "unit_id", "name", "name_ru", "name_kk", "region", "region_ru", "region_kk", "lat", "lon"
+}
 TINY_PCT = 0.25  # drivers moving the forecast by less than this (pp) are pooled in the waterfall
 # parts of every forecast that are not about the unit itself: left out of "main driver"
 COMMON_DRIVERS = ("national_trend", "model_average", "total_control")
@@ -173,19 +179,8 @@ def build_payload(run: RunFolder) -> dict:
         as_of = r.forecasts["origin_year"].max()
     as_of = int(as_of) if tx.is_num(as_of) else None
 
-    # names and regions per language
     units = r.units.set_index("unit_id") if r.units is not None and "unit_id" in r.units else None
-    name_ru = {}
-    by_name_ru = {}
-    if units is not None and "name_ru" in units:
-        name_ru = {k: v for k, v in units["name_ru"].items() if _s(v)}
-        if "name" in units:
-            by_name_ru = {
-                str(n): v for n, v in zip(units["name"], units["name_ru"]) if _s(n) and _s(v)
-            }
-    region_ru = {}
-    if units is not None and "region_ru" in units:
-        region_ru = {k: v for k, v in units["region_ru"].items() if _s(v)}
+    names = _Names(units)
 
     available_h = (
         sorted(r.forecasts.loc[r.forecasts["target"] == r.target, "horizon"].astype(int).unique())
@@ -234,8 +229,8 @@ def build_payload(run: RunFolder) -> dict:
         national = next((d for d in wf if d["driver"] == "national_trend"), None)
         u = {
             "id": uid,
-            "name": {"en": name, "ru": name_ru.get(uid, name)},
-            "region": {lang: tx.region(region, lang, region_ru.get(uid)) for lang in tx.LANGS},
+            "name": names.unit(uid, name),
+            "region": names.region(uid, region),
             "lat": None,
             "lon": None,
             "latest": _f(row.get("latest"), 0),
@@ -264,10 +259,11 @@ def build_payload(run: RunFolder) -> dict:
             "wf": [[d["driver"], d["persons"], d["pct"]] for d in wf],
             "attrs": [],
             "text": {},
+            "headline": hl.headline(row, r.policy, r.level),
         }
         if pole and tx.is_num(row.get("pole_distance_km")):
             u["pole"] = {
-                "name": {"en": pole, "ru": by_name_ru.get(pole, pole)},
+                "name": names.by_name(pole),
                 "dist": _f(row.get("pole_distance_km"), 1),
                 "change": _f(row.get("pole_change_pct"), 3),
             }
@@ -278,7 +274,7 @@ def build_payload(run: RunFolder) -> dict:
             for c in ("lat", "lon"):
                 if c in units:
                     u[c] = _f(urow[c], 5)
-            u["attrs"] = _attrs(urow)
+            u["attrs"] = _attrs(urow, names)
         for h in table_h:
             p = fc_by.get((uid, r.target), {}).get(h)
             if p:
@@ -294,6 +290,7 @@ def build_payload(run: RunFolder) -> dict:
                 national=national["pct"] if national else None,
                 pole_label=(u["pole"]["name"][lang] if u["pole"] else pole),
             )
+            u["text"][lang]["decision"] = hl.headline_text(u["headline"], row, r.policy, lang)
         s = {}
         for t in targets:
             entry = {}
@@ -331,6 +328,8 @@ def build_payload(run: RunFolder) -> dict:
         else (as_of + r.horizon if as_of else None)
     )
     return {
+        "schema_version": SCHEMA_VERSION,
+        "map": _map(out_units),
         "meta": {
             "dataset": dataset,
             "dataset_title": {
@@ -494,20 +493,78 @@ def _drivers(r: _Run) -> dict:
     return out
 
 
-def _attrs(urow: pd.Series) -> list:
-    out = []
+PLACE_ATTRS = {"nearest_city_250k", "region_centre"}
+
+
+def _attrs(urow: pd.Series, names: _Names) -> list[dict]:
+    """[{key, flag | num | text{en,ru,kk}}] for the unit's descriptive columns."""
+    out: list[dict] = []
     for k, v in urow.items():
         if k in SKIP_ATTRS or _s(v) is None:
             continue
         if tx.is_num(v):
             fv = float(v)
             if fv in (0, 1) and (k == "monotown" or k.endswith("_dependent") or k == "metro"):
-                out.append([k, bool(fv)])
+                out.append({"key": k, "flag": bool(fv)})
             else:
-                out.append([k, fv])
+                out.append({"key": k, "num": fv})
+        elif k in PLACE_ATTRS:
+            out.append({"key": k, "text": names.by_name(str(v))})
         else:
-            out.append([k, str(v)])
+            out.append({"key": k, "text": nm.value(str(v))})
     return out
+
+
+class _Names:
+    """Unit, region and place names in every language (see :mod:`.names`)."""
+
+    def __init__(self, units: pd.DataFrame | None):
+        self.units = units
+        self.by_en: dict[str, dict] = {}
+        if units is not None and "name" in units:
+            for uid in units.index:
+                self.by_en.setdefault(str(units.at[uid, "name"]), self.unit(str(uid), None))
+
+    def _col(self, uid: str, col: str) -> str | None:
+        u = self.units
+        if u is None or col not in u or uid not in u.index:
+            return None
+        v = u.at[uid, col]
+        return _s(v.iloc[0] if isinstance(v, pd.Series) else v)
+
+    def unit(self, uid: str, name: str | None) -> dict:
+        en = name or self._col(uid, "name") or uid
+        return nm.place(en, self._col(uid, "name_ru"), self._col(uid, "name_kk"))
+
+    def region(self, uid: str, name: str) -> dict:
+        return nm.region(name, self._col(uid, "region_ru"), self._col(uid, "region_kk"))
+
+    def by_name(self, name: str) -> dict:
+        return self.by_en.get(name) or nm.place(name)
+
+
+def _map(units: list[dict]) -> dict | None:
+    """Region borders and growth points when the units lie in the map's country."""
+    data = nm.regions_map()
+    pts = [(u["lat"], u["lon"]) for u in units if u["lat"] is not None and u["lon"] is not None]
+    scale = data["scale"]
+    xs = [x for reg in data["regions"] for ring in reg["rings"] for x in ring[0::2]]
+    ys = [y for reg in data["regions"] for ring in reg["rings"] for y in ring[1::2]]
+    box = (min(xs) / scale, max(xs) / scale, min(ys) / scale, max(ys) / scale)
+    inside = [p for p in pts if box[0] <= p[1] <= box[1] and box[2] <= p[0] <= box[3]]
+    if not pts or len(inside) < len(pts) / 2:
+        return None
+    return {
+        "source": data["source"],
+        "scale": scale,
+        "regions": [
+            {"region": reg["region"], "name": nm.region(reg["region"]), "rings": reg["rings"]}
+            for reg in data["regions"]
+        ],
+        "cities": [
+            {**c, "label": nm.place(c["name"])} for c in nm.growth_points()
+        ],
+    }
 
 
 def _focus(policy: dict) -> dict | None:
