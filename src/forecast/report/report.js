@@ -32,16 +32,16 @@
   function num(x, dec, sign) {
     dec = dec || 0;
     if (!isNum(x)) return "–";
+    const fmt = T().num; // the language's separators, from i18n.json (shared with the Python side)
     const parts = Math.abs(x).toFixed(dec).split(".");
-    const sep = state.lang === "en" ? "," : NBSP;
-    let body = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, sep);
-    if (parts[1]) body += (state.lang === "en" ? "." : ",") + parts[1];
+    let body = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, fmt.group);
+    if (parts[1]) body += fmt.decimal + parts[1];
     const r = Number(x.toFixed(dec));
     if (r < 0) return MINUS + body;
     if (sign && r > 0) return "+" + body;
     return body;
   }
-  function pctSuffix() { return state.lang === "en" ? "%" : NBSP + "%"; }
+  function pctSuffix() { return T().num.pct; }
   function pct(x, dec, sign) {
     if (!isNum(x)) return "–";
     return num(x, dec === undefined ? 1 : dec, sign === undefined ? true : sign) + pctSuffix();
@@ -126,9 +126,19 @@
   function icon(cat) {
     return s("svg", { width: 14, height: 14, viewBox: "0 0 14 14", "aria-hidden": "true" }, marker(cat, 7, 7.5, 5));
   }
-  function chip(u, noConf) {
-    return h("span", { class: "chip cat-" + u.cat }, icon(u.cat), catName(u.cat),
-      isNum(u.conf) && !noConf ? h("span", { class: "conf" }, prob(u.conf)) : null);
+  // the decision only: its number would read as "how sure we are" (see outcomeShort)
+  function chip(u) {
+    return h("span", { class: "chip cat-" + u.cat }, icon(u.cat), catName(u.cat));
+  }
+  // the most likely outcome and its probability, e.g. "fall of more than 10%: 80%"
+  function outcomeShort(u) {
+    const hl = u.headline || {};
+    if (!hl.outcome) return "–";
+    const th = META.thresholds;
+    const txt = fill(T().outcome_short[hl.outcome], {
+      decline: thr(th.decline), growth: thr(th.growth), decline_abs: thr(Math.abs(th.decline)).replace(/^\+/, ""),
+    });
+    return txt + ": " + prob(hl.p);
   }
   function boundaryFlag(big) { return h("span", { class: big ? "flag big" : "flag" }, "⚠ " + T().boundary_yes); }
 
@@ -163,6 +173,7 @@
       if (BY_ID.has(id)) return { view: "unit", id: id };
     }
     if (hsh === "method") return { view: "method" };
+    if (hsh === "print") return { view: "print" };
     return { view: "overview" };
   }
 
@@ -188,6 +199,7 @@
         h("a", { href: "#overview", class: r.view === "overview" ? "active" : null, id: "nav-overview" }, t.nav_overview),
         h("a", { href: "#method", class: r.view === "method" ? "active" : null, id: "nav-method" }, t.nav_method),
         sel),
+      h("button", { type: "button", class: "btn print", id: "print", on: { click: () => window.print() } }, t.print),
       h("div", { class: "langs", role: "group", "aria-label": t.language },
         LANGS.map((l) => h("button", {
           type: "button", "data-lang": l, "aria-pressed": l === state.lang ? "true" : "false",
@@ -210,9 +222,34 @@
     main.textContent = "";
     if (r.view === "unit") main.appendChild(unitView(BY_ID.get(r.id)));
     else if (r.view === "method") main.appendChild(methodView());
+    else if (r.view === "print") printView(main);
     else main.appendChild(overview());
     if (scroll) window.scrollTo(0, 0);
   }
+
+  // ---- print: the overview, then every unit's page, each from a new A4 sheet -----------------
+  function printView(main) {
+    const keep = state.showAll;
+    state.showAll = true;
+    main.appendChild(h("div", { class: "printpage", id: "print-overview" }, overview()));
+    state.showAll = keep;
+    UNITS.slice().sort((a, b) => uname(a).localeCompare(uname(b), state.lang)).forEach((u) => {
+      main.appendChild(h("div", { class: "printpage printunit" }, unitView(u)));
+    });
+  }
+  let printed = null; // the view to come back to after a print started from another view
+  window.addEventListener("beforeprint", () => {
+    if (route().view === "print") return;
+    printed = window.location.hash;
+    const main = document.getElementById("main");
+    main.textContent = "";
+    printView(main);
+  });
+  window.addEventListener("afterprint", () => {
+    if (printed === null) return;
+    printed = null;
+    render(false);
+  });
 
   // ---- overview ---------------------------------------------------------------------------
   function counts() {
@@ -337,9 +374,12 @@
         cell: (u) => h("td", { class: "num", "data-value": u.emp_change }, pct(u.emp_change)) });
     }
     cols.push(
-      { key: "category", label: t.th_category, type: "text",
-        value: (u) => D.category_order.indexOf(u.cat) * 10 + (u.boundary ? 5 : 0) + (1 - (u.conf || 0)),
+      { key: "category", label: t.th_decision, type: "text",
+        value: (u) => D.category_order.indexOf(u.cat) * 10 + (u.boundary ? 5 : 0),
         cell: (u) => h("td", { class: "catcell" }, chip(u), u.boundary ? h("div", null, boundaryFlag(false)) : null) },
+      { key: "outcome", label: t.th_outcome, type: "num",
+        value: (u) => (u.headline && isNum(u.headline.p) ? ["decline", "mid", "growth"].indexOf(u.headline.outcome) + u.headline.p : null),
+        cell: (u) => h("td", { class: "small outcome" }, outcomeShort(u)) },
       { key: "driver", label: t.th_driver, tip: t.th_driver_tip, type: "text", value: (u) => (u.top ? driverName(u.top.driver) : ""),
         cell: (u) => h("td", { class: "small driver" }, u.top ? [driverName(u.top.driver), " ", h("span", { class: "muted nowrap" }, "(" + pts(u.top.pct) + ")")] : "–") });
     return cols;
@@ -430,10 +470,14 @@
     const pts_ = UNITS.filter((u) => isNum(u.lat) && isNum(u.lon));
     const missing = UNITS.filter((u) => !(isNum(u.lat) && isNum(u.lon)));
     if (!pts_.length) return null; // the overview says so in a note instead
-    const lats = pts_.map((u) => u.lat), lons = pts_.map((u) => u.lon);
+    const MAP = D.map; // region borders and growth points, when the units lie in that country
+    const sc = MAP ? MAP.scale : 1;
+    const ringPts = MAP ? MAP.regions.flatMap((r) => r.rings) : [];
+    const lats = MAP ? ringPts.flatMap((r) => r.filter((v, i) => i % 2).map((v) => v / sc)) : pts_.map((u) => u.lat);
+    const lons = MAP ? ringPts.flatMap((r) => r.filter((v, i) => !(i % 2)).map((v) => v / sc)) : pts_.map((u) => u.lon);
     let la0 = Math.min.apply(null, lats), la1 = Math.max.apply(null, lats);
     let lo0 = Math.min.apply(null, lons), lo1 = Math.max.apply(null, lons);
-    const padLa = Math.max(0.6, (la1 - la0) * 0.08), padLo = Math.max(0.8, (lo1 - lo0) * 0.06);
+    const padLa = MAP ? 0.3 : Math.max(0.6, (la1 - la0) * 0.08), padLo = MAP ? 0.3 : Math.max(0.8, (lo1 - lo0) * 0.06);
     la0 -= padLa; la1 += padLa; lo0 -= padLo; lo1 += padLo;
     const kx = Math.cos(((la0 + la1) / 2) * Math.PI / 180);
     const W = 640;
@@ -444,9 +488,22 @@
     const X = (lon) => (lon - lo0) * kx * scale;
     const Y = (lat) => (la1 - lat) * scale;
     const svg = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t.map_title });
-    // graticule
+    if (MAP) {
+      const gr = s("g", { class: "regions" });
+      MAP.regions.forEach((reg) => {
+        const d = reg.rings.map((r) => {
+          let out = "";
+          for (let i = 0; i < r.length; i += 2) out += (i ? "L" : "M") + X(r[i] / sc).toFixed(1) + "," + Y(r[i + 1] / sc).toFixed(1);
+          return out + "Z";
+        }).join("");
+        gr.appendChild(s("path", { d: d, class: "region", "data-region": reg.region }, title(reg.name[state.lang] || reg.region)));
+      });
+      svg.appendChild(gr);
+    }
+    // graticule (only without a map: the borders place the towns)
     const step = niceStep(Math.max(la1 - la0, lo1 - lo0), 6);
     const g = s("g", { class: "axis" });
+    if (MAP) g.style.display = "none";
     for (let v = Math.ceil(lo0 / step) * step; v <= lo1; v += step) {
       g.appendChild(s("line", { x1: X(v), x2: X(v), y1: 0, y2: H, "stroke-dasharray": "2 4" }));
       g.appendChild(s("text", { x: X(v) + 3, y: H - 4 }, `${num(v, step % 1 ? 1 : 0)}°${v >= 0 ? "E" : "W"}`));
@@ -464,11 +521,17 @@
       const x = X(u.lon), y = Y(u.lat);
       const r = 6;
       const a = s("a", { href: unitHref(u.id), class: "mapdot", "data-id": u.id });
-      a.appendChild(title(`${uname(u)} (${uregion(u)}): ${catName(u.cat)} ${prob(u.conf)}; ${pct(u.change)} → ${META.target_year}${u.boundary ? "; " + T().boundary_yes : ""}`));
+      a.appendChild(title(`${uname(u)} (${uregion(u)}): ${catName(u.cat)}; ${outcomeShort(u)}; ${pct(u.change)} → ${META.target_year}${u.boundary ? "; " + T().boundary_yes : ""}`));
       if (u.boundary) a.appendChild(s("circle", { cx: x, cy: y, r: r + 4, fill: "none", stroke: "var(--c-stabilize)", "stroke-width": 2, "stroke-dasharray": "3 2" }));
       a.appendChild(marker(u.cat, x, y, r, { stroke: "#fff", "stroke-width": 1.2 }));
       dots.appendChild(a);
     });
+    if (MAP) {
+      MAP.cities.forEach((c) => {
+        const x = X(c.lon), y = Y(c.lat), n = (c.label[state.lang] || c.name).length;
+        placed.push([x - n * 3.3, y - 18, x + n * 3.3, y - 5]);
+      });
+    }
     if (pts_.length <= 80) {
       order.forEach((u) => {
         const x = X(u.lon), y = Y(u.lat);
@@ -489,6 +552,16 @@
         }
       });
     }
+    if (MAP) {
+      const gc = s("g", { class: "cities" });
+      MAP.cities.forEach((c) => {
+        const x = X(c.lon), y = Y(c.lat);
+        const lab = c.label[state.lang] || c.name;
+        gc.appendChild(s("rect", { x: x - 4, y: y - 4, width: 8, height: 8, class: "city", "data-city": c.name }, title(lab + " — " + T().map_city)));
+        gc.appendChild(s("text", { x: x, y: y - 7, "text-anchor": "middle", class: "citylabel" }, lab));
+      });
+      svg.appendChild(gc);
+    }
     svg.appendChild(labels);
     svg.appendChild(dots);
     sec.appendChild(svg);
@@ -496,6 +569,8 @@
     Object.keys(counts()).forEach((k) => legend.appendChild(h("span", null, icon(k), catName(k))));
     legend.appendChild(h("span", null, s("svg", { width: 18, height: 18, viewBox: "0 0 18 18" },
       s("circle", { cx: 9, cy: 9, r: 7, fill: "none", stroke: "var(--c-stabilize)", "stroke-width": 2, "stroke-dasharray": "3 2" })), T().boundary_yes));
+    if (MAP) legend.appendChild(h("span", null, s("svg", { width: 14, height: 14, viewBox: "0 0 14 14" },
+      s("rect", { x: 3, y: 3, width: 8, height: 8, class: "city" })), T().map_city));
     sec.appendChild(legend);
     sec.appendChild(h("p", { class: "note" }, t.map_note));
     if (missing.length) {
@@ -524,6 +599,7 @@
     head.appendChild(h("div", { class: "unithead" },
       h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u))),
       h("div", { class: "catbig" }, chip(u), " ", u.boundary ? boundaryFlag(true) : null)));
+    if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, tx.decision));
     if (tx.headline) head.appendChild(h("p", { class: "headline" }, tx.headline));
     if (tx.range) head.appendChild(h("p", { class: "range" }, tx.range));
     frag.appendChild(head);
@@ -557,9 +633,8 @@
     const t = T();
     const th = META.thresholds;
     const sec = h("section", { class: "panel", id: "category" }, h("h3", null, t.card_category));
-    sec.appendChild(h("p", null, chip(u, true), " ", h("span", null, t.confidence + ": ", h("b", null, prob(u.conf)))));
-    sec.appendChild(h("p", { class: "note" }, u.cat === "agglomerate" ? t.conf_explain_agglo : t.conf_explain));
-    if (u.runner) sec.appendChild(h("p", null, fill(t.runner_up, { cat: catName(u.runner), conf: prob(u.runner_conf) })));
+    sec.appendChild(h("p", null, chip(u), " ", h("b", null, (t.decision || {})[u.cat] || "")));
+    sec.appendChild(h("p", { class: "note", id: "conf-def" }, fill(t.conf_def, { year: u.target_year || META.target_year })));
     const p = u.probs || {};
     if (isNum(p.resettle) && isNum(p.stabilize) && isNum(p.diversify)) {
       sec.appendChild(h("h3", null, fill(t.probs_title, { year: u.target_year || META.target_year })));
@@ -786,10 +861,11 @@
       sec.appendChild(h("h3", null, t.card_attrs));
       const dl = h("dl", { class: "facts" });
       u.attrs.forEach((a) => {
-        let v = a[1];
-        if (typeof v === "boolean") v = v ? t.yes : t.no;
-        else if (isNum(v)) v = num(v, Math.abs(v) < 100 && v % 1 ? 1 : 0);
-        dl.append(h("dt", null, t.attributes[a[0]] || a[0]), h("dd", null, v));
+        let v = "–";
+        if (typeof a.flag === "boolean") v = a.flag ? t.yes : t.no;
+        else if (isNum(a.num)) v = num(a.num, Math.abs(a.num) < 100 && a.num % 1 ? 1 : 0);
+        else if (a.text) v = a.text[state.lang] || a.text.en;
+        dl.append(h("dt", null, t.attributes[a.key] || a.key), h("dd", null, v));
       });
       sec.appendChild(dl);
     }
