@@ -328,7 +328,7 @@ def test_synthetic_report_is_self_contained_and_complete(synthetic: Path):
         "https://stat.example.org/census2009",
         "https://stat.example.org/estimates",
     }
-    kinds = {o[2] for o in data["series"]["A"]["population"]["obs"]}
+    kinds = {o["kind"] for o in data["series"]["A"]["population"]["obs"]}
     assert kinds == {"census", "estimate"}
     assert data["meta"]["version"] and data["meta"]["as_of"] == 2024
 
@@ -475,8 +475,8 @@ def test_real_run_report(real_run: Path, tmp_path: Path):
         assert u["wf"]
     # persons in the waterfall add up to the forecast change
     u = data["units"][0]
-    assert sum(d[1] for d in u["wf"]) == pytest.approx(u["forecast"] - u["latest"], abs=2)
-    assert set(data["driver_labels"]) >= {d[0] for d in u["wf"]}
+    assert sum(d["persons"] for d in u["wf"]) == pytest.approx(u["forecast"] - u["latest"], abs=2)
+    assert set(data["driver_labels"]) >= {d["driver"] for d in u["wf"]}
     # names in Russian from units.csv, a map for the units with coordinates
     assert any(u["name"]["ru"] != u["name"]["en"] for u in data["units"])
     assert any(u["lat"] is not None for u in data["units"])

@@ -256,7 +256,7 @@ def build_payload(run: RunFolder) -> dict:
             "pole": None,
             "fc": {},
             "top": ({"driver": top3[0]["driver"], "pct": top3[0]["pct"]} if top3 else None),
-            "wf": [[d["driver"], d["persons"], d["pct"]] for d in wf],
+            "wf": wf,
             "attrs": [],
             "text": {},
             "headline": hl.headline(row, r.policy, r.level),
@@ -297,7 +297,7 @@ def build_payload(run: RunFolder) -> dict:
             if (uid, t) in hist_by:
                 entry["obs"] = hist_by[(uid, t)]
             if (uid, t) in fc_by:
-                entry["fc"] = [[h, *v] for h, v in sorted(fc_by[(uid, t)].items())]
+                entry["fc"] = [{"h": h, **v} for h, v in sorted(fc_by[(uid, t)].items())]
             if (uid, t) in latest_by:
                 entry["latest"] = latest_by[(uid, t)]
             if entry:
@@ -305,14 +305,14 @@ def build_payload(run: RunFolder) -> dict:
         series[uid] = s
         obs = hist_by.get((uid, r.target), [])
         if obs:
-            kinds = [o[2] for o in obs]
+            kinds = [o["kind"] for o in obs]
             coverage.append(
                 {
                     "id": uid,
                     "n": len(obs),
                     "census": kinds.count("census"),
                     "estimate": kinds.count("estimate"),
-                    "years": _years_compact(o[0] for o in obs),
+                    "years": _years_compact(o["year"] for o in obs),
                 }
             )
         out_units.append(u)
@@ -394,7 +394,7 @@ def build_payload(run: RunFolder) -> dict:
 
 # ---- pieces -------------------------------------------------------------------------------
 def _forecast_series(r: _Run) -> dict:
-    """(unit, target) -> {horizon: [year, forecast, lower, upper]}."""
+    """(unit, target) -> {horizon: {year, value, lower, upper}}."""
     out: dict = {}
     if r.forecasts is None:
         return out
@@ -405,17 +405,19 @@ def _forecast_series(r: _Run) -> dict:
     ]
     for uid, t, h, y, f, lo, hi in zip(*cols):
         if tx.is_num(h) and tx.is_num(y):
-            out.setdefault((str(uid), str(t)), {})[int(h)] = [
-                int(y),
-                _f(f, 1),
-                _f(lo, 1),
-                _f(hi, 1),
-            ]
+            out.setdefault((str(uid), str(t)), {})[int(h)] = {
+                "year": int(y),
+                "value": _f(f, 1),
+                "lower": _f(lo, 1),
+                "upper": _f(hi, 1),
+            }
     return out
 
 
 def _history_series(r: _Run):
-    """(unit, target) -> [[year, value, kind, source index, note index]], notes, sources."""
+    """(unit, target) -> [{year, value, kind, source?, note?}], notes, sources.
+
+    `source` and `note` index the payload's `sources` and `notes` lists (each text once)."""
     out: dict = {}
     notes: list[str] = []
     sources: list[dict] = []
@@ -448,9 +450,11 @@ def _history_series(r: _Run):
                 note_idx[sn] = len(notes)
                 notes.append(sn)
             ni = note_idx[sn]
-        o = [int(y), _f(v, 1), k, si, ni]
-        while o[-1] is None:  # trailing missing source and note: shorter JSON
-            o.pop()
+        o = {"year": int(y), "value": _f(v, 1), "kind": k}
+        if si is not None:
+            o["source"] = si
+        if ni is not None:
+            o["note"] = ni
         out.setdefault((str(uid), str(t)), []).append(o)
     return out, notes, sources
 
@@ -462,7 +466,7 @@ def _latest(r: _Run) -> dict:
     h = r.history[r.history["value"].notna()]
     idx = h.groupby(["unit_id", "target"])["year"].idxmax()
     for (uid, t), i in idx.items():
-        out[(str(uid), str(t))] = [int(h.at[i, "year"]), _f(h.at[i, "value"], 1)]
+        out[(str(uid), str(t))] = {"year": int(h.at[i, "year"]), "value": _f(h.at[i, "value"], 1)}
     return out
 
 

@@ -350,15 +350,15 @@
     ];
     META.table_horizons.forEach((hz) => {
       const any = UNITS.find((u) => u.fc[hz]);
-      const year = any ? any.fc[hz][0] : META.as_of + hz;
+      const year = any ? any.fc[hz].year : META.as_of + hz;
       cols.push({
         key: "fc" + hz, label: fill(t.th_fc, { year: year, h: hz }), type: "num",
-        value: (u) => (u.fc[hz] ? u.fc[hz][1] : null),
+        value: (u) => (u.fc[hz] ? u.fc[hz].value : null),
         cell: (u) => {
           const f = u.fc[hz];
           if (!f) return h("td", { class: "num" }, "–");
-          return h("td", { class: "num", "data-value": f[1] }, num(f[1]),
-            h("span", { class: "sub" }, isNum(f[2]) ? fill(t.range_short, { lo: num(f[2]), hi: num(f[3]) }) : ""));
+          return h("td", { class: "num", "data-value": f.value }, num(f.value),
+            h("span", { class: "sub" }, isNum(f.lower) ? fill(t.range_short, { lo: num(f.lower), hi: num(f.upper) }) : ""));
         },
       });
     });
@@ -441,7 +441,7 @@
         let row = rowCache.get(u.id);
         if (!row) {
           row = h("tr", { "data-id": u.id, class: "cat-" + u.cat });
-          cols.forEach((c) => row.appendChild(c.cell(u)));
+          cols.forEach((c) => { const td = c.cell(u); td.dataset.key = c.key; row.appendChild(td); });
           rowCache.set(u.id, row);
         }
         frag.appendChild(row);
@@ -669,18 +669,19 @@
     const t = T();
     const obs = ser.obs || [];
     const fc = ser.fc || [];
-    const latest = ser.latest || (obs.length ? [obs[obs.length - 1][0], obs[obs.length - 1][1]] : null);
+    const last = ser.latest || (obs.length ? obs[obs.length - 1] : null);
+    const latest = last ? [last.year, last.value] : null;
     const W = 720, H = 300, m = { l: 62, r: 18, t: 14, b: 28 };
-    const years = obs.map((o) => o[0]).concat(fc.map((f) => f[1]));
+    const years = obs.map((o) => o.year).concat(fc.map((f) => f.year));
     if (!years.length) return h("p", { class: "muted" }, t.no_history);
-    const fcYears = fc.map((f) => f[1]);
+    const fcYears = fc.map((f) => f.year);
     const first = Math.min.apply(null, years);
     const span = fcYears.length ? Math.max.apply(null, fcYears) - (META.as_of || first) : 0;
     // recent history gets the room; older observations stay in the table under the chart
     const x0 = fcYears.length && isNum(META.as_of) ? Math.max(first, META.as_of - Math.max(30, 3 * span + 5)) : first;
     const x1 = Math.max.apply(null, years) + 0.5;
-    const hidden = obs.filter((o) => o[0] < x0);
-    const vals = obs.filter((o) => o[0] >= x0).map((o) => o[1]).concat(fc.map((f) => (isNum(f[4]) ? f[4] : f[2])));
+    const hidden = obs.filter((o) => o.year < x0);
+    const vals = obs.filter((o) => o.year >= x0).map((o) => o.value).concat(fc.map((f) => (isNum(f.upper) ? f.upper : f.value)));
     const ymax = Math.max.apply(null, vals.filter(isNum)) * 1.08 || 1;
     const X = (y) => m.l + ((y - x0) / Math.max(1, x1 - x0)) * (W - m.l - m.r);
     const Y = (v) => H - m.b - (v / ymax) * (H - m.t - m.b);
@@ -703,43 +704,43 @@
       svg.appendChild(s("text", { x: right ? X(asOf) + 4 : X(asOf) - 4, y: m.t + 10, "font-size": 11, fill: "var(--muted)", "text-anchor": right ? "start" : "end" }, lbl));
     }
     const start = latest ? [latest[0], latest[1]] : null;
-    const band = fc.filter((f) => isNum(f[3]) && isNum(f[4]));
+    const band = fc.filter((f) => isNum(f.lower) && isNum(f.upper));
     if (band.length) {
-      const up = (start ? [[start[0], start[1]]] : []).concat(band.map((f) => [f[1], f[4]]));
-      const lo = band.map((f) => [f[1], f[3]]).reverse().concat(start ? [[start[0], start[1]]] : []);
+      const up = (start ? [[start[0], start[1]]] : []).concat(band.map((f) => [f.year, f.upper]));
+      const lo = band.map((f) => [f.year, f.lower]).reverse().concat(start ? [[start[0], start[1]]] : []);
       const d = up.concat(lo).map((p, i) => (i ? "L" : "M") + X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1)).join("") + "Z";
       svg.appendChild(s("path", { d: d, fill: "var(--band)", "fill-opacity": 0.45, stroke: "none" },
         title(fill(t.legend_range, { level: share(META.level) }))));
     }
     if (opt.thresholds && start && isNum(META.thresholds.decline) && fc.length) {
-      const xe = X(fc[fc.length - 1][1]);
+      const xe = X(fc[fc.length - 1].year);
       const lines = [[start[1], t.legend_nochange, "#6b7280"],
         [start[1] * (1 + META.thresholds.decline / 100), fill(t.legend_decline, { decline: thr(META.thresholds.decline) }), "var(--c-resettle)"]];
       lines.forEach((l) => {
         svg.appendChild(s("line", { x1: X(start[0]), x2: xe, y1: Y(l[0]), y2: Y(l[0]), stroke: l[2], "stroke-width": 1.2, "stroke-dasharray": "2 3" }, title(l[1])));
       });
     }
-    const shown = obs.filter((o) => o[0] >= x0);
+    const shown = obs.filter((o) => o.year >= x0);
     if (shown.length > 1) {
-      svg.appendChild(s("polyline", { points: shown.map((o) => X(o[0]).toFixed(1) + "," + Y(o[1]).toFixed(1)).join(" "), fill: "none", stroke: "#5b6474", "stroke-width": 1.4 }));
+      svg.appendChild(s("polyline", { points: shown.map((o) => X(o.year).toFixed(1) + "," + Y(o.value).toFixed(1)).join(" "), fill: "none", stroke: "#5b6474", "stroke-width": 1.4 }));
     }
     if (fc.length) {
-      const line = (start ? [[start[0], start[1]]] : []).concat(fc.map((f) => [f[1], f[2]]));
+      const line = (start ? [[start[0], start[1]]] : []).concat(fc.map((f) => [f.year, f.value]));
       svg.appendChild(s("polyline", { points: line.map((p) => X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1)).join(" "), fill: "none", stroke: "var(--accent)", "stroke-width": 2.2, "stroke-dasharray": "6 3" }));
       fc.forEach((f) => {
-        const c = s("circle", { cx: X(f[1]), cy: Y(f[2]), r: 2.6, fill: "var(--accent)", class: "fcpt" });
-        c.appendChild(title(`${f[1]}: ${num(f[2])} (${isNum(f[3]) ? num(f[3]) + " – " + num(f[4]) : ""})`));
+        const c = s("circle", { cx: X(f.year), cy: Y(f.value), r: 2.6, fill: "var(--accent)", class: "fcpt" });
+        c.appendChild(title(`${f.year}: ${num(f.value)} (${isNum(f.lower) ? num(f.lower) + " – " + num(f.upper) : ""})`));
         svg.appendChild(c);
       });
     }
     shown.forEach((o) => {
-      const note = isNum(o[4]) ? D.notes[o[4]] : "";
-      const src = isNum(o[3]) ? D.sources[o[3]].url : "";
-      const tip = `${o[0]}: ${num(o[1])} · ${kindName(o[2])}` + (note ? "\n" + note : "") + (src ? "\n" + src : "");
+      const note = isNum(o.note) ? D.notes[o.note] : "";
+      const src = isNum(o.source) ? D.sources[o.source].url : "";
+      const tip = `${o.year}: ${num(o.value)} · ${kindName(o.kind)}` + (note ? "\n" + note : "") + (src ? "\n" + src : "");
       let mk;
-      if (o[2] === "census") mk = s("circle", { cx: X(o[0]), cy: Y(o[1]), r: 4.6, fill: "#1d2330", class: "obs census" });
-      else if (o[2] === "estimate") mk = s("circle", { cx: X(o[0]), cy: Y(o[1]), r: 3.8, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.6, class: "obs estimate" });
-      else mk = s("rect", { x: X(o[0]) - 3, y: Y(o[1]) - 3, width: 6, height: 6, fill: "#5b6474", class: "obs other" });
+      if (o.kind === "census") mk = s("circle", { cx: X(o.year), cy: Y(o.value), r: 4.6, fill: "#1d2330", class: "obs census" });
+      else if (o.kind === "estimate") mk = s("circle", { cx: X(o.year), cy: Y(o.value), r: 3.8, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.6, class: "obs estimate" });
+      else mk = s("rect", { x: X(o.year) - 3, y: Y(o.value) - 3, width: 6, height: 6, fill: "#5b6474", class: "obs other" });
       mk.appendChild(title(tip));
       svg.appendChild(mk);
     });
@@ -750,7 +751,7 @@
     }
     const wrap = h("div");
     wrap.appendChild(svg);
-    const kinds = new Set(obs.map((o) => o[2]));
+    const kinds = new Set(obs.map((o) => o.kind));
     const legend = h("div", { class: "legend" });
     const sw = (el) => s("svg", { width: 16, height: 12, viewBox: "0 0 16 12" }, el);
     if (kinds.has("census")) legend.appendChild(h("span", null, sw(s("circle", { cx: 8, cy: 6, r: 4.5, fill: "#1d2330" })), t.legend_census));
@@ -776,11 +777,11 @@
     const fc = ser.fc || [];
     if (!fc.length) return null;
     const want = new Set(META.table_horizons.concat([META.horizon, 1]));
-    const rows = fc.filter((f) => want.has(f[0]));
+    const rows = fc.filter((f) => want.has(f.h));
     const d = h("details", { class: "fctable" }, h("summary", null, t.fc_table));
     const tb = h("tbody");
-    rows.forEach((f) => tb.appendChild(h("tr", null, h("td", null, String(f[1])), h("td", { class: "num" }, num(f[2])),
-      h("td", { class: "num" }, isNum(f[3]) ? num(f[3]) + " – " + num(f[4]) : "–"))));
+    rows.forEach((f) => tb.appendChild(h("tr", null, h("td", null, String(f.year)), h("td", { class: "num" }, num(f.value)),
+      h("td", { class: "num" }, isNum(f.lower) ? num(f.lower) + " – " + num(f.upper) : "–"))));
     d.appendChild(h("table", { class: "plain compact" },
       h("thead", null, h("tr", null, h("th", null, t.fc_year), h("th", { class: "num" }, t.fc_forecast), h("th", { class: "num" }, fill(t.fc_range, {}) + " (" + share(META.level) + ")"))), tb));
     return d;
@@ -797,8 +798,7 @@
       latest: num(u.latest), ly: u.latest_year, ty: u.target_year, forecast: num(u.forecast),
     })));
     const big = [], small = { persons: 0, pct: 0, n: 0 };
-    u.wf.forEach((w) => {
-      const d = { driver: w[0], persons: w[1], pct: w[2] };
+    u.wf.forEach((d) => {
       const persons = isNum(d.persons) ? d.persons : (u.latest * d.pct) / 100;
       if (Math.abs(d.pct) < (META.tiny_pct || 0.25)) { small.persons += persons; small.pct += d.pct; small.n += 1; }
       else big.push({ label: driverName(d.driver), persons: persons, pct: d.pct });
@@ -870,18 +870,18 @@
       sec.appendChild(dl);
     }
     const rows = [];
-    Object.keys(ser).forEach((target) => (ser[target].obs || []).forEach((o) => rows.push([target].concat(o))));
+    Object.keys(ser).forEach((target) => (ser[target].obs || []).forEach((o) => rows.push(Object.assign({ target: target }, o))));
     const d = h("details", { id: "observations" }, h("summary", null, fill(t.card_obs, { n: num(rows.length) })));
     if (!rows.length) d.appendChild(h("p", { class: "muted" }, t.no_history));
     else {
       const multi = Object.keys(ser).filter((k) => (ser[k].obs || []).length).length > 1;
       const tb = h("tbody");
       rows.forEach((r) => {
-        const src = isNum(r[4]) ? D.sources[r[4]].url : null;
-        const note = isNum(r[5]) ? D.notes[r[5]] : null;
+        const src = isNum(r.source) ? D.sources[r.source].url : null;
+        const note = isNum(r.note) ? D.notes[r.note] : null;
         tb.appendChild(h("tr", null,
-          multi ? h("td", null, t.targets[r[0]] || r[0]) : null,
-          h("td", null, String(r[1])), h("td", { class: "num" }, num(r[2])), h("td", null, kindName(r[3])),
+          multi ? h("td", null, t.targets[r.target] || r.target) : null,
+          h("td", null, String(r.year)), h("td", { class: "num" }, num(r.value)), h("td", null, kindName(r.kind)),
           h("td", { class: "small" }, src ? h("a", { href: src, target: "_blank", rel: "noopener noreferrer" }, hostOf(src)) : "",
             note ? h("span", { class: "sub" }, note) : null)));
       });
