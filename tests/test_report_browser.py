@@ -186,6 +186,7 @@ def test_report_in_chromium(report: Path, browser):
     assert "Диверсификация" not in body_kk and "Diversify" not in body_kk
     assert re.search(r"\d,\d%", body_kk) and not re.search(r"\d\.\d%", body_kk)
     assert not _latin_names(d, "kk")
+    assert "{" not in body_kk  # every template filled
     _screenshot(d, "report-overview-kk.png")
 
     # the map: region borders (a 2022 region among them) and the growth points, labelled
@@ -217,6 +218,7 @@ def test_report_in_chromium(report: Path, browser):
     assert "Шекаралық жағдай" in d.find_element(By.ID, "reasons").text or not any(
         b for _, b in units
     )
+    assert "{" not in d.find_element(By.TAG_NAME, "main").text  # every template filled
     _screenshot(d, "report-unit-kk.png")
     _lang(d, "en")
     assert "Boundary case" in d.find_element(By.ID, "reasons").text or not any(b for _, b in units)

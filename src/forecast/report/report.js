@@ -526,10 +526,24 @@
       a.appendChild(marker(u.cat, x, y, r, { stroke: "#fff", "stroke-width": 1.2 }));
       dots.appendChild(a);
     });
+    // growth points first: each label takes the first free place around its square
+    const cityLabels = [];
     if (MAP) {
       MAP.cities.forEach((c) => {
-        const x = X(c.lon), y = Y(c.lat), n = (c.label[state.lang] || c.name).length;
-        placed.push([x - n * 3.3, y - 18, x + n * 3.3, y - 5]);
+        const x = X(c.lon), y = Y(c.lat), lab = c.label[state.lang] || c.name;
+        const w = lab.length * 6.8 + 2;
+        const cands = [[x, y - 8, "middle"], [x, y + 17, "middle"], [x + 8, y + 4, "start"], [x - 8, y + 4, "end"]];
+        let pick = cands[0];
+        for (const cd of cands) {
+          const bx = cd[2] === "end" ? cd[0] - w : cd[2] === "middle" ? cd[0] - w / 2 : cd[0];
+          const box = [bx, cd[1] - 11, bx + w, cd[1] + 2];
+          const hit = placed.some((p) => !(box[2] < p[0] || box[0] > p[2] || box[3] < p[1] || box[1] > p[3]));
+          const hitDot = pts_.some((v) => X(v.lon) > box[0] - 5 && X(v.lon) < box[2] + 5 && Y(v.lat) > box[1] - 5 && Y(v.lat) < box[3] + 5);
+          if (!hit && !hitDot) { pick = cd; break; }
+        }
+        const bx = pick[2] === "end" ? pick[0] - w : pick[2] === "middle" ? pick[0] - w / 2 : pick[0];
+        placed.push([bx, pick[1] - 11, bx + w, pick[1] + 2]);
+        cityLabels.push([x, y, lab, pick, c.name]);
       });
     }
     if (pts_.length <= 80) {
@@ -554,11 +568,9 @@
     }
     if (MAP) {
       const gc = s("g", { class: "cities" });
-      MAP.cities.forEach((c) => {
-        const x = X(c.lon), y = Y(c.lat);
-        const lab = c.label[state.lang] || c.name;
-        gc.appendChild(s("rect", { x: x - 4, y: y - 4, width: 8, height: 8, class: "city", "data-city": c.name }, title(lab + " — " + T().map_city)));
-        gc.appendChild(s("text", { x: x, y: y - 7, "text-anchor": "middle", class: "citylabel" }, lab));
+      cityLabels.forEach(([x, y, lab, pick, name]) => {
+        gc.appendChild(s("rect", { x: x - 4, y: y - 4, width: 8, height: 8, class: "city", "data-city": name }, title(lab + " — " + T().map_city)));
+        gc.appendChild(s("text", { x: pick[0], y: pick[1], "text-anchor": pick[2], class: "citylabel" }, lab));
       });
       svg.appendChild(gc);
     }
@@ -766,7 +778,7 @@
     wrap.appendChild(legend);
     if (hidden.length) {
       wrap.appendChild(h("p", { class: "note" }, fill(t.chart_earlier, {
-        n: num(hidden.length), from: hidden[0][0], to: hidden[hidden.length - 1][0],
+        n: num(hidden.length), from: hidden[0].year, to: hidden[hidden.length - 1].year,
       })));
     }
     return wrap;
