@@ -83,9 +83,7 @@ def simplify(points: list, tol: float) -> list:
 
 
 def area(ring: list) -> float:
-    return abs(
-        sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2
-    )
+    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2)
 
 
 def rings(geometry: dict) -> list:
@@ -108,7 +106,10 @@ def build(src: Path) -> dict:
                 continue
             # split the ring at its farthest point so Douglas-Peucker keeps both halves' shape
             far = max(range(len(pts)), key=lambda k: _dist(pts[k], pts[0], pts[0]))
-            simple = simplify(pts[: far + 1], TOLERANCE)[:-1] + simplify(pts[far:] + pts[:1], TOLERANCE)[:-1]
+            simple = (
+                simplify(pts[: far + 1], TOLERANCE)[:-1]
+                + simplify(pts[far:] + pts[:1], TOLERANCE)[:-1]
+            )
             flat = []
             for x, y in simple:
                 flat += [round(x * SCALE), round(y * SCALE)]

@@ -25,7 +25,15 @@ SCHEMA_VERSION = 2
 CATEGORY_ORDER = ("diversify", "agglomerate", "stabilize", "resettle")
 TABLE_HORIZONS = (5, 10)
 SKIP_ATTRS = {
-    "unit_id", "name", "name_ru", "name_kk", "region", "region_ru", "region_kk", "lat", "lon"
+    "unit_id",
+    "name",
+    "name_ru",
+    "name_kk",
+    "region",
+    "region_ru",
+    "region_kk",
+    "lat",
+    "lon",
 }
 TINY_PCT = 0.25  # drivers moving the forecast by less than this (pp) are pooled in the waterfall
 # parts of every forecast that are not about the unit itself: left out of "main driver"
@@ -565,9 +573,7 @@ def _map(units: list[dict]) -> dict | None:
             {"region": reg["region"], "name": nm.region(reg["region"]), "rings": reg["rings"]}
             for reg in data["regions"]
         ],
-        "cities": [
-            {**c, "label": nm.place(c["name"])} for c in nm.growth_points()
-        ],
+        "cities": [{**c, "label": nm.place(c["name"])} for c in nm.growth_points()],
     }
 
 
