@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .. import __version__, io
-from .payload import _driver_labels
+from .driverlabels import driver_labels
 from .rundir import read_run
 
 MAX_WIDTH = 60
@@ -90,7 +90,7 @@ def _sheets(run_dir: Path) -> dict[str, pd.DataFrame]:
         if "horizon" in d and hs:
             d = d[d["horizon"].isin(hs)]
         d = d.drop(columns=[c for c in ("contribution_log",) if c in d])
-        label = _driver_labels()
+        label = driver_labels()
         names = d["driver"].astype(str).unique()
         en = {n: label(n, "en") for n in names}
         ru = {n: label(n, "ru") for n in names}

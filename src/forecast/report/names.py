@@ -17,6 +17,8 @@ import json
 from functools import lru_cache
 from importlib import resources
 
+import pandas as pd
+
 LANGS = ("en", "ru", "kk")
 
 
@@ -93,3 +95,36 @@ def value(text: str) -> dict[str, str]:
 
 def is_translated(text: str) -> bool:
     return text in _values()
+
+
+class UnitNames:
+    """Names of a run's units, regions and places in every language.
+
+    `units` is the run's units.csv indexed by unit_id (or None); its `name_ru`, `name_kk`,
+    `region_ru` and `region_kk` columns, where present, come before the bundled names."""
+
+    def __init__(self, units: pd.DataFrame | None):
+        self.units = units
+        self.by_en: dict[str, dict] = {}
+        if units is not None and "name" in units:
+            for uid, name in zip(units.index, units["name"]):
+                self.by_en.setdefault(str(name), self.unit(str(uid), None))
+
+    def _col(self, uid: str, col: str) -> str | None:
+        u = self.units
+        if u is None or col not in u or uid not in u.index:
+            return None
+        v = u.at[uid, col]
+        return _pick(v.iloc[0] if isinstance(v, pd.Series) else v)
+
+    def unit(self, uid: str, name: str | None) -> dict[str, str]:
+        en = name or self._col(uid, "name") or uid
+        return place(en, self._col(uid, "name_ru"), self._col(uid, "name_kk"))
+
+    def region(self, uid: str, name: str) -> dict[str, str]:
+        return region(name, self._col(uid, "region_ru"), self._col(uid, "region_kk"))
+
+    def by_name(self, name: str) -> dict[str, str]:
+        """A place named in an attribute (a pole, a regional centre): a unit's names if it is
+        one of the run's units, else the bundled ones."""
+        return self.by_en.get(name) or place(name)

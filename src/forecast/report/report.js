@@ -648,20 +648,21 @@
     sec.appendChild(h("p", null, chip(u), " ", h("b", null, (t.decision || {})[u.cat] || "")));
     sec.appendChild(h("p", { class: "note", id: "conf-def" }, fill(t.conf_def, { year: u.target_year || META.target_year })));
     const p = u.probs || {};
-    if (isNum(p.resettle) && isNum(p.stabilize) && isNum(p.diversify)) {
+    if (isNum(p.decline) && isNum(p.mid) && isNum(p.growth)) {
       sec.appendChild(h("h3", null, fill(t.probs_title, { year: u.target_year || META.target_year })));
-      const band = u.cat === "agglomerate" ? u.runner : u.cat;
+      const likely = (u.headline || {}).outcome; // the outcome the headline names
       const bar = h("div", { class: "probbar", role: "img" });
-      const parts = [["resettle", p.resettle, fill(t.prob_decline, { decline: thr(th.decline) })],
-        ["stabilize", p.stabilize, t.prob_mid], ["diversify", p.diversify, fill(t.prob_growth, { growth: thr(th.growth) })]];
-      bar.setAttribute("aria-label", parts.map((x) => x[2] + ": " + prob(x[1])).join("; "));
+      // [outcome, colour (the category that outcome would point to), probability, words]
+      const parts = [["decline", "resettle", p.decline, fill(t.prob_decline, { decline: thr(th.decline) })],
+        ["mid", "stabilize", p.mid, t.prob_mid], ["growth", "diversify", p.growth, fill(t.prob_growth, { growth: thr(th.growth) })]];
+      bar.setAttribute("aria-label", parts.map((x) => x[3] + ": " + prob(x[2])).join("; "));
       const leg = h("div", { class: "problegend" });
       parts.forEach((x) => {
         bar.appendChild(h("div", {
-          style: `width:${(100 * x[1]).toFixed(2)}%;background:var(--c-${x[0]})`,
-          class: x[0] === band ? "chosen" : null, title: x[2] + ": " + prob(x[1]),
-        }, x[1] >= 0.12 ? prob(x[1]) : ""));
-        leg.appendChild(h("span", null, icon(x[0]), " ", x[2] + ": ", h("b", null, prob(x[1])), " · " + catName(x[0])));
+          style: `width:${(100 * x[2]).toFixed(2)}%;background:var(--c-${x[1]})`,
+          class: x[0] === likely ? "chosen" : null, title: x[3] + ": " + prob(x[2]), "data-outcome": x[0],
+        }, x[2] >= 0.12 ? prob(x[2]) : ""));
+        leg.appendChild(h("span", null, icon(x[1]), " ", x[3] + ": ", h("b", null, prob(x[2]))));
       });
       sec.appendChild(bar);
       sec.appendChild(leg);
