@@ -187,6 +187,10 @@ def test_report_in_chromium(report: Path, browser):
     assert re.search(r"\d,\d%", body_kk) and not re.search(r"\d\.\d%", body_kk)
     assert not _latin_names(d, "kk")
     assert "{" not in body_kk  # every template filled
+    for lang in ("kk", "ru", "en"):  # the page formats numbers as the sentences do
+        _lang(d, lang)
+        _numbers_agree_with_python(d, lang)
+    _lang(d, "kk")
     _screenshot(d, "report-overview-kk.png")
 
     # the map: region borders (a 2022 region among them) and the growth points, labelled
@@ -284,6 +288,28 @@ def test_forecast_report_pdf(report: Path, tmp_path: Path):
 
     text = PdfReader(copy / "report.pdf").pages[0].extract_text()
     assert "Халық санының болашағы" in text
+
+
+def _numbers_agree_with_python(driver, lang: str) -> None:
+    """The table's numbers, formatted by the page's script, read exactly as the Python side
+    (forecast.report.text, which writes the sentences) formats the same values: both read the
+    language's separators from i18n.json."""
+    from forecast.report import text as tx
+
+    cells = driver.execute_script(
+        "return [...document.querySelectorAll('#units-table tbody tr')].map(tr => ["
+        "tr.dataset.id,"
+        "tr.querySelector('td[data-key=latest]').firstChild.textContent,"
+        "tr.querySelector('td[data-key=change]').firstChild.textContent])"
+    )
+    data = json.loads(
+        driver.execute_script("return document.getElementById('report-data').textContent")
+    )
+    by = {u["id"]: u for u in data["units"]}
+    assert cells
+    for uid, latest, change in cells:
+        assert latest == tx.num(by[uid]["latest"], lang), (lang, uid, latest)
+        assert change == tx.pct(by[uid]["change"], lang), (lang, uid, change)
 
 
 def _latin_names(driver, lang: str) -> list[str]:
