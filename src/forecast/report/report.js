@@ -1064,6 +1064,10 @@
   function sourcesPanel() {
     const t = T();
     const sec = h("section", { class: "panel", id: "sources" }, h("h2", null, t.sources_title), h("p", null, t.sources_intro));
+    if (D.map) {
+      sec.appendChild(h("p", { class: "note", id: "map-source" }, fill(t.map_source, { source: D.map.source })));
+      sec.appendChild(h("p", { class: "note", id: "names-source" }, t.names_source));
+    }
     if (!D.sources || !D.sources.length) { sec.appendChild(na()); return sec; }
     const tb = h("tbody");
     D.sources.slice().sort((a, b) => b.n - a.n).forEach((sr) => tb.appendChild(h("tr", null,
