@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/forecast run
+	$(BIN)/forecast run --pdf
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

@@ -188,9 +188,13 @@ def run(
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
     runs: Path | None = typer.Option(None, help="where run folders go (default runs/)"),
     track: bool = typer.Option(True, help="log the run to MLflow"),
+    pdf: bool = typer.Option(
+        False, "--pdf", help="also print the report to report.pdf (when Chromium is installed)"
+    ),
 ):
     """The main job: validate, train, forecast, explain, categorise, report, track."""
     from . import pipeline
+    from .report.pdf import find_browser, write_pdf
 
     start = time.perf_counter()
     with _guard():
@@ -205,7 +209,16 @@ def run(
                 track=track,
                 progress=report,
             )
+        if pdf and find_browser():
+            write_pdf(res.out_dir / "report.html")
     _print_run(res, time.perf_counter() - start)
+    if pdf:
+        pdf_path = res.out_dir / "report.pdf"
+        console.print(
+            f"pdf: {pdf_path}"
+            if pdf_path.exists()
+            else "pdf: not written (headless Chromium is not installed: apt-get install chromium)"
+        )
 
 
 @app.command("retrain")
