@@ -364,7 +364,7 @@ def test_russian_sentences_are_built_from_the_columns(synthetic: Path):
     ]
     assert any(s.startswith("Boundary case:") for s in en["reasons"])
     assert by["D"]["text"]["ru"]["reasons"][1].startswith("Расстояние до крупного города Альфа")
-    assert data["warnings"]["ru"][0].startswith("B: население меняется более чем на 30")
+    assert data["warnings"]["ru"][0].startswith("Бета: население меняется более чем на 30")
 
 
 def test_number_formats_per_locale():

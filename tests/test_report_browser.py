@@ -227,6 +227,13 @@ def test_report_in_chromium(report: Path, browser):
     _lang(d, "en")
     assert "Boundary case" in d.find_element(By.ID, "reasons").text or not any(b for _, b in units)
     _screenshot(d, "report-unit-en.png")
+    for lang in ("ru", "kk"):  # the method page too: coverage table, data warnings, sources
+        _lang(d, lang)
+        _go(d, "#method")
+        assert not _latin_names(d, lang)
+        assert "{" not in d.find_element(By.TAG_NAME, "main").text
+    _screenshot(d, "report-method-kk.png")
+    _lang(d, "en")
     _go(d, "#method")
     assert d.find_element(By.ID, "accuracy-table")
     assert d.find_element(By.ID, "policy-table")

@@ -80,10 +80,7 @@ def build_payload(run: RunFolder) -> dict:
             "sensitivity_summary", ["threshold", "move", "unit", "units_changing"]
         ),
         "policy_rows": policy_rows(r.policy, ctx.label),
-        "warnings": {
-            lang: [tx.data_warning(w, lang) for w in (r.meta.get("data_warnings") or [])]
-            for lang in tx.LANGS
-        },
+        "warnings": _warnings(ctx),
         "map": _map(units),
     }
 
@@ -243,6 +240,17 @@ def _attrs(urow: pd.Series, names: nm.UnitNames) -> list[dict]:
 
 
 # ---- the run as a whole -------------------------------------------------------------------
+def _warnings(ctx: _Context) -> dict[str, list[str]]:
+    """run.json's data warnings in every language, units named in the language."""
+    r = ctx.r
+    ids = [str(i) for i in r.units.index] if r.units is not None else []
+    out = {}
+    for lang in tx.LANGS:
+        names = {uid: ctx.names.unit(uid, None)[lang] for uid in ids}
+        out[lang] = [tx.data_warning(w, lang, names) for w in (r.meta.get("data_warnings") or [])]
+    return out
+
+
 def _meta(ctx: _Context, run: RunFolder) -> dict:
     r = ctx.r
     cats = r.cats

@@ -322,19 +322,22 @@ WARN = re.compile(
 )
 
 
-def data_warning(text: str, lang: str) -> str:
-    """A suspicious-jump warning from run.json in the language (the raw text if unknown)."""
+def data_warning(text: str, lang: str, names: dict[str, str] | None = None) -> str:
+    """A suspicious-jump warning from run.json in the language (the raw text if unknown);
+    `names` maps a unit id to its name in the language."""
     m = WARN.match(str(text))
     if not m or lang == "en":
         return str(text)
     u = ui(lang)
+    suffix = u["num"]["pct"]
     steps = m.group("list").replace("->", "→")
     steps = re.sub(
-        r"([+-])(\d+)%", lambda g: (MINUS if g[1] == "-" else "+") + g[2] + NBSP + "%", steps
+        r"([+-])(\d+)%", lambda g: (MINUS if g[1] == "-" else "+") + g[2] + suffix, steps
     )
+    unit = m.group("unit")
     return fill(
         u["s"]["jump"],
-        unit=m.group("unit"),
+        unit=(names or {}).get(unit, unit),
         target=u["targets"].get(m.group("target"), m.group("target")),
         thr=m.group("thr"),
         list=steps,
