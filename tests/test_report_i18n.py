@@ -125,3 +125,18 @@ def test_pdf_with_a_failing_browser_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ForecastError, match=r"^no PDF written: /bin/false failed"):
         pdf.write_pdf(tmp_path / "report.html", browser="/bin/false")
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_cli_report_rejects_an_unknown_language(tmp_path: Path):
+    import subprocess
+    import sys
+
+    forecast = Path(sys.executable).with_name("forecast")
+    res = subprocess.run(
+        [str(forecast), "report", str(tmp_path), "--pdf", "--lang", "xx"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: --lang must be one of en, ru, kk, got 'xx'"
