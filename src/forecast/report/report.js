@@ -532,14 +532,19 @@
       MAP.cities.forEach((c) => {
         const x = X(c.lon), y = Y(c.lat), lab = c.label[state.lang] || c.name;
         const w = lab.length * 6.8 + 2;
-        const cands = [[x, y - 8, "middle"], [x, y + 17, "middle"], [x + 8, y + 4, "start"], [x - 8, y + 4, "end"]];
-        let pick = cands[0];
+        const cands = [[x, y - 8, "middle"], [x, y + 17, "middle"], [x + 8, y + 4, "start"], [x - 8, y + 4, "end"],
+          [x - 8, y - 8, "end"], [x + 8, y - 8, "start"], [x - 8, y + 16, "end"], [x + 8, y + 16, "start"],
+          [x - 6, y - 20, "end"], [x, y - 22, "middle"]];
+        // the first place clear of labels and towns; failing that, the one with fewest overlaps
+        let pick = cands[0], best = Infinity;
         for (const cd of cands) {
           const bx = cd[2] === "end" ? cd[0] - w : cd[2] === "middle" ? cd[0] - w / 2 : cd[0];
           const box = [bx, cd[1] - 11, bx + w, cd[1] + 2];
-          const hit = placed.some((p) => !(box[2] < p[0] || box[0] > p[2] || box[3] < p[1] || box[1] > p[3]));
-          const hitDot = pts_.some((v) => X(v.lon) > box[0] - 5 && X(v.lon) < box[2] + 5 && Y(v.lat) > box[1] - 5 && Y(v.lat) < box[3] + 5);
-          if (!hit && !hitDot) { pick = cd; break; }
+          if (box[0] < 0 || box[2] > W || box[1] < 0 || box[3] > H) continue;
+          const hits = placed.filter((p) => !(box[2] < p[0] || box[0] > p[2] || box[3] < p[1] || box[1] > p[3])).length +
+            pts_.filter((v) => X(v.lon) > box[0] - 5 && X(v.lon) < box[2] + 5 && Y(v.lat) > box[1] - 5 && Y(v.lat) < box[3] + 5).length;
+          if (hits < best) { best = hits; pick = cd; }
+          if (!hits) break;
         }
         const bx = pick[2] === "end" ? pick[0] - w : pick[2] === "middle" ? pick[0] - w / 2 : pick[0];
         placed.push([bx, pick[1] - 11, bx + w, pick[1] + 2]);
