@@ -12,7 +12,7 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/forecast run
+	$(BIN)/forecast run --pdf
 
 # both cores, one test file per worker (module fixtures are built once); everything runs,
 # including the tests marked slow (`pytest -m "not slow"` leaves those out while iterating)

@@ -19,6 +19,7 @@ import pytest
 from forecast.errors import ForecastError
 from forecast.report import text as tx
 from forecast.report.excel import write_workbook
+from forecast.report.headline import outcome_probs
 from forecast.report.html import render_report, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -328,7 +329,7 @@ def test_synthetic_report_is_self_contained_and_complete(synthetic: Path):
         "https://stat.example.org/census2009",
         "https://stat.example.org/estimates",
     }
-    kinds = {o[2] for o in data["series"]["A"]["population"]["obs"]}
+    kinds = {o["kind"] for o in data["series"]["A"]["population"]["obs"]}
     assert kinds == {"census", "estimate"}
     assert data["meta"]["version"] and data["meta"]["as_of"] == 2024
 
@@ -363,7 +364,7 @@ def test_russian_sentences_are_built_from_the_columns(synthetic: Path):
     ]
     assert any(s.startswith("Boundary case:") for s in en["reasons"])
     assert by["D"]["text"]["ru"]["reasons"][1].startswith("Расстояние до крупного города Альфа")
-    assert data["warnings"]["ru"][0].startswith("B: население меняется более чем на 30")
+    assert data["warnings"]["ru"][0].startswith("Бета: население меняется более чем на 30")
 
 
 def test_number_formats_per_locale():
@@ -416,7 +417,7 @@ def test_write_report_and_workbook(synthetic: Path):
     assert list(sheets) == ["forecasts", "categories", "drivers", "policy", "about"]
     assert len(sheets["categories"]) == 4 and "name_ru" in sheets["categories"]
     assert set(sheets["drivers"]["horizon"]) == {5, 10}
-    assert "driver_ru" in sheets["drivers"]
+    assert {"driver_ru", "driver_kk"} <= set(sheets["drivers"])
     policy = dict(zip(sheets["policy"]["setting"], sheets["policy"]["value"]))
     assert policy["thresholds.decline_pct"] == -10
 
@@ -475,8 +476,8 @@ def test_real_run_report(real_run: Path, tmp_path: Path):
         assert u["wf"]
     # persons in the waterfall add up to the forecast change
     u = data["units"][0]
-    assert sum(d[1] for d in u["wf"]) == pytest.approx(u["forecast"] - u["latest"], abs=2)
-    assert set(data["driver_labels"]) >= {d[0] for d in u["wf"]}
+    assert sum(d["persons"] for d in u["wf"]) == pytest.approx(u["forecast"] - u["latest"], abs=2)
+    assert set(data["driver_labels"]) >= {d["driver"] for d in u["wf"]}
     # names in Russian from units.csv, a map for the units with coordinates
     assert any(u["name"]["ru"] != u["name"]["en"] for u in data["units"])
     assert any(u["lat"] is not None for u in data["units"])
@@ -484,3 +485,55 @@ def test_real_run_report(real_run: Path, tmp_path: Path):
     copy = tmp_path / real_run.name
     shutil.copytree(real_run, copy)
     assert payload_of(render_report(copy))["units"] == data["units"]
+
+
+def test_headlines_agree_with_their_numbers_on_every_town(real_run: Path):
+    """The headline's number is the probability of the outcome it names, the largest of the
+    three outcome probabilities shown beside it; where a fall is the likely outcome but the
+    decision is not resettlement, the precautionary rule is stated with its probability."""
+    data = payload_of((real_run / "report.html").read_text(encoding="utf-8"))
+    cats = pd.read_csv(real_run / "categories.csv", dtype={"unit_id": str}).set_index("unit_id")
+    level = data["meta"]["level"]
+    assert data["units"]
+    ruled = 0
+    for u in data["units"]:
+        row = cats.loc[u["id"]]
+        probs = outcome_probs(row.to_dict())  # the run's columns, whatever their generation
+        assert probs is not None and sum(probs.values()) == pytest.approx(1, abs=1e-4)
+        hl = u["headline"]
+        assert hl["decision"] == row["category"]
+        assert hl["p"] == pytest.approx(max(probs.values()), abs=1e-4)
+        assert probs[hl["outcome"]] == pytest.approx(max(probs.values()), abs=1e-4)
+        for lang in ("en", "ru", "kk"):
+            text = u["text"][lang]["decision"]
+            assert tx.share(hl["p"], lang) in text, (u["id"], lang, text)
+            # no other percentage in the headline but the thresholds and the rule's level
+            allowed = {
+                tx.share(hl["p"], lang),
+                tx.share((1 + level) / 2, lang),
+                tx.threshold(data["meta"]["thresholds"]["decline"], lang),
+                tx.abs_threshold(data["meta"]["thresholds"]["decline"], lang),
+                tx.threshold(data["meta"]["thresholds"]["growth"], lang),
+            }
+            pcts = re.findall(r"[−+]?\d+(?:[.,]\d+)?\u00a0?%", text)
+            assert set(pcts) <= allowed, (u["id"], lang, pcts)
+        en = u["text"]["en"]["decision"]
+        if hl["outcome"] == "decline" and row["category"] != "resettle" and not row["interval_ok"]:
+            ruled += 1
+            assert hl["rule"] == "interval"
+            assert "only proposed" in en and f"{tx.share((1 + level) / 2, 'en')} or more" in en
+        else:
+            assert "only proposed" not in en
+    assert ruled, "the default run has towns where the precautionary rule decides"
+
+
+def test_default_report_is_small_and_has_the_2022_map(real_run: Path):
+    page = real_run / "report.html"
+    assert page.stat().st_size < 1_000_000, page.stat().st_size
+    data = payload_of(page.read_text(encoding="utf-8"))
+    assert data["schema_version"] == 2
+    regions = {r["region"] for r in data["map"]["regions"]}
+    assert {"Abai", "Jetisu", "Ulytau"} <= regions and len(regions) == 20
+    units = pd.read_csv(real_run / "units.csv")
+    assert set(units["region"].dropna()) <= regions
+    assert {c["name"] for c in data["map"]["cities"]} >= set(units["nearest_city_250k"].dropna())

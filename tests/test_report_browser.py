@@ -11,6 +11,7 @@ Skipped, with the reason, when Chromium, chromedriver or selenium are missing
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -177,9 +178,31 @@ def test_report_in_chromium(report: Path, browser):
     assert "Diversify" in body_en
     # Russian number format: decimal comma, a (no-break) space before % (webdriver shows a space)
     assert re.search(r"\d,\d %", body_ru) and not re.search(r"\d\.\d%", body_ru)
-    names_ru = [a.text for a in d.find_elements(By.CSS_SELECTOR, "#units-table a.uname")]
-    assert any(re.search("[А-Яа-яЁё]", n) for n in names_ru), "unit names in Russian"
+    assert not _latin_names(d, "ru")
     _screenshot(d, "report-overview-ru.png")
+
+    # Kazakh: its own words and number format (decimal comma, % without a space), Cyrillic names
+    _lang(d, "kk")
+    body_kk = d.find_element(By.TAG_NAME, "body").text
+    assert "Әртараптандыру" in d.find_element(By.ID, "catcards").text
+    assert "Диверсификация" not in body_kk and "Diversify" not in body_kk
+    assert re.search(r"\d,\d%", body_kk) and not re.search(r"\d\.\d%", body_kk)
+    assert not _latin_names(d, "kk")
+    assert "{" not in body_kk  # every template filled
+    for lang in ("kk", "ru", "en"):  # the page formats numbers as the sentences do
+        _lang(d, lang)
+        _numbers_agree_with_python(d, lang)
+    _lang(d, "kk")
+    _screenshot(d, "report-overview-kk.png")
+
+    # the map: region borders (a 2022 region among them) and the growth points, labelled
+    assert d.find_elements(By.CSS_SELECTOR, "#map svg path.region[data-region='Ulytau']")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#map svg path.region")) == 20
+    labels = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#map svg text.citylabel")]
+    assert "Қарағанды" in labels and len(labels) == len(
+        d.find_elements(By.CSS_SELECTOR, "#map svg g.cities rect.city")
+    )
+    _lang(d, "ru")
 
     # every unit's card draws: chart, drivers, reasons; in Russian, then one in English
     for uid, _ in units:
@@ -194,14 +217,37 @@ def test_report_in_chromium(report: Path, browser):
     assert "Пограничный случай" in d.find_element(By.ID, "reasons").text or not any(
         b for _, b in units
     )
+    assert not _latin_names(d, "ru")
     _screenshot(d, "report-unit-ru.png")
+    _lang(d, "kk")
+    assert not _latin_names(d, "kk")
+    assert "Шекаралық жағдай" in d.find_element(By.ID, "reasons").text or not any(
+        b for _, b in units
+    )
+    assert "{" not in d.find_element(By.TAG_NAME, "main").text  # every template filled
+    _screenshot(d, "report-unit-kk.png")
     _lang(d, "en")
     assert "Boundary case" in d.find_element(By.ID, "reasons").text or not any(b for _, b in units)
     _screenshot(d, "report-unit-en.png")
+    for lang in ("ru", "kk"):  # the method page too: coverage table, data warnings, sources
+        _lang(d, lang)
+        _go(d, "#method")
+        assert not _latin_names(d, lang)
+        assert "{" not in d.find_element(By.TAG_NAME, "main").text
+    _screenshot(d, "report-method-kk.png")
+    _lang(d, "en")
     _go(d, "#method")
     assert d.find_element(By.ID, "accuracy-table")
     assert d.find_element(By.ID, "policy-table")
     _screenshot(d, "report-method-en.png")
+
+    # the headline shows the decision and the likely outcome; its number is that outcome's
+    # probability, the largest of the three shown beside it
+    _go(d, f"#unit/{pick}")
+    decision = d.find_element(By.ID, "decision").text
+    bar = d.find_element(By.CSS_SELECTOR, "#category .probbar").get_attribute("aria-label")
+    shown = [int(x) for x in re.findall(r"(\d+)%", bar)]
+    assert re.search(r"(\d+)% likely", decision)[1] == str(max(shown)), (decision, bar)
 
     # no console errors (a blocked request would show up here too, as a CSP violation)
     assert not _console_errors(d)
@@ -209,6 +255,93 @@ def test_report_in_chromium(report: Path, browser):
     requested = _requests_since(d, url)
     others = [u for u in requested if u.split("#")[0] != url and not u.startswith("data:")]
     assert not others, others
+
+
+def test_print_to_pdf_has_the_overview_and_unit_pages(report: Path, browser):
+    """Chromium's print to PDF of the #print view: the overview table, then a page per unit."""
+    from pypdf import PdfReader
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    browser.get(report.as_uri() + "?lang=ru#print")
+    _ready(browser)
+    opts = PrintOptions()
+    opts.page_width, opts.page_height = 21.0, 29.7  # A4, in centimetres
+    opts.background = True
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "report-print-ru.pdf"
+    pdf.write_bytes(base64.b64decode(browser.print_page(opts)))
+    pages = [p.extract_text() for p in PdfReader(pdf).pages]
+    data = json.loads(
+        browser.execute_script("return document.getElementById('report-data').textContent")
+    )
+    names = {u["name"]["ru"] for u in data["units"]}
+    # the overview table (its header) on the first pages, then every unit's page heading one
+    assert any("Все города с категорией" in p for p in pages[:4])
+    starts = [p for p in pages if p.split("\n", 1)[0].strip() in names]
+    assert {p.split("\n", 1)[0].strip() for p in starts} == names
+    assert len(pages) >= len(names) + 1
+
+
+def test_forecast_report_pdf(report: Path, tmp_path: Path):
+    copy = tmp_path / "run"
+    shutil.copytree(report.parent, copy)
+    res = subprocess.run(
+        [str(FORECAST), "report", str(copy), "--pdf", "--lang", "kk"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert f"wrote {copy / 'report.pdf'}" in res.stdout
+    from pypdf import PdfReader
+
+    text = PdfReader(copy / "report.pdf").pages[0].extract_text()
+    assert "Халық санының болашағы" in text
+
+
+def _numbers_agree_with_python(driver, lang: str) -> None:
+    """The table's numbers, formatted by the page's script, read exactly as the Python side
+    (forecast.report.text, which writes the sentences) formats the same values: both read the
+    language's separators from i18n.json."""
+    from forecast.report import text as tx
+
+    cells = driver.execute_script(
+        "return [...document.querySelectorAll('#units-table tbody tr')].map(tr => ["
+        "tr.dataset.id,"
+        "tr.querySelector('td[data-key=latest]').firstChild.textContent,"
+        "tr.querySelector('td[data-key=change]').firstChild.textContent])"
+    )
+    data = json.loads(
+        driver.execute_script("return document.getElementById('report-data').textContent")
+    )
+    by = {u["id"]: u for u in data["units"]}
+    assert cells
+    for uid, latest, change in cells:
+        assert latest == tx.num(by[uid]["latest"], lang), (lang, uid, latest)
+        assert change == tx.pct(by[uid]["change"], lang), (lang, uid, change)
+
+
+def _latin_names(driver, lang: str) -> list[str]:
+    """English (Latin-script) names of units, regions and cities in the page's text.
+
+    The visible text, chart labels and the unit menu count; the tooltips of observations carry
+    the source's own note (provenance, quoted as published) and are left out."""
+    data = json.loads(
+        driver.execute_script("return document.getElementById('report-data').textContent")
+    )
+    names = {u["name"]["en"] for u in data["units"]} | {u["region"]["en"] for u in data["units"]}
+    if data.get("map"):
+        names |= {c["name"] for c in data["map"]["cities"]}
+        names |= {r["region"] for r in data["map"]["regions"]}
+    for u in data["units"]:
+        names |= {a["text"]["en"] for a in u["attrs"] if a.get("text")}
+    text = driver.find_element(By.TAG_NAME, "body").text
+    text += " ".join(
+        e.get_attribute("textContent")
+        for e in driver.find_elements(By.CSS_SELECTOR, "svg text, option")
+    )
+    assert driver.execute_script("return document.documentElement.lang") == lang
+    return sorted(n for n in names if re.search(r"(?<![\w/.-])" + re.escape(n) + r"(?![\w])", text))
 
 
 def test_the_checks_catch_a_network_request(report: Path, browser, tmp_path: Path):

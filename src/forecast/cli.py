@@ -192,9 +192,13 @@ def run(
         help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
     ),
     track: bool = typer.Option(True, help="log the run to MLflow"),
+    pdf: bool = typer.Option(
+        False, "--pdf", help="also print the report to report.pdf (when Chromium is installed)"
+    ),
 ):
     """The main job: validate, train, forecast, explain, categorise, report, track."""
     from . import pipeline
+    from .report.pdf import find_browser, write_pdf
 
     start = time.perf_counter()
     with _guard():
@@ -209,7 +213,16 @@ def run(
                 track=track,
                 progress=report,
             )
+        if pdf and find_browser():
+            write_pdf(res.out_dir / "report.html")
     _print_run(res, time.perf_counter() - start)
+    if pdf:
+        pdf_path = res.out_dir / "report.pdf"
+        console.print(
+            f"pdf: {pdf_path}"
+            if pdf_path.exists()
+            else "pdf: not written (headless Chromium is not installed: apt-get install chromium)"
+        )
 
 
 @app.command()
@@ -351,16 +364,28 @@ def _print_retrain(res, seconds: float) -> None:
 
 
 @app.command()
-def report(run_folder: Path = typer.Argument(..., help="a run folder made by `forecast run`")):
-    """The decision-maker report of a run: RUN_FOLDER/report.html (EN/RU) and report.xlsx."""
+def report(
+    run_folder: Path = typer.Argument(..., help="a run folder made by `forecast run`"),
+    pdf: bool = typer.Option(False, "--pdf", help="also write report.pdf (headless Chromium)"),
+    lang: str = typer.Option("en", "--lang", help="language of the PDF: en, ru or kk"),
+):
+    """The decision-maker report of a run: RUN_FOLDER/report.html (KK/RU/EN) and report.xlsx."""
     from .report.excel import write_workbook
     from .report.html import write_report
+    from .report.pdf import write_pdf
+    from .report.text import LANGS
 
+    if lang not in LANGS:
+        _fail(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}", 2)
     with _guard():
         html_path = write_report(run_folder)
         xlsx_path = write_workbook(run_folder)
     console.print(f"wrote {html_path}")
     console.print(f"wrote {xlsx_path}")
+    if pdf:
+        with _guard():
+            pdf_path = write_pdf(html_path, lang)
+        console.print(f"wrote {pdf_path}")
 
 
 @app.command()

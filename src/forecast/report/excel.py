@@ -1,7 +1,7 @@
 """Excel export of a run: report.xlsx with sheets forecasts, categories, drivers, policy, about.
 
 Same folder-only input as the HTML report. Units get their names next to their ids, drivers their
-English and Russian labels, so that the workbook reads without the CSV files next to it. The
+English, Russian and Kazakh labels, so that the workbook reads without the CSV files next to it. The
 drivers sheet holds the horizons the report shows (5, 10 and the policy horizon); drivers.csv
 keeps every horizon (all of them would be ~750,000 rows on the US county panel).
 """
@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from .. import __version__, io
-from .payload import _driver_labels
+from .driverlabels import driver_labels
 from .rundir import read_run
 
 MAX_WIDTH = 60
@@ -90,14 +90,16 @@ def _sheets(run_dir: Path) -> dict[str, pd.DataFrame]:
         if "horizon" in d and hs:
             d = d[d["horizon"].isin(hs)]
         d = d.drop(columns=[c for c in ("contribution_log",) if c in d])
-        label = _driver_labels()
+        label = driver_labels()
         names = d["driver"].astype(str).unique()
         en = {n: label(n, "en") for n in names}
         ru = {n: label(n, "ru") for n in names}
+        kk = {n: label(n, "kk") for n in names}
         d = d.copy()
         pos = list(d.columns).index("driver") + 1
         d.insert(pos, "driver_en", d["driver"].map(en))
         d.insert(pos + 1, "driver_ru", d["driver"].map(ru))
+        d.insert(pos + 2, "driver_kk", d["driver"].map(kk))
         sheets["drivers"] = _with_names(d, units, cols=("name",))
     else:
         sheets["drivers"] = missing

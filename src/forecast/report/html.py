@@ -1,4 +1,4 @@
-"""The decision-maker report: one self-contained HTML file per run (English and Russian).
+"""The decision-maker report: one self-contained HTML file per run (Kazakh, Russian, English).
 
 ``render_report(run_dir)`` reads the run folder (see :mod:`.rundir`), builds the report's data
 (:mod:`.payload`) and returns one HTML page with the stylesheet, the script and the data inline.

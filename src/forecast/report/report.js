@@ -32,16 +32,16 @@
   function num(x, dec, sign) {
     dec = dec || 0;
     if (!isNum(x)) return "–";
+    const fmt = T().num; // the language's separators, from i18n.json (shared with the Python side)
     const parts = Math.abs(x).toFixed(dec).split(".");
-    const sep = state.lang === "en" ? "," : NBSP;
-    let body = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, sep);
-    if (parts[1]) body += (state.lang === "en" ? "." : ",") + parts[1];
+    let body = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, fmt.group);
+    if (parts[1]) body += fmt.decimal + parts[1];
     const r = Number(x.toFixed(dec));
     if (r < 0) return MINUS + body;
     if (sign && r > 0) return "+" + body;
     return body;
   }
-  function pctSuffix() { return state.lang === "en" ? "%" : NBSP + "%"; }
+  function pctSuffix() { return T().num.pct; }
   function pct(x, dec, sign) {
     if (!isNum(x)) return "–";
     return num(x, dec === undefined ? 1 : dec, sign === undefined ? true : sign) + pctSuffix();
@@ -126,9 +126,19 @@
   function icon(cat) {
     return s("svg", { width: 14, height: 14, viewBox: "0 0 14 14", "aria-hidden": "true" }, marker(cat, 7, 7.5, 5));
   }
-  function chip(u, noConf) {
-    return h("span", { class: "chip cat-" + u.cat }, icon(u.cat), catName(u.cat),
-      isNum(u.conf) && !noConf ? h("span", { class: "conf" }, prob(u.conf)) : null);
+  // the decision only: its number would read as "how sure we are" (see outcomeShort)
+  function chip(u) {
+    return h("span", { class: "chip cat-" + u.cat }, icon(u.cat), catName(u.cat));
+  }
+  // the most likely outcome and its probability, e.g. "fall of more than 10%: 80%"
+  function outcomeShort(u) {
+    const hl = u.headline || {};
+    if (!hl.outcome) return "–";
+    const th = META.thresholds;
+    const txt = fill(T().outcome_short[hl.outcome], {
+      decline: thr(th.decline), growth: thr(th.growth), decline_abs: thr(Math.abs(th.decline)).replace(/^\+/, ""),
+    });
+    return txt + ": " + prob(hl.p);
   }
   function boundaryFlag(big) { return h("span", { class: big ? "flag big" : "flag" }, "⚠ " + T().boundary_yes); }
 
@@ -163,6 +173,7 @@
       if (BY_ID.has(id)) return { view: "unit", id: id };
     }
     if (hsh === "method") return { view: "method" };
+    if (hsh === "print") return { view: "print" };
     return { view: "overview" };
   }
 
@@ -188,6 +199,7 @@
         h("a", { href: "#overview", class: r.view === "overview" ? "active" : null, id: "nav-overview" }, t.nav_overview),
         h("a", { href: "#method", class: r.view === "method" ? "active" : null, id: "nav-method" }, t.nav_method),
         sel),
+      h("button", { type: "button", class: "btn print", id: "print", on: { click: () => window.print() } }, t.print),
       h("div", { class: "langs", role: "group", "aria-label": t.language },
         LANGS.map((l) => h("button", {
           type: "button", "data-lang": l, "aria-pressed": l === state.lang ? "true" : "false",
@@ -210,9 +222,34 @@
     main.textContent = "";
     if (r.view === "unit") main.appendChild(unitView(BY_ID.get(r.id)));
     else if (r.view === "method") main.appendChild(methodView());
+    else if (r.view === "print") printView(main);
     else main.appendChild(overview());
     if (scroll) window.scrollTo(0, 0);
   }
+
+  // ---- print: the overview, then every unit's page, each from a new A4 sheet -----------------
+  function printView(main) {
+    const keep = state.showAll;
+    state.showAll = true;
+    main.appendChild(h("div", { class: "printpage", id: "print-overview" }, overview()));
+    state.showAll = keep;
+    UNITS.slice().sort((a, b) => uname(a).localeCompare(uname(b), state.lang)).forEach((u) => {
+      main.appendChild(h("div", { class: "printpage printunit" }, unitView(u)));
+    });
+  }
+  let printed = null; // the view to come back to after a print started from another view
+  window.addEventListener("beforeprint", () => {
+    if (route().view === "print") return;
+    printed = window.location.hash;
+    const main = document.getElementById("main");
+    main.textContent = "";
+    printView(main);
+  });
+  window.addEventListener("afterprint", () => {
+    if (printed === null) return;
+    printed = null;
+    render(false);
+  });
 
   // ---- overview ---------------------------------------------------------------------------
   function counts() {
@@ -314,15 +351,15 @@
     ];
     META.table_horizons.forEach((hz) => {
       const any = UNITS.find((u) => u.fc[hz]);
-      const year = any ? any.fc[hz][0] : META.as_of + hz;
+      const year = any ? any.fc[hz].year : META.as_of + hz;
       cols.push({
         key: "fc" + hz, label: fill(t.th_fc, { year: year, h: hz }), type: "num",
-        value: (u) => (u.fc[hz] ? u.fc[hz][1] : null),
+        value: (u) => (u.fc[hz] ? u.fc[hz].value : null),
         cell: (u) => {
           const f = u.fc[hz];
           if (!f) return h("td", { class: "num" }, "–");
-          return h("td", { class: "num", "data-value": f[1] }, num(f[1]),
-            h("span", { class: "sub" }, isNum(f[2]) ? fill(t.range_short, { lo: num(f[2]), hi: num(f[3]) }) : ""));
+          return h("td", { class: "num", "data-value": f.value }, num(f.value),
+            h("span", { class: "sub" }, isNum(f.lower) ? fill(t.range_short, { lo: num(f.lower), hi: num(f.upper) }) : ""));
         },
       });
     });
@@ -338,9 +375,12 @@
         cell: (u) => h("td", { class: "num", "data-value": u.emp_change }, pct(u.emp_change)) });
     }
     cols.push(
-      { key: "category", label: t.th_category, type: "text",
-        value: (u) => D.category_order.indexOf(u.cat) * 10 + (u.boundary ? 5 : 0) + (1 - (u.conf || 0)),
+      { key: "category", label: t.th_decision, type: "text",
+        value: (u) => D.category_order.indexOf(u.cat) * 10 + (u.boundary ? 5 : 0),
         cell: (u) => h("td", { class: "catcell" }, chip(u), u.boundary ? h("div", null, boundaryFlag(false)) : null) },
+      { key: "outcome", label: t.th_outcome, type: "num",
+        value: (u) => (u.headline && isNum(u.headline.p) ? ["decline", "mid", "growth"].indexOf(u.headline.outcome) + u.headline.p : null),
+        cell: (u) => h("td", { class: "small outcome" }, outcomeShort(u)) },
       { key: "driver", label: t.th_driver, tip: t.th_driver_tip, type: "text", value: (u) => (u.top ? driverName(u.top.driver) : ""),
         cell: (u) => h("td", { class: "small driver" }, u.top ? [driverName(u.top.driver), " ", h("span", { class: "muted nowrap" }, "(" + pts(u.top.pct) + ")")] : "–") });
     return cols;
@@ -402,7 +442,7 @@
         let row = rowCache.get(u.id);
         if (!row) {
           row = h("tr", { "data-id": u.id, class: "cat-" + u.cat });
-          cols.forEach((c) => row.appendChild(c.cell(u)));
+          cols.forEach((c) => { const td = c.cell(u); td.dataset.key = c.key; row.appendChild(td); });
           rowCache.set(u.id, row);
         }
         frag.appendChild(row);
@@ -431,10 +471,14 @@
     const pts_ = UNITS.filter((u) => isNum(u.lat) && isNum(u.lon));
     const missing = UNITS.filter((u) => !(isNum(u.lat) && isNum(u.lon)));
     if (!pts_.length) return null; // the overview says so in a note instead
-    const lats = pts_.map((u) => u.lat), lons = pts_.map((u) => u.lon);
+    const MAP = D.map; // region borders and growth points, when the units lie in that country
+    const sc = MAP ? MAP.scale : 1;
+    const ringPts = MAP ? MAP.regions.flatMap((r) => r.rings) : [];
+    const lats = MAP ? ringPts.flatMap((r) => r.filter((v, i) => i % 2).map((v) => v / sc)) : pts_.map((u) => u.lat);
+    const lons = MAP ? ringPts.flatMap((r) => r.filter((v, i) => !(i % 2)).map((v) => v / sc)) : pts_.map((u) => u.lon);
     let la0 = Math.min.apply(null, lats), la1 = Math.max.apply(null, lats);
     let lo0 = Math.min.apply(null, lons), lo1 = Math.max.apply(null, lons);
-    const padLa = Math.max(0.6, (la1 - la0) * 0.08), padLo = Math.max(0.8, (lo1 - lo0) * 0.06);
+    const padLa = MAP ? 0.3 : Math.max(0.6, (la1 - la0) * 0.08), padLo = MAP ? 0.3 : Math.max(0.8, (lo1 - lo0) * 0.06);
     la0 -= padLa; la1 += padLa; lo0 -= padLo; lo1 += padLo;
     const kx = Math.cos(((la0 + la1) / 2) * Math.PI / 180);
     const W = 640;
@@ -445,9 +489,22 @@
     const X = (lon) => (lon - lo0) * kx * scale;
     const Y = (lat) => (la1 - lat) * scale;
     const svg = s("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t.map_title });
-    // graticule
+    if (MAP) {
+      const gr = s("g", { class: "regions" });
+      MAP.regions.forEach((reg) => {
+        const d = reg.rings.map((r) => {
+          let out = "";
+          for (let i = 0; i < r.length; i += 2) out += (i ? "L" : "M") + X(r[i] / sc).toFixed(1) + "," + Y(r[i + 1] / sc).toFixed(1);
+          return out + "Z";
+        }).join("");
+        gr.appendChild(s("path", { d: d, class: "region", "data-region": reg.region }, title(reg.name[state.lang] || reg.region)));
+      });
+      svg.appendChild(gr);
+    }
+    // graticule (only without a map: the borders place the towns)
     const step = niceStep(Math.max(la1 - la0, lo1 - lo0), 6);
     const g = s("g", { class: "axis" });
+    if (MAP) g.style.display = "none";
     for (let v = Math.ceil(lo0 / step) * step; v <= lo1; v += step) {
       g.appendChild(s("line", { x1: X(v), x2: X(v), y1: 0, y2: H, "stroke-dasharray": "2 4" }));
       g.appendChild(s("text", { x: X(v) + 3, y: H - 4 }, `${num(v, step % 1 ? 1 : 0)}°${v >= 0 ? "E" : "W"}`));
@@ -465,11 +522,36 @@
       const x = X(u.lon), y = Y(u.lat);
       const r = 6;
       const a = s("a", { href: unitHref(u.id), class: "mapdot", "data-id": u.id });
-      a.appendChild(title(`${uname(u)} (${uregion(u)}): ${catName(u.cat)} ${prob(u.conf)}; ${pct(u.change)} → ${META.target_year}${u.boundary ? "; " + T().boundary_yes : ""}`));
+      a.appendChild(title(`${uname(u)} (${uregion(u)}): ${catName(u.cat)}; ${outcomeShort(u)}; ${pct(u.change)} → ${META.target_year}${u.boundary ? "; " + T().boundary_yes : ""}`));
       if (u.boundary) a.appendChild(s("circle", { cx: x, cy: y, r: r + 4, fill: "none", stroke: "var(--c-stabilize)", "stroke-width": 2, "stroke-dasharray": "3 2" }));
       a.appendChild(marker(u.cat, x, y, r, { stroke: "#fff", "stroke-width": 1.2 }));
       dots.appendChild(a);
     });
+    // growth points first: each label takes the first free place around its square
+    const cityLabels = [];
+    if (MAP) {
+      MAP.cities.forEach((c) => {
+        const x = X(c.lon), y = Y(c.lat), lab = c.label[state.lang] || c.name;
+        const w = lab.length * 6.8 + 2;
+        const cands = [[x, y - 8, "middle"], [x, y + 17, "middle"], [x + 8, y + 4, "start"], [x - 8, y + 4, "end"],
+          [x - 8, y - 8, "end"], [x + 8, y - 8, "start"], [x - 8, y + 16, "end"], [x + 8, y + 16, "start"],
+          [x - 6, y - 20, "end"], [x, y - 22, "middle"]];
+        // the first place clear of labels and towns; failing that, the one with fewest overlaps
+        let pick = cands[0], best = Infinity;
+        for (const cd of cands) {
+          const bx = cd[2] === "end" ? cd[0] - w : cd[2] === "middle" ? cd[0] - w / 2 : cd[0];
+          const box = [bx, cd[1] - 11, bx + w, cd[1] + 2];
+          if (box[0] < 0 || box[2] > W || box[1] < 0 || box[3] > H) continue;
+          const hits = placed.filter((p) => !(box[2] < p[0] || box[0] > p[2] || box[3] < p[1] || box[1] > p[3])).length +
+            pts_.filter((v) => X(v.lon) > box[0] - 5 && X(v.lon) < box[2] + 5 && Y(v.lat) > box[1] - 5 && Y(v.lat) < box[3] + 5).length;
+          if (hits < best) { best = hits; pick = cd; }
+          if (!hits) break;
+        }
+        const bx = pick[2] === "end" ? pick[0] - w : pick[2] === "middle" ? pick[0] - w / 2 : pick[0];
+        placed.push([bx, pick[1] - 11, bx + w, pick[1] + 2]);
+        cityLabels.push([x, y, lab, pick, c.name]);
+      });
+    }
     if (pts_.length <= 80) {
       order.forEach((u) => {
         const x = X(u.lon), y = Y(u.lat);
@@ -490,6 +572,14 @@
         }
       });
     }
+    if (MAP) {
+      const gc = s("g", { class: "cities" });
+      cityLabels.forEach(([x, y, lab, pick, name]) => {
+        gc.appendChild(s("rect", { x: x - 4, y: y - 4, width: 8, height: 8, class: "city", "data-city": name }, title(lab + " — " + T().map_city)));
+        gc.appendChild(s("text", { x: pick[0], y: pick[1], "text-anchor": pick[2], class: "citylabel" }, lab));
+      });
+      svg.appendChild(gc);
+    }
     svg.appendChild(labels);
     svg.appendChild(dots);
     sec.appendChild(svg);
@@ -497,6 +587,8 @@
     Object.keys(counts()).forEach((k) => legend.appendChild(h("span", null, icon(k), catName(k))));
     legend.appendChild(h("span", null, s("svg", { width: 18, height: 18, viewBox: "0 0 18 18" },
       s("circle", { cx: 9, cy: 9, r: 7, fill: "none", stroke: "var(--c-stabilize)", "stroke-width": 2, "stroke-dasharray": "3 2" })), T().boundary_yes));
+    if (MAP) legend.appendChild(h("span", null, s("svg", { width: 14, height: 14, viewBox: "0 0 14 14" },
+      s("rect", { x: 3, y: 3, width: 8, height: 8, class: "city" })), T().map_city));
     sec.appendChild(legend);
     sec.appendChild(h("p", { class: "note" }, t.map_note));
     if (missing.length) {
@@ -585,6 +677,7 @@
     head.appendChild(h("div", { class: "unithead" },
       h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u))),
       h("div", { class: "catbig" }, chip(u), " ", u.boundary ? boundaryFlag(true) : null)));
+    if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, tx.decision));
     if (tx.headline) head.appendChild(h("p", { class: "headline" }, tx.headline));
     if (tx.range) head.appendChild(h("p", { class: "range" }, tx.range));
     frag.appendChild(head);
@@ -619,24 +712,24 @@
     const t = T();
     const th = META.thresholds;
     const sec = h("section", { class: "panel", id: "category" }, h("h3", null, t.card_category));
-    sec.appendChild(h("p", null, chip(u, true), " ", h("span", null, t.confidence + ": ", h("b", null, prob(u.conf)))));
-    sec.appendChild(h("p", { class: "note" }, u.cat === "agglomerate" ? t.conf_explain_agglo : t.conf_explain));
-    if (u.runner) sec.appendChild(h("p", null, fill(t.runner_up, { cat: catName(u.runner), conf: prob(u.runner_conf) })));
+    sec.appendChild(h("p", null, chip(u), " ", h("b", null, (t.decision || {})[u.cat] || "")));
+    sec.appendChild(h("p", { class: "note", id: "conf-def" }, fill(t.conf_def, { year: u.target_year || META.target_year })));
     const p = u.probs || {};
-    if (isNum(p.resettle) && isNum(p.stabilize) && isNum(p.diversify)) {
+    if (isNum(p.decline) && isNum(p.mid) && isNum(p.growth)) {
       sec.appendChild(h("h3", null, fill(t.probs_title, { year: u.target_year || META.target_year })));
-      const band = u.cat === "agglomerate" ? u.runner : u.cat;
+      const likely = (u.headline || {}).outcome; // the outcome the headline names
       const bar = h("div", { class: "probbar", role: "img" });
-      const parts = [["resettle", p.resettle, fill(t.prob_decline, { decline: thr(th.decline) })],
-        ["stabilize", p.stabilize, t.prob_mid], ["diversify", p.diversify, fill(t.prob_growth, { growth: thr(th.growth) })]];
-      bar.setAttribute("aria-label", parts.map((x) => x[2] + ": " + prob(x[1])).join("; "));
+      // [outcome, colour (the category that outcome would point to), probability, words]
+      const parts = [["decline", "resettle", p.decline, fill(t.prob_decline, { decline: thr(th.decline) })],
+        ["mid", "stabilize", p.mid, t.prob_mid], ["growth", "diversify", p.growth, fill(t.prob_growth, { growth: thr(th.growth) })]];
+      bar.setAttribute("aria-label", parts.map((x) => x[3] + ": " + prob(x[2])).join("; "));
       const leg = h("div", { class: "problegend" });
       parts.forEach((x) => {
         bar.appendChild(h("div", {
-          style: `width:${(100 * x[1]).toFixed(2)}%;background:var(--c-${x[0]})`,
-          class: x[0] === band ? "chosen" : null, title: x[2] + ": " + prob(x[1]),
-        }, x[1] >= 0.12 ? prob(x[1]) : ""));
-        leg.appendChild(h("span", null, icon(x[0]), " ", x[2] + ": ", h("b", null, prob(x[1])), " · " + catName(x[0])));
+          style: `width:${(100 * x[2]).toFixed(2)}%;background:var(--c-${x[1]})`,
+          class: x[0] === likely ? "chosen" : null, title: x[3] + ": " + prob(x[2]), "data-outcome": x[0],
+        }, x[2] >= 0.12 ? prob(x[2]) : ""));
+        leg.appendChild(h("span", null, icon(x[1]), " ", x[3] + ": ", h("b", null, prob(x[2]))));
       });
       sec.appendChild(bar);
       sec.appendChild(leg);
@@ -656,18 +749,19 @@
     const t = T();
     const obs = ser.obs || [];
     const fc = ser.fc || [];
-    const latest = ser.latest || (obs.length ? [obs[obs.length - 1][0], obs[obs.length - 1][1]] : null);
+    const last = ser.latest || (obs.length ? obs[obs.length - 1] : null);
+    const latest = last ? [last.year, last.value] : null;
     const W = 720, H = 300, m = { l: 62, r: 18, t: 14, b: 28 };
-    const years = obs.map((o) => o[0]).concat(fc.map((f) => f[1]));
+    const years = obs.map((o) => o.year).concat(fc.map((f) => f.year));
     if (!years.length) return h("p", { class: "muted" }, t.no_history);
-    const fcYears = fc.map((f) => f[1]);
+    const fcYears = fc.map((f) => f.year);
     const first = Math.min.apply(null, years);
     const span = fcYears.length ? Math.max.apply(null, fcYears) - (META.as_of || first) : 0;
     // recent history gets the room; older observations stay in the table under the chart
     const x0 = fcYears.length && isNum(META.as_of) ? Math.max(first, META.as_of - Math.max(30, 3 * span + 5)) : first;
     const x1 = Math.max.apply(null, years) + 0.5;
-    const hidden = obs.filter((o) => o[0] < x0);
-    const vals = obs.filter((o) => o[0] >= x0).map((o) => o[1]).concat(fc.map((f) => (isNum(f[4]) ? f[4] : f[2])));
+    const hidden = obs.filter((o) => o.year < x0);
+    const vals = obs.filter((o) => o.year >= x0).map((o) => o.value).concat(fc.map((f) => (isNum(f.upper) ? f.upper : f.value)));
     const scen = opt.scenarios || [];
     scen.forEach((sc) => sc[1].forEach((p) => vals.push(p[1])));
     const ymax = Math.max.apply(null, vals.filter(isNum)) * 1.08 || 1;
@@ -692,32 +786,32 @@
       svg.appendChild(s("text", { x: right ? X(asOf) + 4 : X(asOf) - 4, y: m.t + 10, "font-size": 11, fill: "var(--muted)", "text-anchor": right ? "start" : "end" }, lbl));
     }
     const start = latest ? [latest[0], latest[1]] : null;
-    const band = fc.filter((f) => isNum(f[3]) && isNum(f[4]));
+    const band = fc.filter((f) => isNum(f.lower) && isNum(f.upper));
     if (band.length) {
-      const up = (start ? [[start[0], start[1]]] : []).concat(band.map((f) => [f[1], f[4]]));
-      const lo = band.map((f) => [f[1], f[3]]).reverse().concat(start ? [[start[0], start[1]]] : []);
+      const up = (start ? [[start[0], start[1]]] : []).concat(band.map((f) => [f.year, f.upper]));
+      const lo = band.map((f) => [f.year, f.lower]).reverse().concat(start ? [[start[0], start[1]]] : []);
       const d = up.concat(lo).map((p, i) => (i ? "L" : "M") + X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1)).join("") + "Z";
       svg.appendChild(s("path", { d: d, fill: "var(--band)", "fill-opacity": 0.45, stroke: "none" },
         title(fill(t.legend_range, { level: share(META.level) }))));
     }
     if (opt.thresholds && start && isNum(META.thresholds.decline) && fc.length) {
-      const xe = X(fc[fc.length - 1][1]);
+      const xe = X(fc[fc.length - 1].year);
       const lines = [[start[1], t.legend_nochange, "#6b7280"],
         [start[1] * (1 + META.thresholds.decline / 100), fill(t.legend_decline, { decline: thr(META.thresholds.decline) }), "var(--c-resettle)"]];
       lines.forEach((l) => {
         svg.appendChild(s("line", { x1: X(start[0]), x2: xe, y1: Y(l[0]), y2: Y(l[0]), stroke: l[2], "stroke-width": 1.2, "stroke-dasharray": "2 3" }, title(l[1])));
       });
     }
-    const shown = obs.filter((o) => o[0] >= x0);
+    const shown = obs.filter((o) => o.year >= x0);
     if (shown.length > 1) {
-      svg.appendChild(s("polyline", { points: shown.map((o) => X(o[0]).toFixed(1) + "," + Y(o[1]).toFixed(1)).join(" "), fill: "none", stroke: "#5b6474", "stroke-width": 1.4 }));
+      svg.appendChild(s("polyline", { points: shown.map((o) => X(o.year).toFixed(1) + "," + Y(o.value).toFixed(1)).join(" "), fill: "none", stroke: "#5b6474", "stroke-width": 1.4 }));
     }
     if (fc.length) {
-      const line = (start ? [[start[0], start[1]]] : []).concat(fc.map((f) => [f[1], f[2]]));
+      const line = (start ? [[start[0], start[1]]] : []).concat(fc.map((f) => [f.year, f.value]));
       svg.appendChild(s("polyline", { points: line.map((p) => X(p[0]).toFixed(1) + "," + Y(p[1]).toFixed(1)).join(" "), fill: "none", stroke: "var(--accent)", "stroke-width": 2.2, "stroke-dasharray": "6 3" }));
       fc.forEach((f) => {
-        const c = s("circle", { cx: X(f[1]), cy: Y(f[2]), r: 2.6, fill: "var(--accent)", class: "fcpt" });
-        c.appendChild(title(`${f[1]}: ${num(f[2])} (${isNum(f[3]) ? num(f[3]) + " – " + num(f[4]) : ""})`));
+        const c = s("circle", { cx: X(f.year), cy: Y(f.value), r: 2.6, fill: "var(--accent)", class: "fcpt" });
+        c.appendChild(title(`${f.year}: ${num(f.value)} (${isNum(f.lower) ? num(f.lower) + " – " + num(f.upper) : ""})`));
         svg.appendChild(c);
       });
     }
@@ -727,13 +821,13 @@
         title(sc[0] + ": " + sc[1].map((p) => p[0] + " " + num(p[1])).join(", "))));
     });
     shown.forEach((o) => {
-      const note = isNum(o[4]) ? D.notes[o[4]] : "";
-      const src = isNum(o[3]) ? D.sources[o[3]].url : "";
-      const tip = `${o[0]}: ${num(o[1])} · ${kindName(o[2])}` + (note ? "\n" + note : "") + (src ? "\n" + src : "");
+      const note = isNum(o.note) ? D.notes[o.note] : "";
+      const src = isNum(o.source) ? D.sources[o.source].url : "";
+      const tip = `${o.year}: ${num(o.value)} · ${kindName(o.kind)}` + (note ? "\n" + note : "") + (src ? "\n" + src : "");
       let mk;
-      if (o[2] === "census") mk = s("circle", { cx: X(o[0]), cy: Y(o[1]), r: 4.6, fill: "#1d2330", class: "obs census" });
-      else if (o[2] === "estimate") mk = s("circle", { cx: X(o[0]), cy: Y(o[1]), r: 3.8, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.6, class: "obs estimate" });
-      else mk = s("rect", { x: X(o[0]) - 3, y: Y(o[1]) - 3, width: 6, height: 6, fill: "#5b6474", class: "obs other" });
+      if (o.kind === "census") mk = s("circle", { cx: X(o.year), cy: Y(o.value), r: 4.6, fill: "#1d2330", class: "obs census" });
+      else if (o.kind === "estimate") mk = s("circle", { cx: X(o.year), cy: Y(o.value), r: 3.8, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.6, class: "obs estimate" });
+      else mk = s("rect", { x: X(o.year) - 3, y: Y(o.value) - 3, width: 6, height: 6, fill: "#5b6474", class: "obs other" });
       mk.appendChild(title(tip));
       svg.appendChild(mk);
     });
@@ -744,7 +838,7 @@
     }
     const wrap = h("div");
     wrap.appendChild(svg);
-    const kinds = new Set(obs.map((o) => o[2]));
+    const kinds = new Set(obs.map((o) => o.kind));
     const legend = h("div", { class: "legend" });
     const sw = (el) => s("svg", { width: 16, height: 12, viewBox: "0 0 16 12" }, el);
     if (kinds.has("census")) legend.appendChild(h("span", null, sw(s("circle", { cx: 8, cy: 6, r: 4.5, fill: "#1d2330" })), t.legend_census));
@@ -760,7 +854,7 @@
     wrap.appendChild(legend);
     if (hidden.length) {
       wrap.appendChild(h("p", { class: "note" }, fill(t.chart_earlier, {
-        n: num(hidden.length), from: hidden[0][0], to: hidden[hidden.length - 1][0],
+        n: num(hidden.length), from: hidden[0].year, to: hidden[hidden.length - 1].year,
       })));
     }
     return wrap;
@@ -771,11 +865,11 @@
     const fc = ser.fc || [];
     if (!fc.length) return null;
     const want = new Set(META.table_horizons.concat([META.horizon, 1]));
-    const rows = fc.filter((f) => want.has(f[0]));
+    const rows = fc.filter((f) => want.has(f.h));
     const d = h("details", { class: "fctable" }, h("summary", null, t.fc_table));
     const tb = h("tbody");
-    rows.forEach((f) => tb.appendChild(h("tr", null, h("td", null, String(f[1])), h("td", { class: "num" }, num(f[2])),
-      h("td", { class: "num" }, isNum(f[3]) ? num(f[3]) + " – " + num(f[4]) : "–"))));
+    rows.forEach((f) => tb.appendChild(h("tr", null, h("td", null, String(f.year)), h("td", { class: "num" }, num(f.value)),
+      h("td", { class: "num" }, isNum(f.lower) ? num(f.lower) + " – " + num(f.upper) : "–"))));
     d.appendChild(h("table", { class: "plain compact" },
       h("thead", null, h("tr", null, h("th", null, t.fc_year), h("th", { class: "num" }, t.fc_forecast), h("th", { class: "num" }, fill(t.fc_range, {}) + " (" + share(META.level) + ")"))), tb));
     return d;
@@ -792,8 +886,7 @@
       latest: num(u.latest), ly: u.latest_year, ty: u.target_year, forecast: num(u.forecast),
     })));
     const big = [], small = { persons: 0, pct: 0, n: 0 };
-    u.wf.forEach((w) => {
-      const d = { driver: w[0], persons: w[1], pct: w[2] };
+    u.wf.forEach((d) => {
       const persons = isNum(d.persons) ? d.persons : (u.latest * d.pct) / 100;
       if (Math.abs(d.pct) < (META.tiny_pct || 0.25)) { small.persons += persons; small.pct += d.pct; small.n += 1; }
       else big.push({ label: driverName(d.driver), persons: persons, pct: d.pct });
@@ -856,26 +949,27 @@
       sec.appendChild(h("h3", null, t.card_attrs));
       const dl = h("dl", { class: "facts" });
       u.attrs.forEach((a) => {
-        let v = a[1];
-        if (typeof v === "boolean") v = v ? t.yes : t.no;
-        else if (isNum(v)) v = num(v, Math.abs(v) < 100 && v % 1 ? 1 : 0);
-        dl.append(h("dt", null, t.attributes[a[0]] || a[0]), h("dd", null, v));
+        let v = "–";
+        if (typeof a.flag === "boolean") v = a.flag ? t.yes : t.no;
+        else if (isNum(a.num)) v = num(a.num, Math.abs(a.num) < 100 && a.num % 1 ? 1 : 0);
+        else if (a.text) v = a.text[state.lang] || a.text.en;
+        dl.append(h("dt", null, t.attributes[a.key] || a.key), h("dd", null, v));
       });
       sec.appendChild(dl);
     }
     const rows = [];
-    Object.keys(ser).forEach((target) => (ser[target].obs || []).forEach((o) => rows.push([target].concat(o))));
+    Object.keys(ser).forEach((target) => (ser[target].obs || []).forEach((o) => rows.push(Object.assign({ target: target }, o))));
     const d = h("details", { id: "observations" }, h("summary", null, fill(t.card_obs, { n: num(rows.length) })));
     if (!rows.length) d.appendChild(h("p", { class: "muted" }, t.no_history));
     else {
       const multi = Object.keys(ser).filter((k) => (ser[k].obs || []).length).length > 1;
       const tb = h("tbody");
       rows.forEach((r) => {
-        const src = isNum(r[4]) ? D.sources[r[4]].url : null;
-        const note = isNum(r[5]) ? D.notes[r[5]] : null;
+        const src = isNum(r.source) ? D.sources[r.source].url : null;
+        const note = isNum(r.note) ? D.notes[r.note] : null;
         tb.appendChild(h("tr", null,
-          multi ? h("td", null, t.targets[r[0]] || r[0]) : null,
-          h("td", null, String(r[1])), h("td", { class: "num" }, num(r[2])), h("td", null, kindName(r[3])),
+          multi ? h("td", null, t.targets[r.target] || r.target) : null,
+          h("td", null, String(r.year)), h("td", { class: "num" }, num(r.value)), h("td", null, kindName(r.kind)),
           h("td", { class: "small" }, src ? h("a", { href: src, target: "_blank", rel: "noopener noreferrer" }, hostOf(src)) : "",
             note ? h("span", { class: "sub" }, note) : null)));
       });
@@ -1045,6 +1139,10 @@
   function sourcesPanel() {
     const t = T();
     const sec = h("section", { class: "panel", id: "sources" }, h("h2", null, t.sources_title), h("p", null, t.sources_intro));
+    if (D.map) {
+      sec.appendChild(h("p", { class: "note", id: "map-source" }, fill(t.map_source, { source: D.map.source })));
+      sec.appendChild(h("p", { class: "note", id: "names-source" }, t.names_source));
+    }
     if (!D.sources || !D.sources.length) { sec.appendChild(na()); return sec; }
     const tb = h("tbody");
     D.sources.slice().sort((a, b) => b.n - a.n).forEach((sr) => tb.appendChild(h("tr", null,

@@ -6,6 +6,8 @@ import html
 
 import pandas as pd
 
+from . import headline as hl
+
 
 def _fmt(v, spec: str = ",.0f") -> str:
     return "" if pd.isna(v) else format(v, spec)
@@ -13,8 +15,10 @@ def _fmt(v, spec: str = ",.0f") -> str:
 
 def render_summary(result) -> str:
     cats = result.categories.sort_values("change_pct")
+    policy = result.policy.model_dump()
     rows = []
     for r in cats.itertuples():
+        h = hl.headline(r._asdict(), policy, result.config.level)
         rows.append(
             "<tr>"
             f"<td>{html.escape(str(r.name))}</td><td>{html.escape(str(r.region))}</td>"
@@ -22,7 +26,7 @@ def render_summary(result) -> str:
             f"<td class=n>{_fmt(r.forecast)}</td>"
             f"<td class=n>{r.change_pct:+.1f}% [{r.lower_pct:+.1f}%, {r.upper_pct:+.1f}%]</td>"
             f"<td>{html.escape(r.category)}{' *' if r.boundary else ''}</td>"
-            f"<td class=n>{r.confidence:.0%}</td>"
+            f"<td>{html.escape(hl.headline_text(h, r._asdict(), policy, 'en'))}</td>"
             f"<td>{html.escape(str(r.reasons))}</td>"
             "</tr>"
         )
@@ -36,7 +40,7 @@ td.n{{text-align:right;white-space:nowrap}}</style></head><body>
 <p>Population at +{result.policy.horizon} years with the {level}% interval; category from policy
 <code>{html.escape(result.policy.name)}</code>. * = boundary case.</p>
 <table><thead><tr><th>Unit</th><th>Region</th><th>Latest</th><th>Forecast</th><th>Change</th>
-<th>Category</th><th>Confidence</th><th>Why</th></tr></thead><tbody>
+<th>Category</th><th>Decision and most likely outcome</th><th>Why</th></tr></thead><tbody>
 {"".join(rows)}
 </tbody></table></body></html>
 """

@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-LANGS = ("en", "ru")
+LANGS = ("en", "ru", "kk")
 MINUS = "\u2212"
 NBSP = "\u00a0"
 
@@ -50,9 +50,9 @@ def num(x, lang: str, dec: int = 0, sign: bool = False) -> str:
     if not is_num(x):
         return "–"
     x = float(x)
-    body = f"{abs(x):,.{dec}f}"
-    if lang != "en":
-        body = body.replace(",", NBSP).replace(".", ",")
+    fmt = ui(lang)["num"]  # the language's separators (i18n.json), shared with report.js
+    body = f"{abs(x):,.{dec}f}".replace(",", "\0").replace(".", fmt["decimal"])
+    body = body.replace("\0", fmt["group"])
     r = round(x, dec)
     if r < 0:
         return MINUS + body
@@ -64,7 +64,7 @@ def num(x, lang: str, dec: int = 0, sign: bool = False) -> str:
 def pct(x, lang: str, dec: int = 1, sign: bool = True) -> str:
     if not is_num(x):
         return "–"
-    return num(x, lang, dec, sign) + ("%" if lang == "en" else NBSP + "%")
+    return num(x, lang, dec, sign) + ui(lang)["num"]["pct"]
 
 
 def share(x, lang: str) -> str:
@@ -91,11 +91,12 @@ def threshold(x, lang: str) -> str:
     s = num(x, lang, dec, sign=True)
     if round(x, dec) == 0:
         s = "+" + s if not s.startswith(("+", MINUS)) else s
-    return s + ("%" if lang == "en" else NBSP + "%")
+    return s + ui(lang)["num"]["pct"]
 
 
 def plural(n: int, forms: dict, lang: str) -> str:
-    """forms: {'one','few','many'} (ru) or {'one','many'} (en)."""
+    """forms: {'one','few','many'} (ru) or {'one','many'} (en, kk: a noun after a numeral
+    stays singular in Kazakh, so its two forms are the same word)."""
     n = abs(int(n))
     if lang == "ru":
         if n % 10 == 1 and n % 100 != 11:
@@ -124,11 +125,9 @@ def category(name, lang: str) -> str:
     return ui(lang)["categories"].get(str(name), str(name))
 
 
-def region(name, lang: str, ru_name=None) -> str:
-    if lang != "en" and isinstance(ru_name, str) and ru_name:
-        return ru_name
-    entry = i18n().get("regions", {}).get(str(name), {})
-    return entry.get(lang, str(name)) if lang != "en" else str(name)
+def abs_threshold(x, lang: str) -> str:
+    """A threshold without its sign: -10 -> '10%' (for 'a fall of more than 10%')."""
+    return threshold(abs(float(x)), lang).lstrip("+") if is_num(x) else "–"
 
 
 # ---- sentences about one unit -------------------------------------------------------------
@@ -323,19 +322,22 @@ WARN = re.compile(
 )
 
 
-def data_warning(text: str, lang: str) -> str:
-    """A suspicious-jump warning from run.json in the language (the raw text if unknown)."""
+def data_warning(text: str, lang: str, names: dict[str, str] | None = None) -> str:
+    """A suspicious-jump warning from run.json in the language (the raw text if unknown);
+    `names` maps a unit id to its name in the language."""
     m = WARN.match(str(text))
     if not m or lang == "en":
         return str(text)
     u = ui(lang)
+    suffix = u["num"]["pct"]
     steps = m.group("list").replace("->", "→")
     steps = re.sub(
-        r"([+-])(\d+)%", lambda g: (MINUS if g[1] == "-" else "+") + g[2] + NBSP + "%", steps
+        r"([+-])(\d+)%", lambda g: (MINUS if g[1] == "-" else "+") + g[2] + suffix, steps
     )
+    unit = m.group("unit")
     return fill(
         u["s"]["jump"],
-        unit=m.group("unit"),
+        unit=(names or {}).get(unit, unit),
         target=u["targets"].get(m.group("target"), m.group("target")),
         thr=m.group("thr"),
         list=steps,

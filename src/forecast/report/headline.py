@@ -1,0 +1,80 @@
+"""A unit's headline: the decision and the likely outcome, as two things.
+
+The decision is the category the policy assigns. The likely outcome is the most probable of the
+three outcome bands of the run's probabilities: a fall below the decline threshold, a change
+between the thresholds, a change at or above the growth threshold. The number in a headline is
+always the probability of the outcome it names (so it can never contradict the probabilities
+shown beside it), never a "confidence" in the decision. Where the precautionary rule decides (a
+likely fall, yet no resettlement), the headline says so, with the probability at which the rule
+would propose resettlement: the whole likely range below the threshold means a probability of
+at least (1 + level) / 2 of falling below it.
+"""
+
+from __future__ import annotations
+
+from . import text as tx
+
+OUTCOMES = ("decline", "mid", "growth")
+# column names for each outcome's probability, newest first (issue 12 may rename them)
+PROB_COLUMNS = {
+    "decline": ("p_below_decline", "p_decline", "p_resettle"),
+    "mid": ("p_between", "p_mid", "p_stabilize"),
+    "growth": ("p_above_growth", "p_growth", "p_diversify"),
+}
+
+
+def outcome_probs(row: dict) -> dict[str, float] | None:
+    """{decline, mid, growth} probabilities from a categories.csv row (None if absent)."""
+    out: dict[str, float] = {}
+    for key, cols in PROB_COLUMNS.items():
+        v = next((row[c] for c in cols if tx.is_num(row.get(c))), None)
+        if v is not None:
+            out[key] = float(v)
+    if "decline" in out and "growth" in out and "mid" not in out:
+        out["mid"] = max(0.0, 1.0 - out["decline"] - out["growth"])
+    return out if len(out) == 3 else None
+
+
+def headline(row: dict, policy: dict, level: float) -> dict:
+    """{decision, outcome, p, rule, p_rule} for one row of categories.csv."""
+    probs = outcome_probs(row)
+    cat = str(row.get("category") or "")
+    out = {"decision": cat, "outcome": None, "p": None, "rule": None, "p_rule": None}
+    if probs is None:
+        return out
+    best = max(OUTCOMES, key=lambda k: probs[k])
+    out["outcome"], out["p"] = best, round(probs[best], 4)
+    rs = policy.get("resettle") or {}
+    if cat != "resettle" and best == "decline":
+        if rs.get("require_interval_below", True) and not tx._flag(row, "interval_ok"):
+            out["rule"] = "interval"
+            out["p_rule"] = round((1 + level) / 2, 4)
+        elif "structural_ok" in row and not tx._flag(row, "structural_ok"):
+            out["rule"] = "structural"
+    return out
+
+
+def headline_text(h: dict, row: dict, policy: dict, lang: str) -> str:
+    """'Stabilize and monitor — a fall of more than 10% is 80% likely; resettlement is …'."""
+    u = tx.ui(lang)
+    th = policy.get("thresholds") or {}
+    rs = policy.get("resettle") or {}
+    text = u["decision"].get(h["decision"], tx.category(h["decision"], lang))
+    if h["outcome"] is None:
+        return text
+    values = {
+        "p": tx.share(h["p"], lang),
+        "decline": tx.threshold(th.get("decline_pct"), lang),
+        "decline_abs": tx.abs_threshold(th.get("decline_pct"), lang),
+        "growth": tx.threshold(th.get("growth_pct"), lang),
+    }
+    text += " — " + tx.fill(u["outcome"][h["outcome"]], **values)
+    if h["rule"] == "interval":
+        text += "; " + tx.fill(u["rule_interval"], p_rule=tx.share(h["p_rule"], lang), **values)
+    elif h["rule"] == "structural":
+        text += "; " + tx.fill(
+            u["rule_structural"],
+            min=tx.share(rs.get("min_structural_share"), lang),
+            structural=tx.share(row.get("structural_share"), lang),
+        )
+    return text + "."
