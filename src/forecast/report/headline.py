@@ -6,8 +6,9 @@ between the thresholds, a change at or above the growth threshold. The number in
 always the probability of the outcome it names (so it can never contradict the probabilities
 shown beside it), never a "confidence" in the decision. Where the precautionary rule decides (a
 likely fall, yet no resettlement), the headline says so, with the probability at which the rule
-would propose resettlement: the whole likely range below the threshold means a probability of
-at least (1 + level) / 2 of falling below it.
+would propose resettlement: the policy's ``resettle.min_probability`` (the rule chosen by its
+track record), or, for policies written before it, the whole likely range below the threshold,
+i.e. a probability of at least (1 + level) / 2 of falling below it.
 """
 
 from __future__ import annotations
@@ -46,7 +47,12 @@ def headline(row: dict, policy: dict, level: float) -> dict:
     out["outcome"], out["p"] = best, round(probs[best], 4)
     rs = policy.get("resettle") or {}
     if cat != "resettle" and best == "decline":
-        if rs.get("require_interval_below", True) and not tx._flag(row, "interval_ok"):
+        if tx.is_num(rs.get("min_probability")) and not tx._flag(row, "probability_ok"):
+            # the rule chosen by its track record: resettle from a stated probability of decline
+            out["rule"] = "probability"
+            out["p_rule"] = round(float(rs["min_probability"]), 4)
+        elif rs.get("require_interval_below", True) and not tx._flag(row, "interval_ok"):
+            # policies before the track-record rule: the whole likely range below the threshold
             out["rule"] = "interval"
             out["p_rule"] = round((1 + level) / 2, 4)
         elif "structural_ok" in row and not tx._flag(row, "structural_ok"):
@@ -69,8 +75,9 @@ def headline_text(h: dict, row: dict, policy: dict, lang: str) -> str:
         "growth": tx.threshold(th.get("growth_pct"), lang),
     }
     text += " — " + tx.fill(u["outcome"][h["outcome"]], **values)
-    if h["rule"] == "interval":
-        text += "; " + tx.fill(u["rule_interval"], p_rule=tx.share(h["p_rule"], lang), **values)
+    if h["rule"] in ("interval", "probability"):
+        key = "rule_interval" if h["rule"] == "interval" else "rule_probability"
+        text += "; " + tx.fill(u[key], p_rule=tx.share(h["p_rule"], lang), **values)
     elif h["rule"] == "structural":
         text += "; " + tx.fill(
             u["rule_structural"],
