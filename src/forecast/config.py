@@ -109,6 +109,18 @@ class EngineConfig(BaseModel):
     )
     weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True
+    reference_method: Literal["chosen", "lin_exp"] = Field(
+        "chosen",
+        description="national projection the model grows with: 'chosen' = no change, drift or "
+        "damped trend, whichever backtests best on the national series up to the origin "
+        "(forecast.reference_choice); 'lin_exp' = the classic trend",
+    )
+    interval_method: Literal["shared_shock", "conformal"] = Field(
+        "shared_shock",
+        description="'shared_shock': national error from the backtest of the national "
+        "projection since the series begins + conformal relative error, convolved; "
+        "'conformal': split conformal on the calibration residuals alone",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,

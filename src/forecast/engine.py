@@ -22,9 +22,9 @@ from . import baselines
 from .config import EngineConfig
 from .errors import ForecastError, NotFittedError, SparseHistoryWarning
 from .features import FeatureBuilder, observations, pairs
-from .intervals import ConformalIntervals
+from .intervals import make_intervals
 from .model import GrowthModel
-from .reference import COUNTRY, Reference
+from .reference import COUNTRY, Reference, national_errors, national_projection
 from .schema import Dataset
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ class TargetForecaster:
                 continue
             fc = sub.predict_points(actual[["unit_id", "year"]]).table
             fc = fc.merge(actual.rename(columns={"value": "actual"}), on=["unit_id", "year"])
+            fc["ref_error"] = self._realised_reference(fc) - fc["reference_growth"]  # issue 11
             frames.append(fc.assign(cal_origin=o))
         if not frames:
             log.warning("%s: no calibration origin had data; no intervals", self.target)
@@ -160,14 +161,13 @@ class TargetForecaster:
                 "span": res["span"],
                 "p0": res["p0"],
                 "error": np.log(res["actual"] / self.combine(res)),
+                "ref_error": res["ref_error"],  # issue 11 hook: the national share of error
             }
         )
-        cfg = self.config
-        self.intervals_ = ConformalIntervals(
-            level=cfg.level,
-            size_breaks=cfg.size_breaks,
-            min_cell=cfg.min_cell,
-            symmetric=cfg.symmetric_intervals,
+        # issue 11 hook: the national part of the interval from the national backtest
+        ref = self.refs_.get(self.target)
+        self.intervals_ = make_intervals(
+            self.config, national_errors(ref, self.origin_, self.config.reference_method)
         ).fit(residuals)
 
     @property
@@ -236,7 +236,7 @@ class TargetForecaster:
         ref_growth = np.zeros(len(req))
         if ref is not None and ref.has(COUNTRY):
             r0 = ref.at(COUNTRY, req["t0"])
-            r1 = ref.value(COUNTRY, self.origin_, req["year"])
+            r1 = national_projection(ref, self.origin_, req["year"], cfg.reference_method)
             ref_growth = np.nan_to_num(np.log(r1 / r0))
         req["relative_growth"] = z * req["span"].to_numpy()
         req["reference_growth"] = ref_growth
@@ -257,13 +257,23 @@ class TargetForecaster:
         out = req["model"].copy()
         at_origin = req["t0"] == self.origin_
         r0 = ref.at(COUNTRY, [self.origin_])[0]
+        how = self.config.reference_method
         for year, rows in req[at_origin].groupby("year"):
-            growth = ref.value(COUNTRY, self.origin_, [year])[0] / r0
+            growth = national_projection(ref, self.origin_, [year], how)[0] / r0
             if np.isfinite(growth):
                 out.loc[rows.index] = (
                     rows["model"] * growth * rows["p0"].sum() / rows["model"].sum()
                 )
         return out
+
+    def _realised_reference(self, fc: pd.DataFrame) -> np.ndarray:
+        """issue 11 hook: observed national log growth from each row's anchor to its year
+        (0 where there is no national series: the whole error then counts as the unit's)."""
+        ref = self.refs_.get(self.target)
+        if ref is None or not ref.has(COUNTRY):
+            return np.zeros(len(fc))
+        g = np.log(ref.at(COUNTRY, fc["year"]) / ref.at(COUNTRY, fc["t0"]))
+        return np.where(np.isfinite(g), g, fc["reference_growth"].to_numpy(dtype=float))
 
     def _baseline_inputs(self, req: pd.DataFrame) -> pd.DataFrame:
         """Anchor values plus the reference totals each unit's CSP-VSG uses: its region where the

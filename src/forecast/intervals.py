@@ -153,3 +153,128 @@ class ConformalIntervals:
             for (s, c), (lo, hi, n) in sorted(self.table_.items())
         ]
         return pd.DataFrame(rows)
+
+
+def reference_sample(errors: pd.DataFrame, span: int, min_reference: int) -> np.ndarray:
+    """Reference (national) errors for a forecast `span` years ahead: that horizon's backtest
+    errors where there are at least `min_reference` of them, else every shorter horizon's
+    error scaled linearly to `span` (a shock persists: error grows about linearly)."""
+    if errors is None or errors.empty:
+        return np.zeros(1)
+    at = errors.loc[errors["horizon"] == span, "error"].to_numpy(dtype=float)
+    if len(at) >= min_reference:
+        return at
+    shorter = errors[errors["horizon"] <= span]
+    if shorter.empty:
+        shorter = errors
+    return (shorter["error"] / shorter["horizon"] * span).to_numpy(dtype=float)
+
+
+class SharedShockIntervals(ConformalIntervals):
+    """Intervals for a unit's log error split into a common and an own part.
+
+    error = reference error (the national trajectory's, common to every unit)
+          + relative error (the unit's growth relative to the nation).
+    The relative part comes from the calibration residuals (split conformal, per span and
+    size class, as in `ConformalIntervals`), with the reference error realised at their origin
+    taken out. The reference part comes from the backtest of the national projection at every
+    origin since its series begins (`reference_errors`: horizon, error), so shocks decades ago
+    count although no calibration origin saw one. The interval is the quantile of the sum over
+    every pair (relative residual, reference error): a convolution of the two distributions.
+    With `symmetric`, both are symmetrised (the sign of a past error is not carried forward).
+    Without a `ref_error` column or reference errors it is plain `ConformalIntervals`.
+    """
+
+    def __init__(
+        self,
+        *,
+        reference_errors: pd.DataFrame | None = None,
+        max_span: int = 10,
+        min_reference: int = 8,
+        max_sample: int = 1000,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.reference_errors = reference_errors
+        self.max_span = max_span
+        self.min_reference = min_reference
+        self.max_sample = max_sample
+
+    def fit(self, residuals: pd.DataFrame) -> SharedShockIntervals:
+        """`residuals`: span, p0, error (log actual / forecast), ref_error (the reference's
+        share of `error`, realised at the calibration origin)."""
+        ref = self.reference_errors
+        if "ref_error" not in residuals or ref is None or ref.empty:
+            super().fit(residuals)
+            return self
+        r = residuals.dropna(subset=["error"])
+        r = r.assign(
+            error=r["error"] - r["ref_error"].fillna(0.0),
+            size=size_class(r["p0"], self.size_breaks),
+        )
+        samples: dict[tuple[int, int], np.ndarray] = {}
+        for band, rows in self._bands(r):
+            pooled = rows["error"].to_numpy(dtype=float)
+            sizes = {
+                int(size): cell["error"].to_numpy(dtype=float)
+                for size, cell in rows.groupby("size")
+                if len(cell) >= self.min_cell
+            }
+            for span in band:
+                samples[(span, -1)] = pooled
+                for size, cell in sizes.items():
+                    samples[(span, size)] = cell
+        if not samples:
+            if len(r) < 5:
+                raise ValueError(f"too few calibration residuals ({len(r)}) to build intervals")
+            samples[(1, -1)] = (r["error"] / r["span"]).to_numpy(dtype=float)
+        longest = max(self.max_span, max(s for s, _ in samples))
+        calibrated = sorted({s for s, _ in samples})
+        classes = [-1, *range(len(self.size_breaks) + 1)]
+        table = {}
+        for s in range(1, longest + 1):
+            below = [k for k in calibrated if k <= s]
+            k = below[-1] if below else calibrated[0]
+            e = reference_sample(ref, s, self.min_reference)
+            for c in classes:
+                rel = samples.get((k, c))
+                if rel is None:
+                    if c != -1:
+                        continue
+                    rel = samples[(k, -1)]
+                table[(s, c)] = self._sum_cell(rel * s / k, e)
+        self.table_ = self._dense_monotone(table)
+        self.spans_ = sorted({s for s, _ in self.table_})
+        return self
+
+    def _sum_cell(self, rel: np.ndarray, ref: np.ndarray) -> tuple[float, float, int]:
+        """Quantiles of rel + ref over all pairs (rel thinned to `max_sample` quantiles)."""
+        n = len(rel)
+        rel = np.sort(rel)
+        if n > self.max_sample:
+            rel = np.quantile(rel, (np.arange(self.max_sample) + 0.5) / self.max_sample)
+        if self.symmetric:
+            rel = np.concatenate([rel, -rel])
+            ref = np.concatenate([ref, -ref])
+            total = np.abs(rel[:, None] + ref[None, :]).ravel()
+            # the finite-sample correction of split conformal, on the relative sample size
+            q = float(np.quantile(total, min(1.0, self.level * (n + 1) / n)))
+            return -q, q, n
+        total = (rel[:, None] + ref[None, :]).ravel()
+        lo, hi = np.quantile(total, [(1 - self.level) / 2, (1 + self.level) / 2])
+        return float(lo), float(hi), n
+
+
+def make_intervals(config, reference_errors: pd.DataFrame | None = None) -> ConformalIntervals:
+    """The interval estimator `config.interval_method` names (an EngineConfig), unfitted."""
+    common = {
+        "level": config.level,
+        "size_breaks": config.size_breaks,
+        "min_cell": config.min_cell,
+        "symmetric": config.symmetric_intervals,
+    }
+    if config.interval_method == "conformal":
+        return ConformalIntervals(**common)
+    return SharedShockIntervals(
+        reference_errors=reference_errors, max_span=max(config.horizons), **common
+    )
