@@ -97,7 +97,7 @@ class EngineConfig(BaseModel):
     min_cell: int = Field(30, ge=5, description="fewest residuals for a calibration cell")
     combine: bool = True
     combine_members: list[str] = Field(
-        default_factory=lambda: ["model", "average"],
+        default_factory=lambda: ["model", "lin_exp"],
         description="forecasts combined (log-linearly) with weights learned per span",
     )
     combine_shrinkage: float = Field(
@@ -109,6 +109,12 @@ class EngineConfig(BaseModel):
     )
     weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True
+    recency_halflife: float | None = Field(
+        3.0,
+        gt=0,
+        description="training pairs weigh half as much for every this many years their end lies "
+        "before the origin (None: equal weights); chosen on US origins 1981/1986",
+    )
     reference_method: Literal["chosen", "lin_exp"] = Field(
         "chosen",
         description="national projection the model grows with: 'chosen' = no change, drift or "

@@ -24,7 +24,7 @@ from .errors import ForecastError, NotFittedError, SparseHistoryWarning
 from .features import FeatureBuilder, observations, pairs
 from .intervals import make_intervals
 from .model import GrowthModel
-from .reference import COUNTRY, Reference, national_errors, national_projection
+from .reference import COUNTRY, Reference, national_errors, national_projection, recency_weights
 from .schema import Dataset
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,8 @@ class TargetForecaster:
         y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(pr)
         keep = np.isfinite(y)
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
-        return self._design(pr, span), y / span, span
+        w = span * recency_weights(pr["t1"], self.origin_, self.config.recency_halflife)  # #11
+        return self._design(pr, span), y / span, w
 
     def _design(self, rows: pd.DataFrame, span: np.ndarray) -> pd.DataFrame:
         """Model inputs for rows (unit_id, t0): features built once per distinct anchor, plus

@@ -164,3 +164,13 @@ def national_errors(ref: Reference | None, origin: int, how: str) -> pd.DataFram
     method = c.method if how == "chosen" else how
     e = c.errors
     return e.loc[e["method"] == method, ["origin", "horizon", "error"]].reset_index(drop=True)
+
+
+def recency_weights(t1, origin: int, halflife: float | None) -> np.ndarray:
+    """Weight of a training pair ending in `t1`: halved every `halflife` years before the
+    origin (relative growth regimes drift: the 1970s rural rebound reversed in the 1980s);
+    all ones without a half-life."""
+    t1 = np.asarray(t1, dtype=float)
+    if not halflife:
+        return np.ones(len(t1))
+    return 0.5 ** ((origin - t1) / halflife)
