@@ -24,6 +24,7 @@ OUTPUTS = (
     "history.csv",
     "accuracy.csv",
     "backtest.csv",
+    "coverage_by_origin.csv",
 )
 
 
