@@ -88,7 +88,10 @@ class EngineConfig(BaseModel):
         description="origins (years before the as-of year) of the backtest reported with a run",
     )
     min_calibration_history: int = Field(
-        5, ge=1, description="distinct observed years a calibration origin needs behind it"
+        3,
+        ge=1,
+        description="distinct observed years a calibration origin needs behind it (3: US "
+        "employment, observed from 1990, gets intervals from 1994)",
     )
     symmetric_intervals: bool = Field(
         True, description="conformal on |log error| (robust when the sign of bias flips)"
