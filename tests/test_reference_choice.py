@@ -84,3 +84,30 @@ def test_national_projection_and_errors_ignore_everything_after_the_origin():
     assert (
         national_errors(a, 1999, "chosen")["origin"] + national_errors(a, 1999, "chosen")["horizon"]
     ).max() <= 1999
+
+
+def test_nested_units_are_never_summed_into_the_national_total(tmp_path):
+    """A town proper inside its city administration (units.csv parent_id) is left out of the
+    chain-linked total; counting it would double its people."""
+    from forecast.io import read_dataset
+
+    from .conftest import write_dataset
+
+    panel = pd.DataFrame(
+        {
+            "unit_id": ["CITY", "TOWN", "DIST"] * 3,
+            "year": [2000] * 3 + [2001] * 3 + [2002] * 3,
+            "population": [100.0, 80.0, 50.0, 110.0, 90.0, 50.0, 120.0, 100.0, 50.0],
+        }
+    )
+    units = pd.DataFrame(
+        {
+            "unit_id": ["CITY", "TOWN", "DIST"],
+            "name": ["City", "Town", "District"],
+            "region": "R",
+            "parent_id": ["", "CITY", ""],
+        }
+    )
+    data = read_dataset(write_dataset(tmp_path / "nested", panel, units))
+    total = Reference.from_dataset(data, "population").series[COUNTRY]
+    assert total.to_dict() == {2000: 150.0, 2001: 160.0, 2002: 170.0}
