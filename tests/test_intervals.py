@@ -128,6 +128,9 @@ def test_shared_shock_intervals_cover_nominal_with_and_without_shocks(shocks):
 def test_reference_errors_of_thin_horizons_scale_from_shorter_ones():
     errors = pd.DataFrame({"origin": [1, 2, 3], "horizon": [1, 1, 2], "error": [0.01, -0.02, 0.04]})
     np.testing.assert_allclose(reference_sample(errors, 4, min_reference=8), [0.04, -0.08, 0.08])
+    np.testing.assert_allclose(
+        reference_sample(errors, 4, min_reference=8, exponent=0.5), [0.02, -0.04, 0.04 * 2**0.5]
+    )
     many = pd.DataFrame({"origin": range(8), "horizon": 1, "error": np.linspace(-0.1, 0.1, 8)})
     np.testing.assert_allclose(reference_sample(many, 1, min_reference=8), many["error"])
 

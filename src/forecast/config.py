@@ -88,10 +88,11 @@ class EngineConfig(BaseModel):
         description="origins (years before the as-of year) of the backtest reported with a run",
     )
     min_calibration_history: int = Field(
-        3,
+        5,
         ge=1,
-        description="distinct observed years a calibration origin needs behind it (3: US "
-        "employment, observed from 1990, gets intervals from 1994)",
+        description="distinct observed years a calibration origin needs behind it; when no "
+        "calibration origin has them, 3 will do (US employment, observed from 1990, gets "
+        "intervals from 1994)",
     )
     symmetric_intervals: bool = Field(
         True, description="conformal on |log error| (robust when the sign of bias flips)"
@@ -123,6 +124,13 @@ class EngineConfig(BaseModel):
         description="national projection the model grows with: 'chosen' = no change, drift or "
         "damped trend, whichever backtests best on the national series up to the origin "
         "(forecast.reference_choice); 'lin_exp' = the classic trend",
+    )
+    interval_span_exponent: float = Field(
+        0.9,
+        gt=0,
+        le=1.5,
+        description="interval widths beyond the calibrated spans grow like span ** this "
+        "(0.9: relative residuals of US population, calibration at 1981 and 1986)",
     )
     interval_method: Literal["shared_shock", "conformal"] = Field(
         "shared_shock",

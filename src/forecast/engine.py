@@ -127,10 +127,14 @@ class TargetForecaster:
         frames = []
         cut = self.data_  # already cut at the origin: outcomes after it never enter
         years = np.sort(self.obs_["year"].unique())
-        for off in self.config.calibration_offsets:
+        need = min(self.config.min_calibration_history, len(years))
+        offsets = self.config.calibration_offsets
+        if not any((years <= self.origin_ - off).sum() >= need for off in offsets):
+            need = min(need, 3)  # issue 11: a short series still gets (wider) intervals
+        for off in offsets:
             o = self.origin_ - off
             history = int((years <= o).sum())
-            if history < min(self.config.min_calibration_history, len(years)):
+            if history < need:
                 # a model fitted on a year or two of history errs far more than the one
                 # being calibrated (e.g. US employment, observed from 1990 only)
                 log.info("calibration origin %s skipped: %s years of history", o, history)
