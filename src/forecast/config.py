@@ -132,6 +132,12 @@ class EngineConfig(BaseModel):
         description="interval widths beyond the calibrated spans grow like span ** this "
         "(0.9: relative residuals of US population, calibration at 1981 and 1986)",
     )
+    reference_halflife: float | None = Field(
+        10.0,
+        gt=0,
+        description="national errors in the intervals are pooled over horizons and weighted "
+        "by recency, halved every this many years (None: per horizon, equal weights)",
+    )
     interval_method: Literal["shared_shock", "conformal"] = Field(
         "shared_shock",
         description="'shared_shock': national error from the backtest of the national "

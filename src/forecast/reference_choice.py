@@ -14,7 +14,9 @@ Candidates (all on the log scale, from the anchor: the latest value at or before
 Each is backtested at every earlier origin with at least `min_history` years behind it (3: a
 short series such as US employment from 1990 still gets a backtest by the mid-1990s), at
 horizons 1..`max_horizon` whose outcome is observed; the method with the lowest mean absolute
-log error (averaged per horizon, then over horizons) is chosen. Too short a history
+log error (averaged per horizon, then over horizons) is chosen; errors are weighted by how
+recently they were observed (halved every `halflife` = 10 years before the latest value), so a
+turning point under way counts more than a calm decade long ago. Too short a history
 (fewer than `min_origins` origins) keeps `default` (damped: the safe choice). The chosen
 method's backtest errors are the reference part of the forecast intervals.
 """
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 CANDIDATES = ("naive", "drift", "damped", "lin_exp")
+HALFLIFE = 10.0
 
 
 def project(
@@ -122,6 +125,7 @@ def choose(
     min_origins: int = 3,
     base_years: int = 10,
     phi: float = 0.8,
+    halflife: float | None = HALFLIFE,
 ) -> ReferenceChoice:
     """The method with the lowest backtest error on `series` (see the module docstring)."""
     s = series.dropna().sort_index()
@@ -135,7 +139,11 @@ def choose(
     )
     method, scores = default, {}
     if not errors.empty and errors["origin"].nunique() >= min_origins:
-        per_h = errors.assign(a=errors["error"].abs()).groupby(["method", "horizon"])["a"].mean()
+        seen = errors["origin"] + errors["horizon"]
+        w = 0.5 ** ((seen.max() - seen) / halflife) if halflife else 1.0
+        e = errors.assign(a=errors["error"].abs() * w, w=w)
+        sums = e.groupby(["method", "horizon"])[["a", "w"]].sum()
+        per_h = sums["a"] / sums["w"]
         scores = per_h.groupby(level="method").mean().to_dict()
         method = min(methods, key=lambda m: (scores.get(m, np.inf), methods.index(m)))
     return ReferenceChoice(s, method, scores, errors, base_years, phi)
