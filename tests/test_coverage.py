@@ -35,3 +35,24 @@ def test_coverage_needs_the_interval_columns():
         coverage_by_origin(
             pd.DataFrame({"target": [], "origin": [], "horizon": [], "actual": [], "combined": []})
         )
+
+
+def test_pooled_coverage_ignores_rows_without_an_interval():
+    """An origin without calibration (no interval) must not count as 'not covered'."""
+    from forecast.backtest import metrics
+
+    rows = pd.DataFrame(
+        {
+            "target": "employment",
+            "origin": [1991, 1996],
+            "horizon": 5,
+            "unit_id": ["A", "A"],
+            "p0": 100.0,
+            "actual": 100.0,
+            "combined": 100.0,
+            "lower": [float("nan"), 90.0],
+            "upper": [float("nan"), 110.0],
+        }
+    )
+    row = metrics(rows, ["target", "horizon"], ("combined",)).iloc[0]
+    assert row["coverage"] == 1.0 and row["n"] == 2
