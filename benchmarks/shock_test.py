@@ -10,7 +10,7 @@ Every (target, origin) is fitted on data cut at the origin with the engine setti
 included) and scored on every later observation. Tables: per target, origin and horizon the
 published forecast (`combined`), the LightGBM part alone (`model`) and the best baseline;
 the same for resource groups (units.csv `economic_type` = Mining, `mining_dependent` = 1,
-`monotown` = yes); coverage of the 80% interval per test origin. Writes the markdown file and
+`monotown` = 1, a named `resource`); coverage of the 80% interval per test origin. Writes the markdown file and
 the rows (`.csv.gz`) next to it; run time and peak memory are measured in-process (use
 `/usr/bin/time -v` around it for the whole process).
 """
@@ -64,7 +64,12 @@ def resource_groups(units: pd.DataFrame) -> dict[str, pd.Index]:
     if "mining_dependent" in units:
         groups["mining_dependent"] = units.index[units["mining_dependent"] == 1]
     if "monotown" in units:
-        groups["monotown"] = units.index[units["monotown"].astype(str).str.lower() == "yes"]
+        flag = units["monotown"].astype(str).str.strip().str.lower()
+        groups["monotown"] = units.index[flag.isin(["1", "1.0", "yes", "true"])]
+    if "resource" in units:
+        named = units["resource"].astype("string").str.strip()
+        real = named.notna() & (named != "") & ~named.str.lower().str.startswith("none")
+        groups["resource-based (units.csv resource)"] = units.index[real.fillna(False)]
     return {k: v for k, v in groups.items() if len(v)}
 
 
