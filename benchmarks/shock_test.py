@@ -36,6 +36,7 @@ from forecast.baselines import BASELINES  # noqa: E402
 from forecast.benchmark import _machine, _table  # noqa: E402
 from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
+from forecast.reference import COUNTRY, Reference  # noqa: E402
 
 KEEP = ["unit_id", "horizon", "year", "t0", "p0", "span", "actual", "combined", "model"]
 
@@ -75,12 +76,13 @@ def resource_groups(units: pd.DataFrame) -> dict[str, pd.Index]:
 
 def run_job(data, target, origin, horizons, config) -> pd.DataFrame:
     tf = TargetForecaster(target=target, config=config).fit(data, origin)
-    t = tf.forecast(horizons).table
+    t = tf.forecast(data, horizons).table
     actual = observations(data.panel, target).rename(columns={"value": "actual"})
     t = t.merge(actual, on=["unit_id", "year"], how="inner").rename(
         columns={"forecast": "combined"}
     )
-    choice = tf.refs_[target].choice("__country__", origin) if target in tf.refs_ else None
+    ref = Reference.from_dataset(data.up_to(origin), target, config.base_years)
+    choice = ref.choice(COUNTRY, origin)
     out = t[[*KEEP, "lower", "upper", *BASELINES]].assign(target=target, origin=origin)
     return out.assign(reference_method=choice.method if choice else "")
 
