@@ -27,6 +27,7 @@ OUTPUTS = (
     "history.csv",
     "accuracy.csv",
     "backtest.csv",
+    "coverage_by_origin.csv",
 )
 
 

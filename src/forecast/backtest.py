@@ -98,8 +98,9 @@ def metrics(
             row.update(_metrics(a[ok], p[ok], g["p0"].to_numpy(float)[ok]))
             if m == "combined" and "lower" in g and g["lower"].notna().any():
                 lo, hi = g["lower"].to_numpy(float), g["upper"].to_numpy(float)
-                row["coverage"] = float(np.mean((a >= lo) & (a <= hi)))
-                row["width_pct"] = float(np.median(100 * (hi - lo) / p))
+                has = np.isfinite(lo) & np.isfinite(hi)  # rows without an interval don't count
+                row["coverage"] = float(np.mean((a[has] >= lo[has]) & (a[has] <= hi[has])))
+                row["width_pct"] = float(np.median(100 * (hi[has] - lo[has]) / p[has]))
             rows.append(row)
     return pd.DataFrame(rows)
 

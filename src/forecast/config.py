@@ -89,7 +89,11 @@ class EngineConfig(BaseModel):
         description="origins (years before the as-of year) of the backtest reported with a run",
     )
     min_calibration_history: int = Field(
-        5, ge=1, description="distinct observed years a calibration origin needs behind it"
+        5,
+        ge=1,
+        description="distinct observed years a calibration origin needs behind it; when no "
+        "calibration origin has them, 3 will do (US employment, observed from 1990, gets "
+        "intervals from 1994)",
     )
     symmetric_intervals: bool = Field(
         True, description="conformal on |log error| (robust when the sign of bias flips)"
@@ -98,7 +102,7 @@ class EngineConfig(BaseModel):
     min_cell: int = Field(30, ge=5, description="fewest residuals for a calibration cell")
     combine: bool = True
     combine_members: list[str] = Field(
-        default_factory=lambda: ["model", "average"],
+        default_factory=lambda: ["model", "lin_exp"],
         description="forecasts combined (log-linearly) with weights learned per span",
     )
     combine_shrinkage: float = Field(
@@ -110,6 +114,37 @@ class EngineConfig(BaseModel):
     )
     weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True
+    recency_halflife: float | None = Field(
+        3.0,
+        gt=0,
+        description="training pairs weigh half as much for every this many years their end lies "
+        "before the origin (None: equal weights); chosen on US origins 1981/1986",
+    )
+    reference_method: Literal["chosen", "lin_exp"] = Field(
+        "chosen",
+        description="national projection the model grows with: 'chosen' = no change, drift or "
+        "damped trend, whichever backtests best on the national series up to the origin "
+        "(forecast.reference_choice); 'lin_exp' = the classic trend",
+    )
+    interval_span_exponent: float = Field(
+        0.9,
+        gt=0,
+        le=1.5,
+        description="interval widths beyond the calibrated spans grow like span ** this "
+        "(0.9: relative residuals of US population, calibration at 1981 and 1986)",
+    )
+    reference_halflife: float | None = Field(
+        10.0,
+        gt=0,
+        description="national errors in the intervals are pooled over horizons and weighted "
+        "by recency, halved every this many years (None: per horizon, equal weights)",
+    )
+    interval_method: Literal["shared_shock", "conformal"] = Field(
+        "shared_shock",
+        description="'shared_shock': national error from the backtest of the national "
+        "projection since the series begins + conformal relative error, convolved; "
+        "'conformal': split conformal on the calibration residuals alone",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,

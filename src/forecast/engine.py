@@ -36,9 +36,15 @@ from .errors import (
     SparseHistoryWarning,
 )
 from .features import FeatureBuilder, observations, pairs
-from .intervals import ConformalIntervals
+from .intervals import ConformalIntervals, make_intervals
 from .model import GrowthModel
-from .reference import COUNTRY, Reference
+from .reference import (
+    COUNTRY,
+    Reference,
+    national_errors,
+    national_projection,
+    recency_weights,
+)
 from .schema import Dataset
 
 log = logging.getLogger(__name__)
@@ -51,16 +57,25 @@ def _quiet(_: str) -> None:
     pass
 
 
-def interval_estimator(config: EngineConfig) -> ConformalIntervals:
+def interval_estimator(
+    config: EngineConfig, reference_errors: pd.DataFrame | None = None
+) -> ConformalIntervals:
     """The interval estimator of the config: anything with `fit(residuals) -> self` (columns
-    span, p0, error = log(actual / forecast)) and `quantiles(span, p0) -> (lo, hi)` on the log
-    scale (and `summary()` for the run's calibration table)."""
-    return ConformalIntervals(
-        level=config.level,
-        size_breaks=config.size_breaks,
-        min_cell=config.min_cell,
-        symmetric=config.symmetric_intervals,
-    )
+    span, p0, error = log(actual / forecast), ref_error = the national share of it) and
+    `quantiles(span, p0) -> (lo, hi)` on the log scale (and `summary()` for the run's
+    calibration table). issue 11: `reference_errors` (origin, horizon, error) are the national
+    projection's backtest errors, the common part of the interval (forecast.intervals)."""
+    return make_intervals(config, reference_errors)
+
+
+def _realised_reference(ref: Reference, rows: pd.DataFrame) -> np.ndarray:
+    """issue 11 hook: observed national log growth from each row's anchor to its year (the
+    projected one where unobserved, i.e. no national share; 0 without a national series)."""
+    projected = rows["reference_growth"].to_numpy(dtype=float)
+    if not ref.has(COUNTRY):
+        return np.zeros(len(rows))
+    g = np.log(ref.at(COUNTRY, rows["year"]) / ref.at(COUNTRY, rows["t0"]))
+    return np.where(np.isfinite(g), g, projected)
 
 
 @dataclass
@@ -184,7 +199,8 @@ class TargetForecaster:
         y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(ctx, pr)
         keep = np.isfinite(y)
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
-        return _design(ctx, pr, span), y / span, span
+        w = span * recency_weights(pr["t1"], self.origin_, self.config.recency_halflife)  # #11
+        return _design(ctx, pr, span), y / span, w
 
     def _anchor_growth(self, ctx: _Context, pr: pd.DataFrame) -> np.ndarray:
         """The part of log(v1 / v0) the model does not learn: the national growth."""
@@ -197,10 +213,14 @@ class TargetForecaster:
     def _calibration_origins(self, data: Dataset) -> list[int]:
         years = np.sort(observations(data.up_to(self.origin_).panel, self.target)["year"].unique())
         out = []
-        for off in self.config.calibration_offsets:
+        need = min(self.config.min_calibration_history, len(years))
+        offsets = self.config.calibration_offsets
+        if not any((years <= self.origin_ - off).sum() >= need for off in offsets):
+            need = min(need, 3)  # issue 11: a short series still gets (wider) intervals
+        for off in offsets:
             o = self.origin_ - off
             history = int((years <= o).sum())
-            if history < min(self.config.min_calibration_history, len(years)):
+            if history < need:
                 # a model fitted on a year or two of history errs far more than the one
                 # being calibrated (e.g. US employment, observed from 1990 only)
                 log.info("calibration origin %s skipped: %s years of history", o, history)
@@ -244,15 +264,19 @@ class TargetForecaster:
             return
         res = res[res[self.members[0]].notna() & res["actual"].notna()]
         self.combiner_.fit(res)
+        # issue 11 hook: the national share of each residual, and the national backtest errors
+        ref = Reference.from_dataset(data.up_to(self.origin_), self.target, self.config.base_years)
         residuals = pd.DataFrame(
             {
                 "span": res["span"],
                 "p0": res["p0"],
                 "error": np.log(res["actual"] / self.combiner_.combine(res)),
+                "ref_error": _realised_reference(ref, res) - res["reference_growth"],
             }
         )
+        national = national_errors(ref, self.origin_, self.config.reference_method)
         try:
-            self.intervals_ = interval_estimator(self.config).fit(residuals)
+            self.intervals_ = interval_estimator(self.config, national).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
 
@@ -288,7 +312,7 @@ class TargetForecaster:
             ref_growth = np.zeros(len(req))
             if ref is not None and ref.has(COUNTRY):
                 r0 = ref.at(COUNTRY, req["t0"])
-                r1 = ref.value(COUNTRY, self.origin_, req["year"])
+                r1 = national_projection(ref, self.origin_, req["year"], cfg.reference_method)
                 ref_growth = np.nan_to_num(np.log(r1 / r0))
             req["relative_growth"] = z * req["span"].to_numpy()
             req["reference_growth"] = ref_growth
@@ -311,8 +335,9 @@ class TargetForecaster:
         out = req["model"].copy()
         at_origin = req["t0"] == self.origin_
         r0 = ref.at(COUNTRY, [self.origin_])[0]
+        how = self.config.reference_method  # issue 11: the chosen national projection
         for year, rows in req[at_origin].groupby("year"):
-            growth = ref.value(COUNTRY, self.origin_, [year])[0] / r0
+            growth = national_projection(ref, self.origin_, [year], how)[0] / r0
             if np.isfinite(growth):
                 out.loc[rows.index] = (
                     rows["model"] * growth * rows["p0"].sum() / rows["model"].sum()

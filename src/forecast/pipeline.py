@@ -18,6 +18,7 @@ from . import backtest as backtest_mod
 from . import compose, io, runs, scenario_run, tracking
 from . import explain as explain_mod
 from .config import EngineConfig, load_yaml_model
+from .coverage import coverage_by_origin
 from .engine import Forecaster
 from .errors import ForecastError
 from .policy import Policy, load_policy, sensitivity_summary
@@ -244,6 +245,11 @@ def write_outputs(
             backtest_mod.metrics(result.backtest, ["target", "horizon"]),
             folder / "accuracy.csv",
             float_format="%.6g",
+        )
+        # issue 11: coverage per backtest origin, for the report's "Method and trust" page
+        bt_rows = result.backtest.rename(columns={"forecast": "combined"})
+        io.write_csv(
+            coverage_by_origin(bt_rows), folder / "coverage_by_origin.csv", float_format="%.6g"
         )
     io.write_text(result.policy.model_dump_json(indent=2), folder / "policy.json")
     io.write_text(result.config.model_dump_json(indent=2), folder / "config.json")

@@ -5,6 +5,13 @@ separately; national growth regimes shift between decades, and a model of relati
 carries over between them where one of absolute growth does not. A reference series comes from
 `country.csv` / `regions.csv` when the dataset has them, otherwise from the units themselves,
 chain-linked over the years most units are observed (an annual panel such as the US counties).
+
+Two projections of a reference series exist. `value` / `forecast` extend it with LIN/EXP, the
+classic trend the CSP-VSG baseline uses (the yardstick stays the textbook one). `projected`
+extends the *national* series with the method that forecast it best in its own backtest
+(`forecast.reference_choice`): no change, drift or damped trend, scored at every earlier origin
+since the series begins, shocks included; the model's forecasts grow with that projection, and
+the errors of that backtest are the reference part of the intervals.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines
+from .reference_choice import ReferenceChoice, choose
 from .schema import Dataset
 
 COUNTRY = "__country__"
@@ -48,28 +56,42 @@ def _chained_totals(panel: pd.DataFrame, target: str, groups: pd.Series | None) 
     return pd.concat(frames, ignore_index=True)
 
 
+def top_level(data: Dataset) -> pd.DataFrame:
+    """The panel without nested units (units.csv `parent_id` set: a town proper inside its
+    city administration, a city district inside its city), which must never be summed into a
+    total alongside the unit that contains them."""
+    units = data.units
+    if "parent_id" not in units:
+        return data.panel
+    parent = units["parent_id"].astype("string").str.strip()
+    nested = units.index[parent.notna() & (parent != "")]
+    return data.panel[~data.panel["unit_id"].isin(nested)]
+
+
 class Reference:
     """Totals of one target by (key, year), where key is COUNTRY or a region name."""
 
     def __init__(self, series: dict[str, pd.Series], base_years: int = 10):
         self.series = {k: s.sort_index() for k, s in series.items() if s.notna().sum() >= 2}
         self.base_years = base_years
+        self._choices: dict[tuple[str, int], ReferenceChoice] = {}
 
     @classmethod
     def from_dataset(cls, data: Dataset, target: str, base_years: int = 10) -> Reference:
         series: dict[str, pd.Series] = {}
+        panel = top_level(data)
         if data.country is not None and target in data.country:
             s = data.country.set_index("year")[target].dropna()
             series[COUNTRY] = s
         else:
-            sums = _chained_totals(data.panel, target, None)
+            sums = _chained_totals(panel, target, None)
             if not sums.empty:
                 series[COUNTRY] = sums.set_index("year")["value"]
         if data.regions is not None and target in data.regions:
             for region, rows in data.regions.groupby("region"):
                 series[str(region)] = rows.set_index("year")[target].dropna()
         else:
-            sums = _chained_totals(data.panel, target, data.units["region"])
+            sums = _chained_totals(panel, target, data.units["region"])
             for region, rows in sums.groupby("key"):
                 series[str(region)] = rows.set_index("year")["value"]
         return cls(series, base_years)
@@ -113,5 +135,55 @@ class Reference:
         years = np.asarray(years, dtype=float)
         return np.where(years <= origin, self.at(key, years), self.forecast(key, origin, years))
 
+    def choice(self, key: str, origin: int) -> ReferenceChoice | None:
+        """The projection method chosen by the backtest of `key`'s series up to `origin`."""
+        if key not in self.series:
+            return None
+        if (key, origin) not in self._choices:
+            s = self.series[key]
+            self._choices[(key, origin)] = choose(s[s.index <= origin])
+        return self._choices[(key, origin)]
+
+    def projected(self, key: str, origin: int, years) -> np.ndarray:
+        """Observed where `year <= origin`, else the chosen method's projection from `origin`."""
+        years = np.asarray(years, dtype=float)
+        c = self.choice(key, origin)
+        if c is None:
+            return np.full(years.shape, np.nan)
+        return np.where(years <= origin, self.at(key, years), c.forecast(years))
+
     def up_to(self, origin: int) -> Reference:
         return Reference({k: s[s.index <= origin] for k, s in self.series.items()}, self.base_years)
+
+
+def national_projection(ref: Reference | None, origin: int, years, how: str) -> np.ndarray:
+    """The national total at `years` as the model uses it: `how` = 'chosen' (the method the
+    national backtest picks, see `Reference.projected`) or 'lin_exp' (the classic trend)."""
+    years = np.asarray(years, dtype=float)
+    if ref is None or not ref.has(COUNTRY):
+        return np.full(years.shape, np.nan)
+    if how == "lin_exp":
+        return ref.value(COUNTRY, origin, years)
+    return ref.projected(COUNTRY, origin, years)
+
+
+def national_errors(ref: Reference | None, origin: int, how: str) -> pd.DataFrame:
+    """Backtest errors (origin, horizon, error) of the national projection the model uses, at
+    every origin of the national series up to `origin` (empty without a national series)."""
+    empty = pd.DataFrame(columns=["origin", "horizon", "error"])
+    c = ref.choice(COUNTRY, origin) if ref is not None else None
+    if c is None or c.errors.empty:
+        return empty
+    method = c.method if how == "chosen" else how
+    e = c.errors
+    return e.loc[e["method"] == method, ["origin", "horizon", "error"]].reset_index(drop=True)
+
+
+def recency_weights(t1, origin: int, halflife: float | None) -> np.ndarray:
+    """Weight of a training pair ending in `t1`: halved every `halflife` years before the
+    origin (relative growth regimes drift: the 1970s rural rebound reversed in the 1980s);
+    all ones without a half-life."""
+    t1 = np.asarray(t1, dtype=float)
+    if not halflife:
+        return np.ones(len(t1))
+    return 0.5 ** ((origin - t1) / halflife)

@@ -1,0 +1,185 @@
+"""Held-back tests per origin, shock or calm (issue 11): accuracy, bias and 80% coverage.
+
+    .venv/bin/python benchmarks/shock_test.py --data ../shared/data/us_counties \
+        --jobs population:1981,1986:tune population:1991,1996:test \
+        employment:1996:test employment:1991-1995:test:1-5 --out benchmarks/results/us_shocks.md
+
+Each job is `target:origins:role[:horizons]` (origins `a,b` or `a-b`; horizons default 1-10).
+Every (target, origin) is fitted on data cut at the origin with the engine settings of
+`experiments/engine.yaml` (the forecaster `forecast run` and `predict` use, calibration
+included) and scored on every later observation. Tables: per target, origin and horizon the
+published forecast (`combined`), the LightGBM part alone (`model`) and the best baseline;
+the same for resource groups (units.csv `economic_type` = Mining, `mining_dependent` = 1,
+`monotown` = 1, a named `resource`); coverage of the 80% interval per test origin. Writes the markdown file and
+the rows (`.csv.gz`) next to it; run time and peak memory are measured in-process (use
+`/usr/bin/time -v` around it for the whole process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from forecast import backtest as bt  # noqa: E402
+from forecast import io, pipeline  # noqa: E402
+from forecast.baselines import BASELINES  # noqa: E402
+from forecast.benchmark import _machine, _table  # noqa: E402
+from forecast.engine import TargetForecaster  # noqa: E402
+from forecast.features import observations  # noqa: E402
+from forecast.reference import COUNTRY, Reference  # noqa: E402
+
+KEEP = ["unit_id", "horizon", "year", "t0", "p0", "span", "actual", "combined", "model"]
+
+
+def parse_years(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.partition("-")
+        out += list(range(int(a), int(b or a) + 1))
+    return out
+
+
+def parse_job(text: str) -> tuple[str, list[int], str, list[int]]:
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or parts[2] not in ("tune", "test"):
+        raise SystemExit(f"bad job {text!r}: expected target:origins:tune|test[:horizons]")
+    horizons = parse_years(parts[3]) if len(parts) == 4 else list(range(1, 11))
+    return parts[0], parse_years(parts[1]), parts[2], horizons
+
+
+def resource_groups(units: pd.DataFrame) -> dict[str, pd.Index]:
+    """Resource-dependent units by every marker units.csv has."""
+    groups = {}
+    if "economic_type" in units:
+        groups["Mining (economic_type)"] = units.index[units["economic_type"] == "Mining"]
+    if "mining_dependent" in units:
+        groups["mining_dependent"] = units.index[units["mining_dependent"] == 1]
+    if "monotown" in units:
+        flag = units["monotown"].astype(str).str.strip().str.lower()
+        groups["monotown"] = units.index[flag.isin(["1", "1.0", "yes", "true"])]
+    if "resource" in units:
+        named = units["resource"].astype("string").str.strip()
+        real = named.notna() & (named != "") & ~named.str.lower().str.startswith("none")
+        groups["resource-based (units.csv resource)"] = units.index[real.fillna(False)]
+    return {k: v for k, v in groups.items() if len(v)}
+
+
+def run_job(data, target, origin, horizons, config) -> pd.DataFrame:
+    tf = TargetForecaster(target=target, config=config).fit(data, origin)
+    t = tf.forecast(data, horizons).table
+    actual = observations(data.panel, target).rename(columns={"value": "actual"})
+    t = t.merge(actual, on=["unit_id", "year"], how="inner").rename(
+        columns={"forecast": "combined"}
+    )
+    ref = Reference.from_dataset(data.up_to(origin), target, config.base_years)
+    choice = ref.choice(COUNTRY, origin)
+    out = t[[*KEEP, "lower", "upper", *BASELINES]].assign(target=target, origin=origin)
+    return out.assign(reference_method=choice.method if choice else "")
+
+
+def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    m = bt.metrics(rows, keys, ("combined", "model", *BASELINES))
+    m = bt.ratio_to_best_baseline(m, keys)
+    pub = m[m["method"] == "combined"].set_index(keys)
+    mod = m[m["method"] == "model"].set_index(keys)
+    out = pd.DataFrame(
+        {
+            "n": pub["n"],
+            "best_baseline": pub["best_baseline"],
+            "mape_best": pub["best_baseline_mape"],
+            "mape": pub["mape"],
+            "ratio": pub["mape_ratio"],
+            "model_ratio": mod["mape_ratio"],
+            "bias": pub["malpe"],
+            "model_bias": mod["malpe"],
+            "coverage": pub["coverage"],
+            "width_pct": pub["width_pct"],
+        }
+    )
+    return out.reset_index()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--jobs", nargs="+", required=True)
+    ap.add_argument("--headline", default="1,5,10", help="horizons of the accuracy tables")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--config", type=Path, default=None)
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+    start = time.perf_counter()
+    cfg = pipeline.load_engine_config(args.config)
+    data = io.read_dataset(args.data)
+    frames = []
+    for target, origins, role, horizons in map(parse_job, args.jobs):
+        for origin in origins:
+            print(f"{target} {origin} ({role})", flush=True)
+            frames.append(run_job(data, target, origin, horizons, cfg).assign(role=role))
+    rows = pd.concat(frames, ignore_index=True)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    io.write_csv(rows, args.out.with_suffix(".csv.gz"), float_format="%.6g")
+    headline = parse_years(args.headline)
+    units = data.units
+    keys = ["target", "origin", "horizon"]
+    cols = [*keys, "n", "best_baseline", "mape_best", "mape", "ratio", "model_ratio", "bias"]
+    cols += ["model_bias", "coverage", "width_pct"]
+    md = [
+        f"# Shock and calm test origins: {data.name}",
+        "",
+        f"- command: `{' '.join(['python', 'benchmarks/shock_test.py', *(argv or sys.argv[1:])])}`",
+        f"- date: {date.today().isoformat()}; machine: {_machine()}",
+        f"- run time {seconds:.0f} s, peak memory (RSS, in-process) {peak:,.0f} MB",
+        f"- engine: reference_method={cfg.reference_method}, interval_method="
+        f"{cfg.interval_method}, combine_members={cfg.combine_members}, "
+        f"recency_halflife={cfg.recency_halflife}, level={cfg.level}",
+        "",
+        "`mape` and `ratio` (MAPE / best baseline's MAPE, < 1 beats every baseline) and `bias` "
+        "(MALPE, + = over-forecast) of the published forecast; `model_ratio`, `model_bias`: "
+        "the LightGBM part alone; `coverage`, `width_pct`: the 80% interval (share of "
+        "outcomes inside, median width in percent of the forecast).",
+        "",
+    ]
+    methods = rows.groupby(["target", "origin"])["reference_method"].first().reset_index()
+    md += ["National projection chosen at each origin (its own backtest):", ""]
+    md += [_table(methods, ["target", "origin", "reference_method"]), ""]
+    for role, title in (("test", "Held-back test origins"), ("tune", "Tuning origins")):
+        part = rows[rows["role"] == role]
+        if part.empty:
+            continue
+        head = part[part["horizon"].isin(headline)]
+        md += [f"## {title}: all units", "", _table(summary(head, keys), cols), ""]
+        for name, ids in resource_groups(units).items():
+            g = head[head["unit_id"].isin(ids)]
+            if g.empty:
+                continue
+            md += [f"### {title}: {name}", "", _table(summary(g, keys), cols), ""]
+    test = rows[rows["role"] == "test"]
+    if not test.empty:
+        cov = summary(test, keys)
+        wide = cov.pivot_table(index=["target", "origin"], columns="horizon", values="coverage")
+        wide.columns = [f"h{c}" for c in wide.columns]
+        wide = wide.reset_index()
+        md += [
+            "## 80% interval coverage per test origin and horizon",
+            "",
+            _table(wide, list(wide.columns)),
+            "",
+        ]
+    io.write_text("\n".join(md), args.out)
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
