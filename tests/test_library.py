@@ -7,11 +7,9 @@ import numpy as np
 import pandas as pd
 
 from forecast import markdown
-from forecast import reality as rc
 from forecast.facts import moves_since_previous
 from forecast.inventory import inventory
 from forecast.io import read_dataset
-from forecast.policy import Policy
 
 from .conftest import write_dataset
 
@@ -29,40 +27,6 @@ def test_markdown_table_by_hand():
     )
     idx = markdown.table(pd.DataFrame({"x": [1]}, index=pd.Index(["r"])), index="row")
     assert idx.splitlines()[0] == "| row | x |" and idx.splitlines()[2] == "| r | 1 |"
-
-
-def _cats():
-    return pd.DataFrame(
-        {
-            "unit_id": ["A", "B", "C", "D"],
-            "category": ["resettle", "stabilize", "resettle", "diversify"],
-            "boundary": [False, True, False, False],
-            "realized": ["decline", "decline", "middle", "growth"],
-            "realized_pct": [-20.0, -15.0, -2.0, 12.0],
-        }
-    )
-
-
-def test_reality_subgroups_follow_the_flag_column():
-    units = pd.DataFrame({"mining": [1, 0, "1", None]}, index=["A", "B", "C", "D"])
-    groups = rc.subgroups({"as configured": _cats()}, units, "mining")
-    assert list(groups) == ["as configured: all units", "as configured: mining = 1"]
-    assert groups["as configured: mining = 1"]["unit_id"].tolist() == ["A", "C"]
-    assert list(rc.subgroups({"v": _cats()}, units, "absent")) == ["v: all units"]
-
-
-def test_reality_markdown_holds_the_confusion_table_and_the_measures():
-    pol = Policy()
-    text = rc.to_markdown(
-        {"v: all units": _cats()}, dataset="d", origin=2000, policy=pol, command="forecast x"
-    )
-    lines = text.splitlines()
-    assert lines[0] == "# Reality check: d"
-    assert f"outcomes in {2000 + pol.horizon}" in text
-    head = lines.index("| category | decline | middle | growth | total |")
-    assert lines[head + 2] == "| resettle | 1 | 1 | 0 | 2 |"
-    assert "| resettle_precision | 0.500 |" in lines
-    assert "| units | 4 |" in lines
 
 
 def test_moves_since_previous():

@@ -112,7 +112,8 @@ Event = Annotated[
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
+    # plain text, or the same text per report language: {en: ..., ru: ..., kk: ...}
+    description: str | dict[str, str] = ""
     events: list[Event] = Field(min_length=1)
 
 

@@ -615,6 +615,13 @@
     const byT = SCEN && SCEN.lines[uid] ? SCEN.lines[uid][target] || {} : {};
     return Object.keys(byT).map((n) => [n, byT[n]]);
   }
+  // a scenario's description in the page's language: the file may give {en, ru, kk}; a plain
+  // text is the author's own words in one language and is shown on the English page only
+  function scenDesc(x) {
+    const d = x ? x.description : "";
+    if (d && typeof d === "object") return d[state.lang] || "";
+    return state.lang === "en" ? d || "" : "";
+  }
   function scenarioPanel(u) {
     // the baseline, and the scenarios that change this town's numbers or its category
     const mine = new Set();
@@ -625,7 +632,7 @@
     const tb = h("tbody");
     rows.forEach((r) => {
       const desc = r.scenario === "baseline" ? scenLabel("baseline")
-        : (SCEN.names.find((x) => x.name === r.scenario) || {}).description || "";
+        : scenDesc(SCEN.names.find((x) => x.name === r.scenario));
       tb.appendChild(h("tr", { class: r.changed ? "scen-changed" : null, "data-scenario": r.scenario },
         h("td", null, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
           r.scenario, desc ? h("div", { class: "note" }, desc) : null),
@@ -655,7 +662,7 @@
       sec.appendChild(h("ul", { class: "reasons" }, moved.map((u) => h("li", null,
         h("a", { href: unitHref(u.id) }, uname(u)), " — " + scenLabel("not_robust") + ": " + SCEN.robust[u.id].changed_by.join(", ")))));
     }
-    sec.appendChild(h("p", { class: "note" }, SCEN.names.map((x) => x.name + (x.description ? ": " + x.description : "")).join("; ")));
+    sec.appendChild(h("p", { class: "note" }, SCEN.names.map((x) => x.name + (scenDesc(x) ? ": " + scenDesc(x) : "")).join("; ")));
     return sec;
   }
 
