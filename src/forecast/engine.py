@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines
+from . import baselines, hierarchy
 from .config import EngineConfig
 from .errors import ForecastError, NotFittedError, SparseHistoryWarning
 from .features import FeatureBuilder, observations, pairs
@@ -83,6 +83,10 @@ class TargetForecaster:
         }
         self.builder_ = FeatureBuilder(cut, self.target, self.refs_)
         self.obs_ = observations(cut.panel, self.target)
+        # training pairs and calibration residuals come from top-level units only: a nested
+        # unit's people are already in its parent's series (forecast.hierarchy)
+        top = self.obs_["unit_id"].isin(hierarchy.top_level(cut.units))
+        self.train_obs_ = self.obs_[top.to_numpy()].reset_index(drop=True)
 
     def rebind(self, data: Dataset) -> TargetForecaster:
         """A copy that keeps the fitted model, weights and intervals but reads `data` (cut at
@@ -94,7 +98,7 @@ class TargetForecaster:
         return clone
 
     def _training_table(self):
-        pr = pairs(self.obs_, self.config.max_span, self.config.max_pairs, self.config.seed)
+        pr = pairs(self.train_obs_, self.config.max_span, self.config.max_pairs, self.config.seed)
         if pr.empty:
             raise ValueError(
                 f"no training pairs for {self.target} up to {self.origin_}: every unit has at "
@@ -142,7 +146,8 @@ class TargetForecaster:
             except ValueError as exc:  # too little history before this origin
                 log.info("calibration origin %s skipped: %s", o, exc)
                 continue
-            actual = self.obs_[(self.obs_["year"] > o) & (self.obs_["year"] <= self.origin_)]
+            obs = self.train_obs_
+            actual = obs[(obs["year"] > o) & (obs["year"] <= self.origin_)]
             if actual.empty:
                 continue
             fc = sub.predict_points(actual[["unit_id", "year"]]).table
@@ -256,13 +261,14 @@ class TargetForecaster:
             return req["model"]
         out = req["model"].copy()
         at_origin = req["t0"] == self.origin_
+        top = req["unit_id"].isin(hierarchy.top_level(self.data_.units))
         r0 = ref.at(COUNTRY, [self.origin_])[0]
         for year, rows in req[at_origin].groupby("year"):
             growth = ref.value(COUNTRY, self.origin_, [year])[0] / r0
-            if np.isfinite(growth):
-                out.loc[rows.index] = (
-                    rows["model"] * growth * rows["p0"].sum() / rows["model"].sum()
-                )
+            summed = rows[top[rows.index]]  # nested units take their parents' factor
+            if np.isfinite(growth) and len(summed):
+                factor = growth * summed["p0"].sum() / summed["model"].sum()
+                out.loc[rows.index] = rows["model"] * factor
         return out
 
     def _baseline_inputs(self, req: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import baselines
+from . import baselines, hierarchy
 from .schema import Dataset
 
 COUNTRY = "__country__"
@@ -58,18 +58,20 @@ class Reference:
     @classmethod
     def from_dataset(cls, data: Dataset, target: str, base_years: int = 10) -> Reference:
         series: dict[str, pd.Series] = {}
+        # nested units (a town inside its district) are never added to their parents
+        top = data.panel[data.panel["unit_id"].isin(hierarchy.top_level(data.units))]
         if data.country is not None and target in data.country:
             s = data.country.set_index("year")[target].dropna()
             series[COUNTRY] = s
         else:
-            sums = _chained_totals(data.panel, target, None)
+            sums = _chained_totals(top, target, None)
             if not sums.empty:
                 series[COUNTRY] = sums.set_index("year")["value"]
         if data.regions is not None and target in data.regions:
             for region, rows in data.regions.groupby("region"):
                 series[str(region)] = rows.set_index("year")[target].dropna()
         else:
-            sums = _chained_totals(data.panel, target, data.units["region"])
+            sums = _chained_totals(top, target, data.units["region"])
             for region, rows in sums.groupby("key"):
                 series[str(region)] = rows.set_index("year")["value"]
         return cls(series, base_years)

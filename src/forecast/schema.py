@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import hierarchy
 from .errors import DataValidationError, Problem, SuspiciousJumpWarning
 
 TARGETS = ("population", "employment")
@@ -26,7 +27,14 @@ COUNTRY_REQUIRED = ("year",)
 YEAR_MIN, YEAR_MAX = 1800, 2100
 JUMP_THRESHOLD = 0.30
 # Units columns that describe a unit but are not model features.
-DESCRIPTIVE_UNIT_COLUMNS = ("name", "name_ru", "name_kk", "scope")
+DESCRIPTIVE_UNIT_COLUMNS = (
+    "name",
+    "name_ru",
+    "name_kk",
+    "scope",
+    "parent_id",  # the hierarchy (forecast.hierarchy), not a feature
+    "stands_in_for",  # the town a district or administration stands in for
+)
 MAX_LISTED = 5
 
 
@@ -207,7 +215,11 @@ def validate_units(raw: pd.DataFrame, file: str = "units.csv", line_offset: int 
             df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
     if chk.problems:
         return None, chk.problems
-    return df.set_index("unit_id"), []
+    df = df.set_index("unit_id")
+    found = hierarchy.problems(df, file)
+    if found:
+        return None, found
+    return df, []
 
 
 def validate_panel(
