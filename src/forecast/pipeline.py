@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import backtest as backtest_mod
 from . import explain as explain_mod
-from . import io
+from . import io, towns
 from .config import EngineConfig, load_yaml_model
 from .engine import Forecaster
 from .errors import ForecastError
@@ -144,6 +144,9 @@ def category_facts(
         )
         .reindex(f.index)
     )
+    ctx = towns.decision_context(f, forecasts, latest, units, h)
+    for c in ctx.columns:  # territory of the decision, stand-ins, the unit employment is from
+        f[c] = ctx[c]
     if policy.focus is not None:
         if policy.focus.attribute not in units:
             raise ForecastError(
@@ -298,7 +301,12 @@ def write_outputs(
     from .report.html import write_report
     from .report.summary import render_summary
 
-    io.write_csv(result.forecasts, folder / "forecasts.csv", float_format="%.6g")
+    units = result.data.units
+    forecasts = towns.annotate(result.forecasts, units)
+    io.write_csv(forecasts, folder / "forecasts.csv", float_format="%.6g")
+    shown = towns.units_for_components(result.categories, units)
+    components = towns.components_history(result.data.panel, shown)
+    io.write_csv(components, folder / "components.csv", float_format="%.6g")
     io.write_csv(result.explanations, folder / "explanations.csv", float_format="%.6g")
     io.write_csv(
         explain_mod.by_driver(result.explanations), folder / "drivers.csv", float_format="%.6g"
