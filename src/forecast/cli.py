@@ -507,6 +507,19 @@ def _print_run(res, seconds: float) -> None:
     console.print(f"done in {seconds:.1f}s")
 
 
+@app.command("import-bns")
+def import_bns(
+    inputs: list[Path] = typer.Argument(..., help="BNS workbooks (.xls/.xlsx) or folders"),
+    out: Path = typer.Option(..., "--out", help="dataset folder to write"),
+):
+    """Import the Bureau of National Statistics' regional workbooks into a dataset folder."""
+    from .importers.dataset import format_summary, run_import
+
+    with _guard():
+        summary = run_import(inputs, out)
+    console.print(format_summary(summary, out))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # MLflow's own chatter (INFO logs, download progress bars); the user can override both

@@ -1,0 +1,1 @@
+"""Importers of published statistical workbooks into the data contract."""
