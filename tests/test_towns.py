@@ -37,6 +37,8 @@ def test_categories_name_the_territory_and_the_employment_unit(nested_run):
     assert town["territory"] == "town_proper"
     assert town["other_territory"] == "SYN000" and town["other_territory_kind"] == "district"
     assert town["employment_unit"] == "SYN000" and town["employment_territory"] == "district"
+    assert town["employment_from_stand_in"]
+    assert not cats.loc["SYN002", "employment_from_stand_in"]
     fc = pd.read_csv(res.out_dir / "forecasts.csv")
     h = res.policy.horizon
     emp = fc[(fc["unit_id"] == "SYN000") & (fc["target"] == "employment") & (fc["horizon"] == h)]

@@ -75,6 +75,8 @@ def decision_context(
         emp = fc.xs("employment")
         unit = employment_unit(units, emp.index).reindex(idx)
         out["employment_unit"] = unit
+        # True where the jobs forecast is that of a larger territory standing in for the town
+        out["employment_from_stand_in"] = unit.notna() & (unit.astype(object) != idx.to_numpy())
         if "territory" in units:
             out["employment_territory"] = units["territory"].reindex(unit.to_numpy()).to_numpy()
         out["employment_change_pct"] = emp.reindex(unit.to_numpy()).to_numpy().astype(float)
