@@ -62,6 +62,18 @@ DECISION = {
 KENTAU = ("YUZ-Kentau-CA", range(2017, 2021))
 # Rule Z: Zhanaozen town proper before the 2014 boundary change is a different territory.
 ZHANAOZEN = ("MAN-Zhanaozen-T", 2014)  # printed periods < 2014 excluded
+# Rule P: a value whose ratio to the unit's population of the same year is outside these bounds
+# is a unit mix-up or a misprint in the sheet (e.g. Shymkent 2017 births = the whole region's,
+# Tekeli births 4.4 "thousand", Kentau administration employment above its population 2002-2010).
+PLAUSIBLE = {
+    "births": (0.003, 0.06),
+    "deaths": (0.001, 0.03),
+    "arrivals": (0.0, 0.3),
+    "departures": (0.0, 0.3),
+    "employment": (0.0, 0.8),
+    "labour_force": (0.0, 0.85),
+    "hired_employees": (0.0, 0.8),
+}
 CENSUS_YEARS = {1959, 1970, 1979, 1989, 1999, 2009}
 
 
@@ -103,6 +115,16 @@ def build(shared: Path, out: Path) -> None:
         (uid == ZHANAOZEN[0]) & (period < ZHANAOZEN[1]),
         "rule Z: Zhanaozen town proper before the 2014 boundary change",
     )
+    used = sources[sources["status"] == "used"]
+    pop = used[used["variable"] == "population"].set_index(["unit_id", "year"])["value"]
+    for var, (lo, hi) in PLAUSIBLE.items():
+        rows = (sources["status"] == "used") & (sources["variable"] == var)
+        ratio = sources.loc[rows, "value"].values / pop.reindex(
+            pd.MultiIndex.from_frame(sources.loc[rows, ["unit_id", "year"]])
+        ).values
+        bad = pd.Series(False, index=sources.index)
+        bad[rows] = (ratio < lo) | (ratio > hi)  # NaN ratio (no population) -> kept
+        exclude(sources, bad, f"rule P: {var} / population outside [{lo}, {hi}]")
     used = sources[sources["status"] == "used"]
     panel = (
         used.pivot(index=["unit_id", "year"], columns="variable", values="value")

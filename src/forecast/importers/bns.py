@@ -221,20 +221,54 @@ def read_profile(
             continue
         if not rule.variable:
             continue
-        mult = float(rule.multiplier)
-        for j, y, v in values:
-            num, note = parse_number(v, notes)
+        parsed = [(j, y, v, *parse_number(v, notes)) for j, y, v in values]
+        mult, mnote = _row_multiplier(rule.multiplier, [p[3] for p in parsed], full)
+        for j, y, v, num, note in parsed:
             if num is None:
                 if note:
                     res.skipped.append(f"{file} / {sheet} / {column_letters(j)}{i + 1}: {note}")
                 continue
+            cmult, cnote = cell_multiplier(rule.variable, mult, num)
+            note = "; ".join(x for x in (note, mnote, cnote) if x)
             res.cells.append(
                 Cell(
                     file, sheet, i + 1, column_letters(j), "profile", territory, bool(mono),
-                    full, rule.variable, rule.kind, y, text(v), num * mult, note, title,
+                    full, rule.variable, rule.kind, y, text(v), num * cmult, note, title,
                 )
             )  # fmt: skip
     return res
+
+
+# A value printed under a thousands label that is a whole number at least this large is a count of
+# persons (the sheets mix units: Shymkent districts print population in persons, Aktau and
+# Kyzylorda districts print births and deaths in persons under "тыс. человек"); a count printed
+# under a persons label that is not a whole number is in thousands (Zhanaozen's births).
+PERSONS_FROM = {"population": 5000, "births": 100, "deaths": 100, "arrivals": 100, "departures": 100}
+LFS_PERSONS_FROM = 1000
+COUNTS = {
+    "population", "births", "deaths", "arrivals", "departures", "labour_force", "employment",
+    "hired_employees", "self_employed", "unemployed",
+}  # fmt: skip
+
+
+def _row_multiplier(multiplier: str, values: list[float | None], label: str) -> tuple[float, str]:
+    """The multiplier of a profile row: the rule's; `lfs` rows take the unit from the values."""
+    if multiplier == LFS_AUTO:
+        return _block_multiplier([(0, values)], label)
+    return float(multiplier), ""
+
+
+def cell_multiplier(variable: str, mult: float, value: float) -> tuple[float, str]:
+    """The multiplier of one cell given its row's (see PERSONS_FROM)."""
+    if variable not in COUNTS:
+        return mult, ""
+    whole = float(value).is_integer()
+    limit = PERSONS_FROM.get(variable, LFS_PERSONS_FROM)
+    if mult == 1000 and whole and value >= limit:
+        return 1.0, f"whole number >= {limit} under a thousands label: read as persons"
+    if mult == 1 and not whole:
+        return 1000.0, "fraction under a persons label: read as thousands"
+    return mult, ""
 
 
 # ----------------------------------------------------------------------------- labour tables
@@ -312,7 +346,7 @@ def read_labour(
             if re.search(r"тыс", joined, re.IGNORECASE):
                 header_text += " " + joined
             continue
-        if re.match(r"^(наименование|год$|продолжение|окончание)", label, re.IGNORECASE):
+        if re.match(r"^(наименование|год$|продолжение|окончание|районы|города|в том числе)", label, re.I):
             continue
         found = match_label(rules, "labour", label)
         if found is not None:

@@ -33,8 +33,11 @@ PANEL_VARIABLES = [
 ]  # fmt: skip
 SOURCE_COLUMNS = [
     "file", "unit_id", "year", "variable", "value", "status", "kind", "scope", "reason",
-    "source_url", "source_note", "sheet", "row", "column", "period", "printed",
+    "source_url", "source_note", "sheet", "row", "column", "period", "printed", "territory_printed",
 ]  # fmt: skip
+# a region's own total in a labour table: "... область", "Карагандинская", "Область Жетісу", or the
+# bare name of a region named after a person or place ("Абай")
+REGION_TOTAL = re.compile(r"област|(ская|ской)$|^Абай$", re.IGNORECASE)
 TERRITORY_SUFFIX = {"city_administration": "CA", "district": "D", "town_proper": "T"}
 
 
@@ -208,35 +211,16 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     city_regions = {r.name for r in regions.values() if r.name.endswith(" city")}
     rows: list[dict] = []
     for region, cells in read:
-        # the first territory of each labour block is the region's total
-        first_in_block: set[tuple[str, str, int]] = set()
-        block_first: dict[tuple[str, str, str, int], int] = {}
         for c in cells:
-            if c.layout == "labour":
-                k = (c.file, c.sheet, c.variable, c.period)
-                if k not in block_first or c.row < block_first[k]:
-                    block_first[k] = c.row
-        first_in_block = {(k[0], k[1], r) for k, r in block_first.items()}
-        for c in cells:
-            is_total = c.layout == "labour" and (
-                (c.file, c.sheet, c.row) in first_in_block
-                or bool(re.search(r"(ская|ской)( область)?$", c.territory_ru.strip()))
-            )
-            if is_total and region.name not in city_regions:
+            if c.layout == "labour" and REGION_TOTAL.search(c.territory_ru.strip()):
                 rows.append(_source_row(c, "", "not used", "region total (not a unit)"))
                 continue
-            terr = (
-                "city_administration"
-                if is_total
-                else ("town_proper" if c.monotown else U.territory(c.territory_ru, c.label))
-            )
+            terr = "town_proper" if c.monotown else U.territory(c.territory_ru)
             if c.layout == "profile" and re.search(r"област", c.sheet + " " + c.territory_ru, re.I):
                 rows.append(_source_row(c, "", "not used", "region total (not a unit)"))
                 continue
             if c.layout == "profile" and not c.monotown:
                 terr = U.territory(c.territory_ru, _title_hint(c))
-            if region.name in city_regions and not is_total and terr == "city_administration":
-                terr = "district"
             u = reg.find(region.name, terr, c.territory_ru) or reg.add(
                 region.name, terr, c.territory_ru
             )
@@ -312,6 +296,7 @@ def _source_row(c: Cell, unit, status: str, reason: str) -> dict:
         "column": c.column,
         "period": c.period,
         "printed": c.printed,
+        "territory_printed": c.territory_ru,
     }
 
 
