@@ -133,7 +133,10 @@ def predict(
     ),
     out: Path = typer.Option(..., "--out", help="output folder"),
     level: float | None = typer.Option(None, help="central coverage of the intervals (0.8)"),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -172,7 +175,7 @@ def predict(
     with _guard():
         if not 0 < level < 1:
             raise ForecastError(f"--level must be between 0 and 1, got {level}")
-        cfg = pipeline.load_engine_config(config, level=level)
+        cfg = pipeline.load_engine_config(config, dataset=data, level=level)
         ds = io.read_dataset(data)
         with _progress("forecasting") as report:
             _, table, _ = pipeline.predict(ds, as_of, hs, cfg, report)
@@ -184,7 +187,10 @@ def predict(
 def run(
     data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
     as_of: int | None = typer.Option(None, "--as-of", help="default: latest year in the data"),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
     runs: Path | None = typer.Option(None, help="where run folders go (default runs/)"),
     track: bool = typer.Option(True, help="log the run to MLflow"),
@@ -194,7 +200,7 @@ def run(
 
     start = time.perf_counter()
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         with _progress("running") as report:
             res = pipeline.run(
                 data,
@@ -214,7 +220,10 @@ def retrain_command(
     as_of: int | None = typer.Option(
         None, "--as-of", help="train the challenger on data up to this year (default: latest)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
     runs: Path | None = typer.Option(None, help="where run folders go (default runs/)"),
 ):
@@ -225,7 +234,7 @@ def retrain_command(
 
     start = time.perf_counter()
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         with _progress("retraining") as report:
             res = retrain_mod.retrain(
                 data, as_of, config=cfg, policy_path=policy, runs_root=runs, progress=report
@@ -325,7 +334,10 @@ def benchmark(
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/<dataset>.md)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
 ):
     """Backtest the engine against the baselines (and peers) and write a results file."""
     from . import benchmark as bench
@@ -333,7 +345,7 @@ def benchmark(
 
     hs = _horizons(horizons)
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         ds = io.read_dataset(data)
         with _progress("benchmark") as report:
             rep = bench.run_benchmark(
@@ -377,14 +389,17 @@ def reality_check(
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/reality_check_<dataset>.md)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
 ):
     """Categorise at a past origin and compare with what happened by origin + policy horizon."""
     from . import pipeline
     from . import reality as rc
 
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         pol, _ = pipeline.resolve_policy(policy)
         ds = io.read_dataset(data)
         with _progress("reality check") as report:

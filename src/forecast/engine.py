@@ -9,6 +9,7 @@ calibration origins before the fitting origin (never at the origin itself).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import logging
 import warnings
@@ -77,6 +78,8 @@ class TargetForecaster:
     def _bind(self, data: Dataset) -> None:
         """Attach the data (cut at the origin) the features and baselines are computed from."""
         cut = data.up_to(self.origin_)
+        if self.config.reference_source == "units":  # totals from the units themselves
+            cut = dataclasses.replace(cut, country=None, regions=None)
         self.data_ = cut
         self.refs_ = {
             t: Reference.from_dataset(cut, t, self.config.base_years) for t in cut.targets

@@ -38,9 +38,22 @@ def experiments_dir() -> Path:
     return io.project_root() / "experiments"
 
 
-def load_engine_config(path: Path | None = None, **overrides) -> EngineConfig:
-    if path is None and (experiments_dir() / DEFAULT_CONFIG).exists():
-        path = experiments_dir() / DEFAULT_CONFIG
+def engine_config_path(dataset: str | Path | None = None) -> Path | None:
+    """experiments/engine_<dataset>.yaml when a dataset has settings of its own (chosen on its
+    own backtests), else experiments/engine.yaml, else None (the built-in defaults)."""
+    if dataset is not None:
+        own = experiments_dir() / f"engine_{Path(str(dataset)).name}.yaml"
+        if own.exists():
+            return own
+    default = experiments_dir() / DEFAULT_CONFIG
+    return default if default.exists() else None
+
+
+def load_engine_config(
+    path: Path | None = None, dataset: str | Path | None = None, **overrides
+) -> EngineConfig:
+    if path is None:
+        path = engine_config_path(dataset)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return load_yaml_model(EngineConfig, path, overrides)
 
@@ -228,7 +241,7 @@ def run(
 
     progress("validating the dataset")
     data = io.read_dataset(dataset)
-    config = config or load_engine_config()
+    config = config or load_engine_config(dataset=data.name)
     policy, policy_file = resolve_policy(policy_path)
     as_of = data.last_year if as_of is None else as_of
     lap("validate")
