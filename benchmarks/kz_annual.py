@@ -37,7 +37,7 @@ from forecast import __version__, hierarchy, io  # noqa: E402
 from forecast import backtest as bt  # noqa: E402
 from forecast.baselines import BASELINES  # noqa: E402
 from forecast.benchmark import _machine, _table  # noqa: E402
-from forecast.pipeline import load_engine_config  # noqa: E402
+from forecast.pipeline import engine_config_path, load_engine_config  # noqa: E402
 
 TUNE = [1999, 2004, 2009]
 TEST = [2014, 2019]
@@ -154,7 +154,8 @@ def main() -> None:
     ap.add_argument("--no-run-timing", action="store_true")
     args = ap.parse_args()
 
-    cfg = load_engine_config(args.config)
+    cfg = load_engine_config(args.config, dataset=args.data)
+    cfg_file = args.config or engine_config_path(args.data)
     data = io.read_dataset(args.data)
     start = time.perf_counter()
     origins = sorted({SHOCK, *TUNE, *TEST, *EMP_ORIGINS})
@@ -187,7 +188,7 @@ def main() -> None:
         f"- backtest time: {seconds:.0f} s for {len(origins)} origins ({', '.join(map(str, origins))})",
         f"- units: {len(data.units)} ({n_top} top-level units partition the country; "
         f"{len(decision)} monotown decision units, {n_nested} of them nested)",
-        f"- engine: {args.config or 'experiments/engine.yaml'} (combine={cfg.combine_members}, "
+        f"- engine: {Path(cfg_file).relative_to(ROOT) if cfg_file else 'defaults'} (combine={cfg.combine_members}, "
         f"shrinkage={cfg.combine_shrinkage}, calibration_offsets={cfg.calibration_offsets}, "
         f"level={cfg.level})",
         f"- settings chosen on origins {', '.join(map(str, TUNE))} only; test origins "
