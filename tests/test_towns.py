@@ -67,6 +67,10 @@ def test_forecasts_carry_territory_and_stand_in_flags(nested_run):
     assert flags.loc["SYN001", "stands_in_for"] == "Town One"
     assert flags.loc["SYN000T", "territory"] == "town_proper"
     assert flags["stands_in_for"].notna().sum() == 1
+    for name in ("explanations.csv", "drivers.csv"):
+        table = pd.read_csv(res.out_dir / name)
+        marked = table.loc[table["stands_in_for"].notna(), "unit_id"].unique()
+        assert list(marked) == ["SYN001"], name
     # the town proper has no employment series: only its population is forecast
     assert set(fc.loc[fc["unit_id"] == "SYN000T", "target"]) == {"population"}
 

@@ -320,10 +320,10 @@ def write_outputs(
     shown = towns.units_for_components(result.categories, units)
     components = towns.components_history(result.data.panel, shown)
     io.write_csv(components, folder / "components.csv", float_format="%.6g")
-    io.write_csv(result.explanations, folder / "explanations.csv", float_format="%.6g")
-    io.write_csv(
-        explain_mod.by_driver(result.explanations), folder / "drivers.csv", float_format="%.6g"
-    )
+    expl = towns.annotate(result.explanations, units)
+    io.write_csv(expl, folder / "explanations.csv", float_format="%.6g")
+    drivers = towns.annotate(explain_mod.by_driver(result.explanations), units)
+    io.write_csv(drivers, folder / "drivers.csv", float_format="%.6g")
     io.write_csv(
         explain_mod.global_importance(result.explanations),
         folder / "global_importance.csv",

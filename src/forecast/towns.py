@@ -7,7 +7,8 @@ town without series of its own. `units.csv` says so with optional columns `terri
 :mod:`forecast.hierarchy`) and `stands_in_for` (the town a district or administration stands in
 for). This module carries that into the outputs:
 
-- every forecast row says its unit's territory and whether it stands in for a town;
+- every forecast, explanation and driver row says its unit's territory and whether it stands in
+  for a town;
 - every category row says the territory of the decision, the other territory of the same town
   with its forecast, and the unit whose employment forecast the decision reads (the unit itself,
   or the nearest unit containing it that has employment data: a town proper has no labour
