@@ -57,7 +57,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 def report(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("runs")
     res = subprocess.run(
-        [str(FORECAST), "run", "--no-track", "--runs", str(runs)],
+        [str(FORECAST), "run", "--data", "kz_towns", "--no-track", "--runs", str(runs)],
         capture_output=True,
         text=True,
         cwd=ROOT,
