@@ -74,6 +74,11 @@ PLAUSIBLE = {
     "labour_force": (0.0, 0.85),
     "hired_employees": (0.0, 0.8),
 }
+CITY_REGIONS = {
+    "Almaty city": "ALA-Almaty-CA",
+    "Astana city": "AST-Astana-CA",
+    "Shymkent city": "SHY-Shymkent-CA",
+}
 CENSUS_YEARS = {1959, 1970, 1979, 1989, 1999, 2009}
 
 
@@ -119,9 +124,10 @@ def build(shared: Path, out: Path) -> None:
     pop = used[used["variable"] == "population"].set_index(["unit_id", "year"])["value"]
     for var, (lo, hi) in PLAUSIBLE.items():
         rows = (sources["status"] == "used") & (sources["variable"] == var)
-        ratio = sources.loc[rows, "value"].values / pop.reindex(
-            pd.MultiIndex.from_frame(sources.loc[rows, ["unit_id", "year"]])
-        ).values
+        ratio = (
+            sources.loc[rows, "value"].values
+            / pop.reindex(pd.MultiIndex.from_frame(sources.loc[rows, ["unit_id", "year"]])).values
+        )
         bad = pd.Series(False, index=sources.index)
         bad[rows] = (ratio < lo) | (ratio > hi)  # NaN ratio (no population) -> kept
         exclude(sources, bad, f"rule P: {var} / population outside [{lo}, {hi}]")
@@ -204,15 +210,51 @@ def build(shared: Path, out: Path) -> None:
                     "source_note": note,
                 }
             )
+    # Rule C: the three cities of republican significance are regions: their population on
+    # 1 January is the regional series of data/kz_towns/regions.csv (same territory); their
+    # profile workbooks hold only the inner-city districts.
+    regions = pd.read_csv(TOWNS / "regions.csv")
+    for region, unit_id in CITY_REGIONS.items():
+        series = regions[(regions["region"] == region) & regions["population"].notna()]
+        src = towns_sources[
+            (towns_sources["file"] == "regions")
+            & (towns_sources["unit_id"] == region)
+            & (towns_sources["variable"] == "population")
+            & (towns_sources["status"] == "used")
+        ].set_index("year")
+        for r in series.itertuples(index=False):
+            extra_rows.append({"unit_id": unit_id, "year": int(r.year), "population": r.population})
+            info = src.loc[str(int(r.year))] if str(int(r.year)) in src.index else None
+            extra_sources.append(
+                {
+                    "file": "data/kz_towns/regions.csv",
+                    "unit_id": unit_id,
+                    "year": int(r.year),
+                    "variable": "population",
+                    "value": r.population,
+                    "status": "used",
+                    "kind": "estimate",
+                    "scope": "region = city (rule C)",
+                    "reason": "",
+                    "source_url": "" if info is None else info["source_url"],
+                    "source_note": "" if info is None else info["source_note"],
+                }
+            )
     units = pd.concat([units, pd.DataFrame(extra_units)], ignore_index=True)
     # inner-city districts: named after their city so that a city's name is unique
     city_name = units.set_index("unit_id")["name"]
     inner = (units["territory"] == "district") & units["region"].str.endswith(" city")
     units.loc[inner, "name"] = [
-        f"{n} district ({city_name[p]})" for n, p in zip(units.loc[inner, "name"], units.loc[inner, "parent_id"])
+        f"{n} district ({city_name[p]})"
+        for n, p in zip(units.loc[inner, "name"], units.loc[inner, "parent_id"])
     ]
     extra = pd.DataFrame(extra_rows)
-    have = set(zip(panel.loc[panel["population"].notna(), "unit_id"], panel.loc[panel["population"].notna(), "year"]))
+    have = set(
+        zip(
+            panel.loc[panel["population"].notna(), "unit_id"],
+            panel.loc[panel["population"].notna(), "year"],
+        )
+    )
     clash = [(u, y) in have for u, y in zip(extra["unit_id"], extra["year"])]
     extra = extra[~np.array(clash)]
     extra_sources = pd.DataFrame(extra_sources)
@@ -227,6 +269,18 @@ def build(shared: Path, out: Path) -> None:
     sources = sources[SOURCE_COLUMNS].sort_values(
         ["unit_id", "variable", "year", "file", "sheet", "row"], kind="mergesort"
     )
+    # Rule S: a host stands in for every monotown whose decision unit has no employment series
+    with_emp = set(panel.loc[panel["employment"].notna(), "unit_id"])
+    parent = units.set_index("unit_id")["parent_id"]
+    for town, (_, unit_id) in sorted(DECISION.items()):
+        target = unit_id if DECISION[town][0] != "census" else None
+        if target is None or target in with_emp:
+            continue
+        host = parent.get(target, "")
+        if host in with_emp:
+            row = units["unit_id"] == host
+            names = [n for n in units.loc[row, "stands_in_for"].item().split(";") if n] + [town]
+            units.loc[row, "stands_in_for"] = ";".join(sorted(names))
     units = units.sort_values("unit_id", kind="mergesort").reset_index(drop=True)
     cols = ["unit_id", "year", "population", "employment"]
     panel = panel[cols + [c for c in panel.columns if c not in cols]]

@@ -174,22 +174,18 @@ def test_component_series_by_hand():
     np.testing.assert_allclose(w[("AT", 2000)], np.log(10_000 / 175))
 
 
-def test_unknown_parent_is_named(tmp_path):
+def test_unknown_parent_and_cycles_are_named(tmp_path):
+    """parent_id is validated with the units (forecast.schema): errors name file, line, rule."""
     panel, units = synthetic_nested(n_units=3)
-    units.loc[units["unit_id"] == "SYN000T", "parent_id"] = "NOPE"
+    bad = units.copy()
+    bad.loc[bad["unit_id"] == "SYN000T", "parent_id"] = "NOPE"
     with pytest.raises(DataValidationError) as err:
-        read_dataset(write_dataset(tmp_path / "bad", panel, units))
-    assert (
-        "units.csv: unknown parent_id: unit SYN000T: parent_id 'NOPE' is not a unit_id of "
-        "units.csv" in str(err.value)
-    )
-
-
-def test_cyclic_parents_are_named(tmp_path):
-    panel, units = synthetic_nested(n_units=3)
-    units.loc[units["unit_id"] == "SYN000", "parent_id"] = "SYN000T"
+        read_dataset(write_dataset(tmp_path / "bad", panel, bad))
+    assert "units.csv: unknown parent_id: line 3: no unit NOPE" in str(err.value)
+    cyc = units.copy()
+    cyc.loc[cyc["unit_id"] == "SYN000", "parent_id"] = "SYN000T"
     with pytest.raises(DataValidationError) as err:
-        read_dataset(write_dataset(tmp_path / "bad", panel, units))
-    assert "units.csv: cyclic parent_id: unit SYN000: following parent_id from SYN000 returns" in (
+        read_dataset(write_dataset(tmp_path / "cyc", panel, cyc))
+    assert "units.csv: parent_id cycle: lines 2, 3: units SYN000, SYN000T contain each other" in (
         str(err.value)
     )

@@ -33,6 +33,11 @@ class DataValidationError(ForecastError, ValueError):
         super().__init__("\n".join([head, *("  - " + line for line in lines)]))
 
 
+class WorkbookLayoutError(DataValidationError):
+    """A published workbook (e.g. a BNS sheet) whose layout the importer cannot read: names the
+    file and the sheet."""
+
+
 class ConfigError(ForecastError, ValueError):
     """A configuration or policy file is invalid."""
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .errors import Problem
-
 PARENT = "parent_id"
 DECISION = "monotown"
 
@@ -61,36 +59,3 @@ def other_territory(units: pd.DataFrame) -> pd.Series:
     fill = out.isna() & units.index.isin(first_child.index)
     out[fill] = first_child.reindex(units.index[fill]).to_numpy()
     return out
-
-
-def problems(units: pd.DataFrame, file: str = "units.csv") -> list[Problem]:
-    """Broken hierarchies: a parent that is not a unit, a unit that is its own ancestor."""
-    par = parents(units)
-    found: list[Problem] = []
-    unknown = par.notna() & ~par.isin(units.index)
-    for uid in par.index[unknown.to_numpy()][:5]:
-        found.append(
-            Problem(
-                file,
-                "unknown parent_id",
-                f"unit {uid}",
-                f"parent_id {par[uid]!r} is not a unit_id of units.csv",
-            )
-        )
-    links = par[par.notna() & ~unknown].to_dict()
-    for start in links:
-        seen, node = {start}, links[start]
-        while node in links:
-            if node in seen:
-                found.append(
-                    Problem(
-                        file,
-                        "cyclic parent_id",
-                        f"unit {start}",
-                        f"following parent_id from {start} returns to {node}",
-                    )
-                )
-                break
-            seen.add(node)
-            node = links[node]
-    return found

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import hierarchy
 from .errors import DataValidationError, Problem, SuspiciousJumpWarning
 
 TARGETS = ("population", "employment")
@@ -27,14 +26,7 @@ COUNTRY_REQUIRED = ("year",)
 YEAR_MIN, YEAR_MAX = 1800, 2100
 JUMP_THRESHOLD = 0.30
 # Units columns that describe a unit but are not model features.
-DESCRIPTIVE_UNIT_COLUMNS = (
-    "name",
-    "name_ru",
-    "name_kk",
-    "scope",
-    "parent_id",  # the hierarchy (forecast.hierarchy), not a feature
-    "stands_in_for",  # the town a district or administration stands in for
-)
+DESCRIPTIVE_UNIT_COLUMNS = ("name", "name_ru", "name_kk", "scope", "parent_id", "stands_in_for")
 MAX_LISTED = 5
 
 
@@ -199,6 +191,8 @@ def validate_units(raw: pd.DataFrame, file: str = "units.csv", line_offset: int 
         df[c] = _strip_ids(df[c])
     chk.missing_keys(df, UNITS_REQUIRED)
     chk.duplicates(df, ["unit_id"])
+    if "parent_id" in df:
+        _check_parents(chk, df)
     for c in ("lat", "lon"):
         if c in df:
             df[c] = chk.numeric(df, c)
@@ -215,11 +209,37 @@ def validate_units(raw: pd.DataFrame, file: str = "units.csv", line_offset: int 
             df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
     if chk.problems:
         return None, chk.problems
-    df = df.set_index("unit_id")
-    found = hierarchy.problems(df, file)
-    if found:
-        return None, found
-    return df, []
+    return df.set_index("unit_id"), []
+
+
+def _check_parents(chk: _Checker, df: pd.DataFrame) -> None:
+    """parent_id names the unit this one lies inside: a known unit, not itself, and no cycle."""
+    parent = df["parent_id"].astype("string").str.strip().replace("", pd.NA)
+    has = parent.notna()
+    ids = set(df["unit_id"].dropna())
+    unknown = has & ~parent.isin(ids)
+    if unknown.any():
+        names = sorted(parent[unknown].unique())
+        chk.add("unknown parent_id", chk.lines(df.index[unknown]), f"no unit {_listing(names)}")
+    own = has & (parent == df["unit_id"])
+    if own.any():
+        chk.add("unit is its own parent", chk.lines(df.index[own]), "parent_id equals unit_id")
+    up = dict(zip(df.loc[has & ~own, "unit_id"], parent[has & ~own]))
+    in_cycle = set()
+    for start in up:
+        seen, node = [], start
+        while node in up and node not in seen:
+            seen.append(node)
+            node = up[node]
+        if node in seen:
+            in_cycle.update(seen[seen.index(node) :])
+    if in_cycle:
+        rows = df.index[df["unit_id"].isin(in_cycle)]
+        chk.add(
+            "parent_id cycle",
+            chk.lines(rows),
+            f"units {_listing(sorted(in_cycle))} contain each other",
+        )
 
 
 def validate_panel(

@@ -22,17 +22,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataValidationError, Problem
+from ..errors import Problem, WorkbookLayoutError
 from .labels import LFS_AUTO, LabelRule, match_label
+from .numbers import (
+    MISSING,
+    block_multiplier,
+    cell_multiplier,
+    parse_number,
+    row_multiplier,
+    row_precision,
+    text,
+)
 
 HEADER_SEARCH_ROWS = 15
 YEAR_RE = re.compile(r"^((?:19|20)\d\d)(?:\.0+)?\s*(?:год)?\s*(?:\d{1,2}\))*\s*$")
-NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 FOOTNOTE_DEF_RE = re.compile(r"^\s*(\d{1,2})\)")
-TRAILING_NOTE_RE = re.compile(r"(\d{1,2})\)\s*$")
-MISSING = {"", "…", "...", "….", "-", "–", "—", "x", "х"}
 PROFILE_TITLE = re.compile(r"показател", re.IGNORECASE)
 LABOUR_TITLE = re.compile(r"индикаторы рынка труда", re.IGNORECASE)
+# a region's own total in a labour table: "... область", "Карагандинская", "Область Жетісу", or the
+# bare name of a region named after a person or place ("Абай")
+REGION_TOTAL = re.compile(r"област|(ская|ской)$|^Абай$", re.IGNORECASE)
 MONOTOWN_TITLE = re.compile(r"по моногороду\s+([^\s]+)", re.IGNORECASE)
 
 
@@ -60,7 +69,9 @@ class Cell:
 @dataclass
 class SheetResult:
     cells: list[Cell] = field(default_factory=list)
-    unknown: list[tuple[str, str, str, int]] = field(default_factory=list)  # label, file, sheet, row
+    unknown: list[tuple[str, str, str, int]] = field(
+        default_factory=list
+    )  # label, file, sheet, row
     skipped: list[str] = field(default_factory=list)
 
 
@@ -74,14 +85,6 @@ def column_letters(index: int) -> str:
     return out
 
 
-def text(v) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).replace("\u00a0", " ").strip()
-
-
 def clean_label(s: str) -> str:
     """A label without footnote markers ('Занятое население4)' -> 'Занятое население')."""
     s = re.sub(r"\s*\d{1,2}\)|[\u2070-\u209f\u00b9\u00b2\u00b3]+", "", s.replace("\n", " "))
@@ -92,46 +95,6 @@ def clean_label(s: str) -> str:
 def parse_year(v) -> int | None:
     m = YEAR_RE.match(text(v))
     return int(m.group(1)) if m else None
-
-
-def parse_number(v, footnotes: set[int]) -> tuple[float | None, str]:
-    """A printed cell as a number and a note. Footnote markers glued to a number are split off
-    only when the number they leave is a valid number and the marker is a footnote the sheet
-    defines; several readings possible -> the value is refused with a note."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return (None, "") if pd.isna(v) else (float(v), "")
-    s = text(v)
-    if s in MISSING:
-        return None, ""
-    compact = s.replace(" ", "")
-    if NUMBER_RE.match(compact):
-        return float(compact.replace(",", ".")), ""
-    notes: list[str] = []
-    body = compact
-    while True:
-        m = TRAILING_NOTE_RE.search(body)
-        if not m:
-            break
-        digits = m.group(1)
-        head = body[: m.start()]
-        readings = []
-        for k in range(1, len(digits) + 1):  # footnote = the last k digits
-            note, rest = digits[-k:], head + digits[:-k]
-            if int(note) in footnotes and (NUMBER_RE.match(rest) or rest in MISSING):
-                readings.append((note, rest))
-        if len(readings) != 1:
-            if NUMBER_RE.match(head) or head in MISSING:  # marker standing apart ("0,5 13)")
-                readings = [(digits, head)]
-            else:
-                why = "several readings" if readings else "no defined footnote fits"
-                return None, f"footnote marker in {s!r} is ambiguous ({why}); value not read"
-        notes.append(readings[0][0])
-        body = readings[0][1]
-    if notes and NUMBER_RE.match(body):
-        return float(body.replace(",", ".")), "footnote " + ",".join(reversed(notes)) + " split off"
-    if notes and body in MISSING:
-        return None, ""
-    return None, f"not a number: {s!r}"
 
 
 def sheet_footnotes(df: pd.DataFrame) -> set[int]:
@@ -171,8 +134,8 @@ def year_columns(row: pd.Series) -> dict[int, int]:
     return out
 
 
-def sheet_error(file: str, sheet: str, rule: str, detail: str) -> DataValidationError:
-    return DataValidationError([Problem(file, rule, f"sheet {sheet!r}", detail)])
+def sheet_error(file: str, sheet: str, rule: str, detail: str) -> WorkbookLayoutError:
+    return WorkbookLayoutError([Problem(file, rule, f"sheet {sheet!r}", detail)])
 
 
 # ----------------------------------------------------------------------------- profile sheets
@@ -221,8 +184,9 @@ def read_profile(
             continue
         if not rule.variable:
             continue
-        parsed = [(j, y, v, *parse_number(v, notes)) for j, y, v in values]
-        mult, mnote = _row_multiplier(rule.multiplier, [p[3] for p in parsed], full)
+        prec = row_precision([v for _, _, v in values])
+        parsed = [(j, y, v, *parse_number(v, notes, prec)) for j, y, v in values]
+        mult, mnote = row_multiplier(rule.multiplier, [p[3] for p in parsed], full)
         for j, y, v, num, note in parsed:
             if num is None:
                 if note:
@@ -239,54 +203,11 @@ def read_profile(
     return res
 
 
-# A value printed under a thousands label that is a whole number at least this large is a count of
-# persons (the sheets mix units: Shymkent districts print population in persons, Aktau and
-# Kyzylorda districts print births and deaths in persons under "тыс. человек"); a count printed
-# under a persons label that is not a whole number is in thousands (Zhanaozen's births).
-PERSONS_FROM = {"population": 5000, "births": 100, "deaths": 100, "arrivals": 100, "departures": 100}
-LFS_PERSONS_FROM = 1000
-COUNTS = {
-    "population", "births", "deaths", "arrivals", "departures", "labour_force", "employment",
-    "hired_employees", "self_employed", "unemployed",
-}  # fmt: skip
-
-
-def _row_multiplier(multiplier: str, values: list[float | None], label: str) -> tuple[float, str]:
-    """The multiplier of a profile row: the rule's; `lfs` rows take the unit from the values."""
-    if multiplier == LFS_AUTO:
-        return _block_multiplier([(0, values)], label)
-    return float(multiplier), ""
-
-
-def cell_multiplier(variable: str, mult: float, value: float) -> tuple[float, str]:
-    """The multiplier of one cell given its row's (see PERSONS_FROM)."""
-    if variable not in COUNTS:
-        return mult, ""
-    whole = float(value).is_integer()
-    limit = PERSONS_FROM.get(variable, LFS_PERSONS_FROM)
-    if mult == 1000 and whole and value >= limit:
-        return 1.0, f"whole number >= {limit} under a thousands label: read as persons"
-    if mult == 1 and not whole:
-        return 1000.0, "fraction under a persons label: read as thousands"
-    return mult, ""
-
-
-# ----------------------------------------------------------------------------- labour tables
-def _block_multiplier(block: list[tuple[int, list]], header_text: str) -> tuple[float, str]:
-    """Thousands or persons for one labour block, read from the block: integer values of 1000
-    and more are persons whatever the header says (the Ulytau workbook prints persons under a
-    'тыс. человек' header); otherwise the header's unit, thousands when none is printed."""
-    nums = [x for _, vals in block for x in vals if x is not None]
-    said_thousand = bool(re.search(r"тыс", header_text, re.IGNORECASE))
-    if nums and all(float(x).is_integer() for x in nums) and max(nums) >= 1000:
-        note = "integers >= 1000 under a thousands header: read as persons" if said_thousand else ""
-        return 1.0, note
-    return 1000.0, "" if said_thousand else "no unit printed: decimals read as thousands"
-
-
 def read_labour(
     df: pd.DataFrame, file: str, sheet: str, title: str, rules: list[LabelRule]
 ) -> SheetResult:
+    """A labour table: blocks of [indicator heading, unit line, header of years, one row per
+    territory], in any column; a heading not in the label map makes its rows unknown."""
     res = SheetResult()
     notes = sheet_footnotes(df)
     rule: LabelRule | None = None
@@ -301,12 +222,18 @@ def read_labour(
             return
         parsed = []
         for i, name, raw in pending:
-            vals = {j: parse_number(v, notes) for j, v in raw.items()}
+            prec = row_precision(list(raw.values()))
+            vals = {j: parse_number(v, notes, prec) for j, v in raw.items()}
             parsed.append((i, name, raw, vals))
         mult, mnote = 1.0, ""
-        if rule.multiplier == LFS_AUTO:
-            mult, mnote = _block_multiplier(
-                [(i, [v[0] for v in vals.values()]) for i, _, _, vals in parsed], header_text
+        if rule.multiplier == LFS_AUTO:  # region totals (other magnitudes) do not decide
+            mult, mnote = block_multiplier(
+                [
+                    (i, [v[0] for v in vals.values()])
+                    for i, name, _, vals in parsed
+                    if not REGION_TOTAL.search(name)
+                ],
+                header_text,
             )
         else:
             mult = float(rule.multiplier)
@@ -346,7 +273,9 @@ def read_labour(
             if re.search(r"тыс", joined, re.IGNORECASE):
                 header_text += " " + joined
             continue
-        if re.match(r"^(наименование|год$|продолжение|окончание|районы|города|в том числе)", label, re.I):
+        if re.match(
+            r"^(наименование|год$|продолжение|окончание|районы|города|в том числе)", label, re.I
+        ):
             continue
         found = match_label(rules, "labour", label)
         if found is not None:
@@ -373,13 +302,13 @@ def starts_with_labour_block(df: pd.DataFrame, rules: list[LabelRule]) -> bool:
 
 
 def read_workbook(path: Path, rules: list[LabelRule]) -> SheetResult:
-    """All cells of one workbook. Raises DataValidationError naming the file and sheet when a
+    """All cells of one workbook. Raises WorkbookLayoutError naming the file and sheet when a
     sheet's layout cannot be read."""
     file = path.name
     try:
         book = pd.ExcelFile(path, engine="calamine")
     except Exception as exc:  # calamine raises its own error types
-        raise DataValidationError(
+        raise WorkbookLayoutError(
             [Problem(file, "unreadable workbook", "whole file", str(exc))]
         ) from exc
     out = SheetResult()
@@ -412,7 +341,7 @@ def read_workbook(path: Path, rules: list[LabelRule]) -> SheetResult:
         out.unknown += res.unknown
         out.skipped += res.skipped
     if not recognised:
-        raise DataValidationError(
+        raise WorkbookLayoutError(
             [Problem(file, "unknown layout", "every sheet", "no sheet holds data")]
         )
     return out

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import DataValidationError, Problem
 from . import units as U
-from .bns import Cell, read_workbook
+from .bns import REGION_TOTAL, Cell, read_workbook
 from .labels import load_label_rules, load_regions
 
 WORKBOOK_SUFFIXES = (".xls", ".xlsx")
@@ -35,10 +35,6 @@ SOURCE_COLUMNS = [
     "file", "unit_id", "year", "variable", "value", "status", "kind", "scope", "reason",
     "source_url", "source_note", "sheet", "row", "column", "period", "printed", "territory_printed",
 ]  # fmt: skip
-# a region's own total in a labour table: "... область", "Карагандинская", "Область Жетісу", or the
-# bare name of a region named after a person or place ("Абай")
-REGION_TOTAL = re.compile(r"област|(ская|ской)$|^Абай$", re.IGNORECASE)
-TERRITORY_SUFFIX = {"city_administration": "CA", "district": "D", "town_proper": "T"}
 
 
 @dataclass
@@ -61,7 +57,9 @@ def expand(paths: list[Path]) -> tuple[list[Path], list[str]]:
                 if f.suffix.lower() not in WORKBOOK_SUFFIXES or f.name.startswith("~$"):
                     continue
                 if NOT_A_LAYOUT.search(f.stem):
-                    skipped.append(f"{f.name}: sector workbook or address list, not a supported layout")
+                    skipped.append(
+                        f"{f.name}: sector workbook or address list, not a supported layout"
+                    )
                     continue
                 found.append(f)
         elif p.exists():
@@ -87,107 +85,9 @@ def region_of(path: Path, regions: dict) -> object:
     return regions[prefix]
 
 
-class Registry:
-    """The units found so far, matched across sources by region, territory and name key."""
-
-    def __init__(self, regions: dict):
-        self.regions = regions
-        self.units: list[U.Unit] = []
-        self.names = _name_overrides()
-        self.aliases = {k: U.key(v[1]) for (_, k), v in self.names.items()}
-        self.cache: dict[tuple[str, str, str], U.Unit] = {}
-
-    def _candidates(self, region: str, territory: str) -> list[U.Unit]:
-        return [u for u in self.units if u.region == region and u.territory == territory]
-
-    def find(self, region: str, territory: str, printed: str) -> U.Unit | None:
-        cached = self.cache.get((region, territory, printed))
-        if cached is not None:
-            return cached
-        hit = self._find(region, territory, printed)
-        if hit is not None:
-            self.cache[(region, territory, printed)] = hit
-        return hit
-
-    def _find(self, region: str, territory: str, printed: str) -> U.Unit | None:
-        k = self.aliases.get(U.key(printed), U.key(printed))
-        hit = U.best_match(k, self._candidates(region, territory))
-        if hit is None:  # a unit printed in its former region's workbook
-            for r in self.regions.values():
-                if r.formed_from == region:
-                    hit = U.best_match(k, self._candidates(r.name, territory))
-                    if hit is not None:
-                        break
-        return hit
-
-    def add(self, region: str, territory: str, printed: str) -> U.Unit:
-        k = self.aliases.get(U.key(printed), U.key(printed))
-        name_ru = U.display_name(printed)
-        override = self.names.get((region, U.key(printed)))
-        if override:
-            name, name_ru = override
-        else:
-            name = U.latin(name_ru)
-        u = U.Unit(region, territory, k, name_ru, name=name)
-        self.units.append(u)
-        return u
-
-
-def _name_overrides() -> dict[tuple[str, str], tuple[str, str]]:
-    from importlib import resources
-
-    path = resources.files("forecast") / "resources" / "bns_names.csv"
-    with path.open("r", encoding="utf-8") as fh:
-        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
-    return {(r.region, U.key(r.key)): (r.name, r.name_ru) for r in df.itertuples(index=False)}
-
-
-def _merge_moved(reg: Registry, rows: list[dict]) -> None:
-    """A unit first met in its former region's workbook (Shymkent in the Turkistan profiles) is
-    the same unit as the one of its current region."""
-    target: dict[int, U.Unit] = {}
-    for u in reg.units:
-        for r in reg.regions.values():
-            if r.formed_from == u.region:
-                cands = [v for v in reg.units if v.region == r.name and v.territory == u.territory]
-                hit = U.best_match(u.key, cands)
-                if hit is not None:
-                    target[id(u)] = hit
-                    break
-    if not target:
-        return
-    for row in rows:
-        if row["unit"] is not None and id(row["unit"]) in target:
-            row["unit"] = target[id(row["unit"])]
-    reg.units = [u for u in reg.units if id(u) not in target]
-
-
-def assign_ids(units: list[U.Unit], regions: dict) -> None:
-    codes = {r.name: r.code for r in regions.values()}
-    seen: Counter = Counter()
-    for u in units:
-        base = f"{codes[u.region]}-{u.name}-{TERRITORY_SUFFIX[u.territory]}"
-        seen[base] += 1
-        u.unit_id = base if seen[base] == 1 else f"{base}{seen[base]}"
-
-
-def link_parents(units: list[U.Unit]) -> None:
-    """A town proper lies inside the administration or district of the same name in its region;
-    an inner-city district lies inside its city region's city (the region-total unit)."""
-    for u in units:
-        if u.territory != "town_proper":
-            continue
-        hosts = [
-            v
-            for v in units
-            if v.region == u.region and v.territory != "town_proper" and v is not u
-        ]
-        hit = U.best_match(u.key, hosts, threshold=0.85)
-        if hit is not None:
-            u.parent_id = hit.unit_id
-
-
-def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ImportSummary]:
+def import_workbooks(
+    paths: list[Path],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ImportSummary]:
     """Read the workbooks; return (panel, units, sources, summary). Nothing is written."""
     rules = load_label_rules()
     regions = load_regions()
@@ -207,7 +107,7 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
         summary.notes += res.skipped
         read.append((region_of(f, regions), res.cells))
     read.sort(key=lambda rc: 0 if rc[1] and rc[1][0].layout == "profile" else 1)
-    reg = Registry(regions)
+    reg = U.Registry(regions)
     city_regions = {r.name for r in regions.values() if r.name.endswith(" city")}
     rows: list[dict] = []
     for region, cells in read:
@@ -220,16 +120,18 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
                 rows.append(_source_row(c, "", "not used", "region total (not a unit)"))
                 continue
             if c.layout == "profile" and not c.monotown:
-                terr = U.territory(c.territory_ru, _title_hint(c))
+                terr = U.territory(c.territory_ru, U.title_hint(c.sheet, c.title))
             u = reg.find(region.name, terr, c.territory_ru) or reg.add(
                 region.name, terr, c.territory_ru
             )
             rows.append(_source_row(c, u, "", ""))
-    _merge_moved(reg, rows)
-    assign_ids(reg.units, regions)
-    link_parents(reg.units)
+    U.merge_moved(reg, rows)
+    U.assign_ids(reg.units, regions)
+    U.link_parents(reg.units)
     for region_name in city_regions:  # inner-city districts lie inside their city
-        city = [u for u in reg.units if u.region == region_name and u.territory == "city_administration"]
+        city = [
+            u for u in reg.units if u.region == region_name and u.territory == "city_administration"
+        ]
         if len(city) == 1:
             for u in reg.units:
                 if u.region == region_name and u.territory == "district":
@@ -246,36 +148,27 @@ def import_workbooks(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     if "population" not in panel:
         panel.insert(2, "population", float("nan"))
     panel = panel.sort_values(["unit_id", "year"]).reset_index(drop=True)
-    units = pd.DataFrame(
-        [
-            {
-                "unit_id": u.unit_id,
-                "name": u.name,
-                "name_ru": u.name_ru,
-                "name_kk": u.name_kk,
-                "region": u.region,
-                "territory": u.territory,
-                "parent_id": u.parent_id,
-            }
-            for u in reg.units
-        ]
-    ).sort_values("unit_id", kind="mergesort").reset_index(drop=True)
+    units = (
+        pd.DataFrame(
+            [
+                {
+                    "unit_id": u.unit_id,
+                    "name": u.name,
+                    "name_ru": u.name_ru,
+                    "name_kk": u.name_kk,
+                    "region": u.region,
+                    "territory": u.territory,
+                    "parent_id": u.parent_id,
+                }
+                for u in reg.units
+            ]
+        )
+        .sort_values("unit_id", kind="mergesort")
+        .reset_index(drop=True)
+    )
     summary.units = len(units)
     summary.values = int((sources["status"] == "used").sum())
     return panel, units, sources[SOURCE_COLUMNS], summary
-
-
-_TITLE_HINTS: dict[tuple[str, str], str] = {}
-
-
-def _title_hint(c: Cell) -> str:
-    """The administrative word of a profile sheet: from its name, else from its title."""
-    if U.CITY_MARK.search(c.sheet) or re.search(r"г\.\s?а\.?\s*$", c.sheet.strip()):
-        return "г.а."
-    head = re.split(r"област|Области", c.title)[0]
-    if re.search(r"район", head, re.I):
-        return ""
-    return "г.а." if U.CITY_MARK.search(head) or re.search(r"г\.\s?а\b|городск", head) else ""
 
 
 def _source_row(c: Cell, unit, status: str, reason: str) -> dict:
@@ -312,12 +205,16 @@ def _choose(sources: pd.DataFrame) -> pd.DataFrame:
     dup = order.index[~first]
     s.loc[dup, "status"] = "not used"
     s.loc[dup, "reason"] = "another printing of the same unit, variable and year is used"
-    return s.drop(columns="_rank").sort_values(
-        ["unit_id", "variable", "year", "file", "sheet", "row"], kind="mergesort"
-    ).reset_index(drop=True)
+    return (
+        s.drop(columns="_rank")
+        .sort_values(["unit_id", "variable", "year", "file", "sheet", "row"], kind="mergesort")
+        .reset_index(drop=True)
+    )
 
 
-def write_dataset(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str] | None = None) -> None:
+def write_dataset(
+    out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, str] | None = None
+) -> None:
     """Write the tables into `out` through a temporary folder (nothing half-written)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -344,12 +241,15 @@ def write_dataset(out: Path, tables: dict[str, pd.DataFrame], extra: dict[str, s
 
 def run_import(paths: list[Path], out: Path) -> ImportSummary:
     panel, units, sources, summary = import_workbooks(paths)
-    unknown = pd.DataFrame(
-        sorted(summary.unknown_labels.items()), columns=["label", "occurrences"]
-    )
+    unknown = pd.DataFrame(sorted(summary.unknown_labels.items()), columns=["label", "occurrences"])
     write_dataset(
         out,
-        {"panel.csv": panel, "units.csv": units, "sources.csv": sources, "unknown_labels.csv": unknown},
+        {
+            "panel.csv": panel,
+            "units.csv": units,
+            "sources.csv": sources,
+            "unknown_labels.csv": unknown,
+        },
     )
     return summary
 
@@ -362,7 +262,9 @@ def format_summary(summary: ImportSummary, out: Path, shown: int = 25) -> str:
     for s in summary.skipped_files:
         lines.append(f"skipped {s}")
     if summary.notes:
-        lines.append(f"{len(summary.notes)} cells not read (see below, first {min(shown, len(summary.notes))}):")
+        lines.append(
+            f"{len(summary.notes)} cells not read (see below, first {min(shown, len(summary.notes))}):"
+        )
         lines += [f"  {n}" for n in summary.notes[:shown]]
     unknown = summary.unknown_labels.most_common()
     lines.append(

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass
+from importlib import resources
+
+import pandas as pd
 
 KK_TO_RU = str.maketrans("әғқңөұүһіё", "агкноуухие")
 LATIN = {
@@ -24,6 +28,7 @@ REMOVE = re.compile(
     r"\bрайон[а-я]*\b|\bауданы\b|\bқ\.|\bқаласы\b|\bобласт\w*|\bкаласы\b|\bк\.$",
     re.IGNORECASE,
 )
+TERRITORY_SUFFIX = {"city_administration": "CA", "district": "D", "town_proper": "T"}
 ADJ = re.compile(r"(инскии|ынскии|скии|скои|ского|скому|ском|ии)$")
 
 
@@ -84,3 +89,118 @@ def best_match(k: str, candidates: list[Unit], threshold: float = 0.8) -> Unit |
     if len(scored) > 1 and scored[1][0] == scored[0][0]:
         return None
     return candidates[scored[0][1]]
+
+
+def title_hint(sheet: str, title: str) -> str:
+    """The administrative word of a profile sheet: from its name, else from its title."""
+    if CITY_MARK.search(sheet) or re.search(r"г\.\s?а\.?\s*$", sheet.strip()):
+        return "г.а."
+    head = re.split(r"област|Области", title)[0]
+    if re.search(r"район", head, re.I):
+        return ""
+    return "г.а." if CITY_MARK.search(head) or re.search(r"г\.\s?а\b|городск", head) else ""
+
+
+class Registry:
+    """The units found so far, matched across sources by region, territory and name key."""
+
+    def __init__(self, regions: dict):
+        self.regions = regions
+        self.units: list[Unit] = []
+        self.names = _name_overrides()
+        self.aliases = {k: key(v[1]) for (_, k), v in self.names.items()}
+        self.cache: dict[tuple[str, str, str], Unit] = {}
+
+    def _candidates(self, region: str, territory: str) -> list[Unit]:
+        return [u for u in self.units if u.region == region and u.territory == territory]
+
+    def find(self, region: str, territory: str, printed: str) -> Unit | None:
+        cached = self.cache.get((region, territory, printed))
+        if cached is not None:
+            return cached
+        hit = self._find(region, territory, printed)
+        if hit is not None:
+            self.cache[(region, territory, printed)] = hit
+        return hit
+
+    def _find(self, region: str, territory: str, printed: str) -> Unit | None:
+        k = self.aliases.get(key(printed), key(printed))
+        hit = best_match(k, self._candidates(region, territory))
+        if hit is None:  # a unit printed in its former region's workbook
+            for r in self.regions.values():
+                if r.formed_from == region:
+                    hit = best_match(k, self._candidates(r.name, territory))
+                    if hit is not None:
+                        break
+        return hit
+
+    def add(self, region: str, territory: str, printed: str) -> Unit:
+        k = self.aliases.get(key(printed), key(printed))
+        name_ru = display_name(printed)
+        override = self.names.get((region, key(printed)))
+        if override:
+            name, name_ru = override
+        else:
+            name = latin(name_ru)
+        u = Unit(region, territory, k, name_ru, name=name)
+        self.units.append(u)
+        return u
+
+
+def _name_overrides() -> dict[tuple[str, str], tuple[str, str]]:
+    path = resources.files("forecast") / "resources" / "bns_names.csv"
+    with path.open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return {(r.region, key(r.key)): (r.name, r.name_ru) for r in df.itertuples(index=False)}
+
+
+def merge_moved(reg: Registry, rows: list[dict]) -> None:
+    """A unit first met in its former region's workbook (Shymkent in the Turkistan profiles) is
+    the same unit as the one of its current region."""
+    target: dict[int, Unit] = {}
+    for u in reg.units:
+        for r in reg.regions.values():
+            if r.formed_from == u.region:
+                cands = [v for v in reg.units if v.region == r.name and v.territory == u.territory]
+                hit = best_match(u.key, cands)
+                if hit is not None:
+                    target[id(u)] = hit
+                    break
+    if not target:
+        return
+    for row in rows:
+        if row["unit"] is not None and id(row["unit"]) in target:
+            row["unit"] = target[id(row["unit"])]
+    reg.units = [u for u in reg.units if id(u) not in target]
+
+
+def assign_ids(units: list[Unit], regions: dict) -> None:
+    codes = {r.name: r.code for r in regions.values()}
+    seen: Counter = Counter()
+    for u in units:
+        base = f"{codes[u.region]}-{u.name}-{TERRITORY_SUFFIX[u.territory]}"
+        seen[base] += 1
+        u.unit_id = base if seen[base] == 1 else f"{base}{seen[base]}"
+
+
+def _town_hosts() -> dict[tuple[str, str], str]:
+    """Towns whose host has another name (resources/bns_town_hosts.csv): (region, key) -> key."""
+    path = resources.files("forecast") / "resources" / "bns_town_hosts.csv"
+    with path.open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    return {(r.region, key(r.town)): key(r.host) for r in df.itertuples(index=False)}
+
+
+def link_parents(units: list[Unit]) -> None:
+    """A town proper lies inside the administration or district of the same name in its region
+    (or the host named in resources/bns_town_hosts.csv)."""
+    named = _town_hosts()
+    for u in units:
+        if u.territory != "town_proper":
+            continue
+        hosts = [
+            v for v in units if v.region == u.region and v.territory != "town_proper" and v is not u
+        ]
+        hit = best_match(named.get((u.region, u.key), u.key), hosts, threshold=0.85)
+        if hit is not None:
+            u.parent_id = hit.unit_id
