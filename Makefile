@@ -21,4 +21,4 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts
 
 clean:
-	rm -rf $(VENV) runs experiments/mlflow.db experiments/mlartifacts
+	rm -rf $(VENV) runs models experiments/mlflow.db experiments/mlflow.db.lock experiments/mlartifacts

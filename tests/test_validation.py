@@ -169,3 +169,131 @@ def test_cli_validate_summary_on_bundled_data():
     assert result.exit_code == 0, result.output
     assert "units: 89" in result.output
     assert "population" in result.output and "valid" in result.output
+
+
+# --- values that cannot be real (issue 10, item 5) ---
+
+
+@pytest.mark.parametrize("text", ["inf", "-inf", "Infinity", "-Infinity", "INF", "1e400"])
+def test_non_finite_population_text(tmp_path, text):
+    """Every spelling pandas parses as infinite (and overflows) is refused, not forecast."""
+    msg = problems(tmp_path, panel=PANEL.replace("A,2010,1100", f"A,2010,{text}"))
+    shown = "-inf" if text.startswith("-") else "inf"
+    assert (
+        f"panel.csv: non-finite value: line 3: column 'population' holds {shown}; "
+        "values must be finite numbers" in msg
+    )
+
+
+def test_infinite_year(tmp_path):
+    msg = problems(tmp_path, panel=PANEL.replace("A,2000", "A,inf"))
+    assert "panel.csv: year outside 1800..2100: line 2: found inf" in msg
+    msg = problems(tmp_path, **{"country.csv": "year,population\n-Infinity,1000\n"})
+    assert "country.csv: year outside 1800..2100: line 2: found -inf" in msg
+
+
+def test_non_finite_in_any_panel_column(tmp_path):
+    panel = "unit_id,year,population,employment,wage\nA,2000,1000,inf,5\nA,2010,1100,400,-inf\n"
+    panel += "B,2000,500,200,4\nB,2010,480,200,4\n"
+    msg = problems(tmp_path, panel=panel)
+    assert "panel.csv: non-finite value: line 2: column 'employment' holds inf" in msg
+    assert "panel.csv: non-finite value: line 3: column 'wage' holds -inf" in msg
+
+
+def test_non_finite_in_parquet_panel(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(PANEL.strip()))
+    frame["population"] = frame["population"].astype(float)
+    frame.loc[1, "population"] = float("inf")
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    (folder / "units.csv").write_text(UNITS.strip())
+    frame.to_parquet(folder / "panel.parquet")
+    with pytest.raises(DataValidationError) as info:
+        read_dataset(folder)
+    # parquet has no header line: row 1 is the first record
+    assert "panel.parquet: non-finite value: line 2: column 'population' holds inf" in str(
+        info.value
+    )
+
+
+def test_non_finite_in_units_attribute(tmp_path):
+    units = "unit_id,name,region,distance_km\nA,Alpha,North,12\nB,Beta,South,Infinity\n"
+    msg = problems(tmp_path, units=units)
+    assert "units.csv: non-finite value: line 3: column 'distance_km' holds inf" in msg
+
+
+def test_non_finite_in_regions_and_country(tmp_path):
+    msg = problems(
+        tmp_path,
+        **{
+            "regions.csv": "region,year,population\nNorth,2000,inf\n",
+            "country.csv": "year,population\n2000,1000\n2010,-inf\n",
+        },
+    )
+    assert "regions.csv: non-finite value: line 2: column 'population' holds inf" in msg
+    assert "country.csv: non-finite value: line 3: column 'population' holds -inf" in msg
+
+
+def test_latitude_outside_globe(tmp_path):
+    units = "unit_id,name,region,lat,lon\nA,Alpha,North,200,70\nB,Beta,South,-90,180\n"
+    msg = problems(tmp_path, units=units)
+    assert "units.csv: latitude outside -90..90: line 2: column 'lat' holds 200 (units A)" in msg
+    assert "longitude" not in msg  # -90 and 180 are on the globe's edge, not outside
+
+
+def test_longitude_outside_globe(tmp_path):
+    units = "unit_id,name,region,lat,lon\nA,Alpha,North,50,70\nB,Beta,South,45,-180.5\n"
+    msg = problems(tmp_path, units=units)
+    assert (
+        "units.csv: longitude outside -180..180: line 3: column 'lon' holds -180.5 (units B)" in msg
+    )
+
+
+def test_non_finite_coordinate(tmp_path):
+    units = "unit_id,name,region,lat,lon\nA,Alpha,North,inf,70\nB,Beta,South,45,70\n"
+    msg = problems(tmp_path, units=units)
+    assert "units.csv: non-finite value: line 2: column 'lat' holds inf" in msg
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "expected"),
+    [
+        (
+            "panel.csv",
+            PANEL.replace("A,2010,1100", "A,2010,inf"),
+            "panel.csv: non-finite value: line 3: column 'population' holds inf",
+        ),
+        (
+            "units.csv",
+            "unit_id,name,region,lat,lon\nA,Alpha,North,200,70\nB,Beta,South,45,70\n",
+            "units.csv: latitude outside -90..90: line 2: column 'lat' holds 200 (units A)",
+        ),
+    ],
+)
+def test_cli_validate_refuses_impossible_values(tmp_path, file, content, expected):
+    files = {"panel.csv": PANEL, "units.csv": UNITS, file: content}
+    folder = write_dataset(tmp_path / "bad", files.pop("panel.csv"), files.pop("units.csv"))
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert expected in " ".join(result.output.split())
+    assert "valid" not in result.output.replace("invalid", "")
+
+
+def test_cli_predict_refuses_an_infinite_population(tmp_path):
+    """The reported case: `population=inf` used to validate and forecast 1 person, silently."""
+    folder = write_dataset(tmp_path / "bad", PANEL.replace("A,2010,1100", "A,2010,inf"), UNITS)
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(folder), "--as-of", "2010", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "panel.csv: non-finite value: line 3: column 'population' holds inf" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "o" / "forecasts.csv").exists()
+
+
+def test_bundled_dataset_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["validate", "kz_towns"])
+    assert result.exit_code == 0, result.output
+    assert "units: 89" in result.output

@@ -192,7 +192,12 @@ def run(
         help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
     ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
-    runs: Path | None = typer.Option(None, help="where run folders go (default runs/)"),
+    runs: Path | None = typer.Option(
+        None,
+        "--runs-dir",
+        "--runs",
+        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
+    ),
     track: bool = typer.Option(True, help="log the run to MLflow"),
 ):
     """The main job: validate, train, forecast, explain, categorise, report, track."""
@@ -225,7 +230,12 @@ def retrain_command(
         help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
     ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
-    runs: Path | None = typer.Option(None, help="where run folders go (default runs/)"),
+    runs: Path | None = typer.Option(
+        None,
+        "--runs-dir",
+        "--runs",
+        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
+    ),
 ):
     """Train a challenger, score it and the champion on the same backtest origins, and move the
     `champion` alias only if the promotion rule of the config holds."""
@@ -314,6 +324,24 @@ def report(run_folder: Path = typer.Argument(..., help="a run folder made by `fo
         xlsx_path = write_workbook(run_folder)
     console.print(f"wrote {html_path}")
     console.print(f"wrote {xlsx_path}")
+
+
+@app.command()
+def export(
+    data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset name (or folder)"),
+    model: str | None = typer.Option(
+        None, "--model", help="registered model (default models:/town-prospects-<dataset>@champion)"
+    ),
+    out: Path | None = typer.Option(None, "--out", help="models folder (default ./models)"),
+):
+    """Write a registered model to OUT/<registered name>/ in MLflow's model format, loadable with
+    mlflow.pyfunc.load_model on a machine without the tracking store."""
+    with _guard():
+        from . import export as export_mod
+
+        uri = model or export_mod.champion_uri(Path(data).name)
+        done = export_mod.export_model(uri, out)
+    console.print(f"wrote {done.path} ({done.name} version {done.version}, from {uri})")
 
 
 def _years(text: str, option: str) -> list[int]:

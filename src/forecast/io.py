@@ -25,7 +25,9 @@ BUNDLED_DEFAULT = "kz_annual"
 
 
 def project_root() -> Path:
-    """The source checkout this package runs from (where `data/` and `experiments/` live)."""
+    """The source checkout this package runs from: where the bundled `data/` and the default
+    configs in `experiments/` are found. Outputs (runs, the MLflow store, exported models) go to
+    the working directory instead (see :mod:`forecast.runs`)."""
     here = Path(__file__).resolve()
     for parent in here.parents:
         if (parent / "pyproject.toml").exists() and (parent / "data").is_dir():

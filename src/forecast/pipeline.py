@@ -1,16 +1,15 @@
 """Composes the stages: validate -> fit -> forecast -> explain -> categorize -> write -> track.
 
 Outputs of a run are written into a hidden temporary folder and moved into place only when all
-of them exist, so a run that fails halfway leaves nothing half-written behind.
+of them exist, so a run that fails halfway leaves nothing half-written behind (see
+:mod:`forecast.runs`).
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import pandas as pd
 
 from . import backtest as backtest_mod
 from . import explain as explain_mod
-from . import io, towns
+from . import io, runs, towns
 from .config import EngineConfig, load_yaml_model
 from .engine import Forecaster
 from .errors import ForecastError
@@ -239,6 +238,8 @@ def run(
         timings[name] = round(now - t0, 2)
         t0 = now
 
+    runs_root = runs.root(runs_root)
+    runs.remove_stale(runs_root)
     progress("validating the dataset")
     data = io.read_dataset(dataset)
     config = config or load_engine_config(dataset=data.name)
@@ -259,7 +260,6 @@ def run(
             f"{config.horizons}"
         )
     facts = category_facts(data.up_to(as_of), forecasts, expl, policy)
-    runs_root = runs_root or io.project_root() / "runs"
     prev, prev_dir = previous_categories(runs_root, data.name)
     cats = categorize(facts, policy, config.level, prev)
     sens = sensitivity_summary(facts, policy, config.level)
@@ -269,13 +269,9 @@ def run(
     bt = backtest_mod.rolling_origin(data.up_to(as_of), origins, config.horizons, config, progress)
     lap("backtest")
 
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    out_dir = runs_root / data.name / f"{stamp}_asof{as_of}"
-    tmp = runs_root / data.name / f".{out_dir.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    folder = runs.claim(runs_root, data.name, as_of)
     result = RunResult(
-        out_dir=out_dir,
+        out_dir=folder.final,
         data=data,
         forecasts=forecasts,
         explanations=expl,
@@ -290,11 +286,11 @@ def run(
     )
     try:
         progress("writing outputs")
-        write_outputs(result, tmp, policy_file, prev_dir)
+        write_outputs(result, folder.partial, policy_file, prev_dir)
         lap("write")
-        tmp.rename(out_dir)
+        folder.commit()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.discard()
         raise
     if track:
         progress("logging the run to MLflow")

@@ -24,6 +24,7 @@ UNITS_REQUIRED = ("unit_id", "name", "region")
 REGIONS_REQUIRED = ("region", "year")
 COUNTRY_REQUIRED = ("year",)
 YEAR_MIN, YEAR_MAX = 1800, 2100
+COORDINATE_RANGES = {"lat": ("latitude", -90.0, 90.0), "lon": ("longitude", -180.0, 180.0)}
 JUMP_THRESHOLD = 0.30
 # Units columns that describe a unit but are not model features.
 DESCRIPTIVE_UNIT_COLUMNS = ("name", "name_ru", "name_kk", "scope", "parent_id", "stands_in_for")
@@ -152,7 +153,7 @@ class _Checker:
             self.add("missing year", self.lines(df.index[missing]), "every row needs a year")
         out = year.notna() & ((year < YEAR_MIN) | (year > YEAR_MAX))
         if out.any():
-            vals = _listing(sorted({int(v) for v in year[out]}))
+            vals = _listing([_show(v) for v in sorted(set(year[out]))])  # may be inf
             self.add(
                 f"year outside {YEAR_MIN}..{YEAR_MAX}",
                 self.lines(df.index[out]),
@@ -207,6 +208,8 @@ def validate_units(raw: pd.DataFrame, file: str = "units.csv", line_offset: int 
             df[c] = as_num.astype(float)  # a numeric attribute read as text
         else:
             df[c] = df[c].astype("string").str.strip().replace("", pd.NA)
+    check_finite(chk, df)
+    check_coordinates(chk, df)
     if chk.problems:
         return None, chk.problems
     return df.set_index("unit_id"), []
@@ -261,6 +264,7 @@ def validate_panel(
     for c in raw.columns:
         if c not in ("unit_id", "year"):
             df[c] = chk.numeric(raw, c)
+    check_finite(chk, df)
     pop = df["population"]
     bad = pop.notna() & (pop <= 0)
     if bad.any():
@@ -311,6 +315,7 @@ def validate_series(raw: pd.DataFrame, keys: tuple[str, ...], file: str, line_of
     for c in raw.columns:
         if c not in keys:
             df[c] = chk.numeric(raw, c)
+    check_finite(chk, df)
     if "population" in df:
         bad = df["population"].notna() & (df["population"] <= 0)
         if bad.any():
@@ -322,6 +327,40 @@ def validate_series(raw: pd.DataFrame, keys: tuple[str, ...], file: str, line_of
     for k in keys[:-1]:
         df[k] = df[k].astype(str)
     return df.sort_values(list(keys), kind="mergesort").reset_index(drop=True), []
+
+
+def check_finite(chk: _Checker, df: pd.DataFrame) -> None:
+    """Every numeric column holds finite numbers only: `inf`, `-inf`, `Infinity` or an overflow
+    such as `1e400` parse as numbers but cannot be a real count, rate or coordinate."""
+    for c in df.columns:
+        if c == "year" or not pd.api.types.is_float_dtype(df[c]):
+            continue  # years are checked by their own range rule
+        values = df[c].astype(float)
+        bad = np.isinf(values.to_numpy())
+        if bad.any():
+            shown = _listing(sorted({_show(v) for v in values[bad]}))
+            chk.add(
+                "non-finite value",
+                chk.lines(df.index[bad]),
+                f"column {c!r} holds {shown}; values must be finite numbers",
+            )
+
+
+def check_coordinates(chk: _Checker, df: pd.DataFrame) -> None:
+    """Latitudes within [-90, 90], longitudes within [-180, 180] (degrees)."""
+    for column, (what, low, high) in COORDINATE_RANGES.items():
+        if column not in df or not pd.api.types.is_numeric_dtype(df[column]):
+            continue
+        values = df[column].astype(float)
+        bad = np.isfinite(values.to_numpy()) & ((values < low) | (values > high)).to_numpy()
+        if bad.any():
+            units = _listing(sorted(df.loc[bad, "unit_id"].astype(str).unique()))
+            found = _listing(sorted({_show(v) for v in values[bad]}))
+            chk.add(
+                f"{what} outside {_show(low)}..{_show(high)}",
+                chk.lines(df.index[bad]),
+                f"column {column!r} holds {found} (units {units})",
+            )
 
 
 def suspicious_jumps(panel: pd.DataFrame, threshold: float = JUMP_THRESHOLD) -> list[str]:

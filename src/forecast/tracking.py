@@ -1,8 +1,10 @@
-"""Experiment tracking. With registry.py and serving.py, the only modules that import mlflow.
+"""Experiment tracking. With registry.py, serving.py and export.py, the only modules that
+import mlflow.
 
-Default store: a SQLite database under `experiments/` (works offline, no server), artifacts
-next to it in `experiments/mlartifacts/`. Set `MLFLOW_TRACKING_URI` to use any other store or
-a server.
+Default store: a SQLite database `experiments/mlflow.db` in the working directory (works
+offline, no server; the project's own `experiments/` when run from the checkout, as `make run`
+does), artifacts next to it in `experiments/mlartifacts/`. Set `MLFLOW_TRACKING_URI` to use
+any other store or a server.
 
 Layout: one experiment per dataset; one run per training vintage (as-of year) named
 `<dataset>-asof<YEAR>`, with a nested run per backtest origin. A vintage run holds the whole
@@ -28,6 +30,11 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: the store is then prepared without the lock
+    fcntl = None
+
 from . import __version__, io, registry
 from . import backtest as backtest_mod
 from .config import flatten
@@ -51,13 +58,33 @@ class Logged:
     model: registry.ModelRef | None
 
 
+_PREPARED: set[str] = set()
+
+
 def tracking_uri() -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    db = io.project_root() / "experiments" / "mlflow.db"
+    if not uri:
+        db = Path.cwd() / "experiments" / "mlflow.db"  # with runs/: both follow the working dir
+        db.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{db}"
+    if uri.startswith("sqlite:///") and uri not in _PREPARED:
+        _prepare_sqlite(uri)
+    return uri
+
+
+def _prepare_sqlite(uri: str) -> None:
+    """Create (or upgrade) a SQLite store's tables once per process, holding a lock file next to
+    the database: MLflow creates them on first use, and two runs doing that at once on a new
+    store fail ("table ... already exists")."""
+    db = Path(uri.removeprefix("sqlite:///"))
     db.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{db}"
+    with open(db.with_name(db.name + ".lock"), "a", encoding="utf-8") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+    _PREPARED.add(uri)
 
 
 def _artifact_root() -> str | None:
@@ -73,7 +100,12 @@ def experiment(name: str) -> str:
     mlflow.set_tracking_uri(tracking_uri())
     exp = mlflow.get_experiment_by_name(name)
     if exp is None:
-        return mlflow.create_experiment(name, artifact_location=_artifact_root())
+        try:
+            return mlflow.create_experiment(name, artifact_location=_artifact_root())
+        except MlflowException:
+            exp = mlflow.get_experiment_by_name(name)  # a concurrent run created it first
+            if exp is None:
+                raise
     return exp.experiment_id
 
 
