@@ -14,8 +14,10 @@ $(BIN)/.installed: pyproject.toml
 run: $(BIN)/.installed
 	$(BIN)/forecast run
 
+# both cores, one test file per worker (module fixtures are built once); everything runs,
+# including the tests marked slow (`pytest -m "not slow"` leaves those out while iterating)
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts

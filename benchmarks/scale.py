@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecast import markdown
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,7 +74,7 @@ def one(n_units: int, years: int) -> dict:
     fc = Forecaster(config=cfg).fit(data, 2000)
     t_fit = time.perf_counter() - t
     t = time.perf_counter()
-    table = fc.forecast_table(cfg.horizons)
+    table = fc.forecast(data, cfg.horizons).table()
     t_pred = time.perf_counter() - t
     return {
         "units": n_units,
@@ -119,12 +121,7 @@ def main() -> None:
         "- fit = the full forecaster (main model + calibration fits at each calibration origin); "
         "predict = forecasts with intervals for horizons 1-10; one process per size",
         "",
-        "| " + " | ".join(df.columns) + " |",
-        "|" + "---|" * len(df.columns),
-        *(
-            "| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else f"{v:,}" for v in r) + " |"
-            for r in df.itertuples(index=False)
-        ),
+        markdown.table(df, floats=",.2f"),
         "",
         "Training pairs are capped (`max_pairs`, a uniform random sample), so fit cost flattens "
         "once a panel has more pairs than the cap; feature building and prediction are linear "

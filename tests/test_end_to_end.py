@@ -10,7 +10,10 @@ from forecast.cli import app
 
 from .conftest import KZ
 
-pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+pytestmark = [  # full runs: `pytest -m "not slow"` leaves them out while iterating
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning"),
+]
 
 OUTPUTS = (
     "forecasts.csv",

@@ -120,10 +120,10 @@ def test_property_no_leakage_random_origins(tmp_path, fast_config):
     data = read_dataset(write_dataset(tmp_path / "p", panel, units))
     rng = np.random.default_rng(5)
     for origin in rng.integers(1992, 2008, size=3):
-        a = Forecaster(config=fast_config).fit(data, int(origin)).forecast_table()
+        a = Forecaster(config=fast_config).fit(data, int(origin)).forecast(data).table()
         changed = _perturb_after(panel, int(origin), seed=int(origin))
         data2 = read_dataset(write_dataset(tmp_path / f"p{origin}", changed, units))
-        b = Forecaster(config=fast_config).fit(data2, int(origin)).forecast_table()
+        b = Forecaster(config=fast_config).fit(data2, int(origin)).forecast(data2).table()
         pd.testing.assert_frame_equal(a, b)
 
 
@@ -138,7 +138,7 @@ def test_linear_unit_is_forecast_exactly_by_lin(tmp_path, fast_config):
     )
     data = read_dataset(write_dataset(tmp_path / "lin", pd.concat([panel, line]), units))
     fc = Forecaster(config=fast_config).fit(data, 2005)
-    t = fc.forecast([1, 5, 10])["population"].table
+    t = fc.forecast(data, [1, 5, 10]).targets["population"].table
     row = t[t["unit_id"] == "LINEAR"].sort_values("year")
     expected = 5000 + 120 * (row["year"].to_numpy() - 1980)
     np.testing.assert_allclose(row["lin"].to_numpy(), expected, rtol=1e-12)
@@ -150,7 +150,7 @@ def test_irregular_years_go_through_the_same_path(tmp_path, fast_config):
     census = panel[panel["year"].isin([1980, 1989, 1999, 2003, 2007, 2009])]
     data = read_dataset(write_dataset(tmp_path / "irr", census, units))
     fc = Forecaster(config=fast_config).fit(data, 2010)
-    t = fc.forecast([5])["population"].table
+    t = fc.forecast(data, [5]).targets["population"].table
     assert len(t) == 40
     assert (t["t0"] == 2009).all() and (t["span"] == 6).all()
     assert t["forecast"].notna().all()
@@ -158,14 +158,14 @@ def test_irregular_years_go_through_the_same_path(tmp_path, fast_config):
 
 def test_reproducible(tmp_path, fast_config, synthetic_dataset):
     data = read_dataset(synthetic_dataset)
-    a = Forecaster(config=fast_config).fit(data, 2005).forecast_table()
-    b = Forecaster(config=fast_config).fit(data, 2005).forecast_table()
+    a = Forecaster(config=fast_config).fit(data, 2005).forecast(data).table()
+    b = Forecaster(config=fast_config).fit(data, 2005).forecast(data).table()
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_predict_before_fit_is_a_clear_error():
     with pytest.raises(NotFittedError, match="not fitted: call fit"):
-        Forecaster().forecast()
+        Forecaster().forecast(None)
 
 
 def test_predict_as_of_before_data_is_a_clear_error(tmp_path, fast_config, synthetic_dataset):
@@ -189,4 +189,73 @@ def test_target_without_pairs_is_skipped_with_a_named_warning(tmp_path, fast_con
     data = read_dataset(write_dataset(tmp_path / "e", panel, units))
     with pytest.warns(SparseHistoryWarning, match="employment is not forecast from 2000"):
         fc = Forecaster(config=fast_config).fit(data, 2000)
-    assert set(fc.forecast_table()["target"]) == {"population"}
+    assert set(fc.forecast(data).table()["target"]) == {"population"}
+
+
+def _thin_dataset(tmp_path):
+    """One town observed in census-spaced years; as of 2020 it has one training pair."""
+    panel = pd.DataFrame(
+        {
+            "unit_id": "A",
+            "year": [1999, 2009, 2021, 2023],
+            "population": [1000.0, 1100.0, 1200.0, 1250.0],
+        }
+    )
+    units = pd.DataFrame([{"unit_id": "A", "name": "Alpha", "region": "R1"}])
+    return write_dataset(tmp_path / "thin", panel, units)
+
+
+def test_too_thin_for_the_model_forecasts_with_the_baselines_alone(tmp_path, fast_config):
+    from forecast.errors import SparseHistoryWarning
+
+    folder = _thin_dataset(tmp_path)
+    result = invoke_predict(folder, 2020, tmp_path / "o", config_file(tmp_path, fast_config))
+    assert result.exit_code == 0, result.output
+    assert "1 training pair(s) up to 2020, fewer than the model needs" in result.output
+    out = pd.read_csv(tmp_path / "o" / "forecasts.csv")
+    assert out["model"].tolist() == ["baselines", "baselines"]
+    # the average of the baselines: LIN/EXP-like growth from 1999-2009 (+100 per decade)
+    data = read_dataset(folder)
+    with pytest.warns(SparseHistoryWarning, match="forecasting with the baselines alone"):
+        fc = Forecaster(config=fast_config).fit(data, 2020)
+    tf = fc.forecast(data, [5, 10]).targets["population"]
+    assert tf.X is None and fc.targets_["population"].model_ is None
+    np.testing.assert_allclose(tf.table["forecast"], tf.table["average"])
+    assert (tf.table["forecast"] > 1100).all()
+
+
+def test_too_thin_dataset_is_explained_and_categorised(tmp_path, fast_config):
+    from forecast.compose import outlook
+    from forecast.policy import load_policy
+
+    data = read_dataset(_thin_dataset(tmp_path))
+    with pytest.warns(UserWarning):
+        fc = Forecaster(config=fast_config).fit(data, 2020)
+    policy = load_policy(None).model_copy(update={"focus": None})
+    out = outlook(fc, data, policy, horizons=[5, 10])
+    one = out.explanations[out.explanations["horizon"] == 10]
+    # no model part to split: the whole change is carried by the baselines
+    assert set(one["feature"]) == {
+        "model_average",
+        "national_trend",
+        "total_control",
+        "baseline_methods",
+    }
+    share = one.set_index("feature")["contribution_log"]
+    assert share["baseline_methods"] == pytest.approx(
+        np.log(out.forecasts["forecast"].iloc[1] / 1100)
+    )
+    assert out.categories["unit_id"].tolist() == ["A"]
+
+
+def test_predict_defaults_come_from_the_config(tmp_path, fast_config):
+    """Without --horizons and --level, `forecast predict` uses the engine config's."""
+    cfg = fast_config.model_copy(update={"horizons": [2, 3], "level": 0.9})
+    panel, units = synthetic_panel(n_units=20, seed=6)
+    data = write_dataset(tmp_path / "d", panel, units)
+    args = ["predict", "--data", str(data), "--as-of", "2000", "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, [*args, "--config", config_file(tmp_path, cfg)])
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "o" / "forecasts.csv")
+    assert sorted(out["horizon"].unique()) == [2, 3]
+    assert (out["level"] == 0.9).all()

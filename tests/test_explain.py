@@ -9,8 +9,8 @@ import pytest
 from forecast import explain as ex
 from forecast.engine import Forecaster
 from forecast.errors import ConfigError
+from forecast.facts import latest_observations
 from forecast.io import read_dataset
-from forecast.pipeline import latest_observations
 
 from .conftest import fast_engine_config, synthetic_panel, write_dataset
 
@@ -23,7 +23,7 @@ def fitted(tmp_path_factory):
     panel, units = synthetic_panel(n_units=50, seed=8, employment=True)
     data = read_dataset(write_dataset(tmp_path_factory.mktemp("x") / "d", panel, units))
     fc = Forecaster(config=cfg).fit(data, 2005)
-    return data, fc, fc.forecast([1, 5, 10])
+    return data, fc, fc.forecast(data, [1, 5, 10])
 
 
 def test_additivity_holds_on_real_models(fitted):
@@ -34,12 +34,22 @@ def test_additivity_holds_on_real_models(fitted):
 
 
 def test_additivity_check_fails_on_a_corrupted_model(fitted, monkeypatch):
-    _, fc, points = fitted
-    tf = fc.targets_["population"]
-    real = tf.model_.predict
-    monkeypatch.setattr(tf.model_, "predict", lambda X: real(X) + 1e-3)
+    """The forecast used a model output that the trees (and so SHAP) do not reproduce."""
+    data, fc, _ = fitted
+    model = fc.targets_["population"].model_
+    real = model.predict
+    monkeypatch.setattr(model, "predict", lambda X: real(X) + 1e-3)
+    corrupted = fc.forecast(data, [1, 5, 10]).targets["population"]
     with pytest.raises(ex.AdditivityError, match="SHAP additivity failed: .* tolerance 1e-06"):
-        ex.explain_target(tf, points["population"], ex.DriverMap.load())
+        ex.explain_target(model, corrupted, ex.DriverMap.load())
+
+
+def test_decomposition_check_fails_when_a_part_is_lost(fitted):
+    data, fc, points = fitted
+    expl = ex.explain(fc, points)
+    dropped = expl[expl["feature"] != "baseline_methods"]
+    with pytest.raises(ex.AdditivityError, match="do not add up to the forecast"):
+        ex.check_decomposition(dropped, points.table(), latest_observations(data.up_to(2005)))
 
 
 def test_check_additivity_tolerance_is_real():
@@ -52,7 +62,7 @@ def test_check_additivity_tolerance_is_real():
 def test_parts_add_up_to_the_forecast(fitted):
     data, fc, points = fitted
     expl = ex.explain(fc, points)
-    forecasts = fc.forecast_table([1, 5, 10])
+    forecasts = points.table()
     worst = ex.check_decomposition(expl, forecasts, latest_observations(data.up_to(2005)))
     assert worst < 1e-6
     # percentage points and persons add up to the forecast change too
@@ -104,12 +114,39 @@ def test_default_mapping_names_the_usual_features():
     assert dm.label("distance_to_city", "ru") == "удалённость от крупного города"
 
 
-def test_global_views(fitted):
+def test_global_importance_by_hand():
+    """Two units, two drivers: the mean absolute contribution per driver, largest first."""
+    rows = [
+        ("A", "trend", "pop_growth_10y", 0.2),
+        ("B", "trend", "pop_growth_10y", -0.4),
+        ("A", "size", "pop_log", 0.1),
+        ("B", "size", "pop_log", 0.1),
+    ]
+    expl = pd.DataFrame(
+        {
+            "unit_id": [r[0] for r in rows],
+            "target": "population",
+            "horizon": 5,
+            "year": 2030,
+            "driver": [r[1] for r in rows],
+            "feature": [r[2] for r in rows],
+            "contribution_log": [r[3] for r in rows],
+            "contribution_pct": 0.0,
+            "contribution_persons": 0.0,
+        }
+    )
+    imp = ex.global_importance(expl)
+    assert imp["driver"].tolist() == ["trend", "size"]
+    np.testing.assert_allclose(imp["mean_abs_contribution_log"], [0.3, 0.1])
+
+
+def test_dependence_bins_every_row_once(fitted):
     _, fc, points = fitted
     expl = ex.explain(fc, points)
-    imp = ex.global_importance(expl)
-    assert (imp["mean_abs_contribution_log"] >= 0).all()
     dep = ex.dependence(expl, top=3)
     assert set(dep["target"]) == {"population", "employment"}
-    assert dep.groupby(["target", "feature"]).ngroups <= 6
-    assert isinstance(dep, pd.DataFrame) and (dep["n"] > 0).all()
+    assert dep.groupby(["target", "feature"]).ngroups == 6
+    feats = expl[~expl["feature"].isin(ex.COMPONENTS)]
+    for (target, feature), g in dep.groupby(["target", "feature"]):
+        rows = feats[(feats["target"] == target) & (feats["feature"] == feature)]
+        assert g["n"].sum() == len(rows)

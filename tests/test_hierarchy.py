@@ -69,8 +69,8 @@ def test_nested_units_change_no_forecast_of_a_top_level_unit(tmp_path, fast_conf
     b = Forecaster(config=fast_config).fit(flat, 2004)
     for target in ("population", "employment"):
         assert a.targets_[target].n_pairs_ == b.targets_[target].n_pairs_
-    ta = a.forecast_table()
-    tb = b.forecast_table()
+    ta = a.forecast(data).table()
+    tb = b.forecast(flat).table()
     pd.testing.assert_frame_equal(
         ta[ta["unit_id"].isin(top_units["unit_id"])].reset_index(drop=True), tb
     )
@@ -81,12 +81,10 @@ def test_nested_units_change_no_forecast_of_a_top_level_unit(tmp_path, fast_conf
 def test_control_scales_nested_units_with_their_parents_factor(fast_config, nested):
     _, _, data = nested
     tf = Forecaster(config=fast_config).fit(data, 2004, calibrate=False).targets_["population"]
-    t = tf.forecast([5]).table
+    t = tf.forecast(data, [5]).table
     top = ~t["unit_id"].str.endswith("T")
-    growth = (
-        tf.refs_["population"].value(COUNTRY, 2004, [2009])[0]
-        / tf.refs_["population"].at(COUNTRY, [2004])[0]
-    )
+    ref = Reference.from_dataset(data.up_to(2004), "population", fast_config.base_years)
+    growth = ref.value(COUNTRY, 2004, [2009])[0] / ref.at(COUNTRY, [2004])[0]
     np.testing.assert_allclose(t.loc[top, "model"].sum() / t.loc[top, "p0"].sum(), growth)
     # each nested unit's model forecast is its uncontrolled growth times the common factor
     factor = (
@@ -117,19 +115,19 @@ def test_no_leakage_with_nested_units_and_components(tmp_path, fast_config, nest
     """Births, deaths, migration, wages, employment and population after the origin, changed or
     deleted, leave every forecast (nested units included) identical."""
     panel, units, data = nested
-    base = Forecaster(config=fast_config).fit(data, origin).forecast_table()
+    base = Forecaster(config=fast_config).fit(data, origin).forecast(data).table()
     changed = _perturb_after(panel, origin, seed=origin)
     deleted = panel[panel["year"] <= origin]
     for name, variant in (("changed", changed), ("deleted", deleted)):
         other = read_dataset(write_dataset(tmp_path / name, variant, units))
-        out = Forecaster(config=fast_config).fit(other, origin).forecast_table()
+        out = Forecaster(config=fast_config).fit(other, origin).forecast(other).table()
         pd.testing.assert_frame_equal(base, out)
 
 
 def test_component_features_enter_the_model(fast_config, nested):
     _, _, data = nested
     tf = Forecaster(config=fast_config).fit(data, 2004, calibrate=False).targets_["population"]
-    X = tf.forecast([5]).X
+    X = tf.forecast(data, [5]).X
     for name in (
         "natural_increase_rate",
         "natural_increase_rate_5y",

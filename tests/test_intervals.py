@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from forecast.engine import Forecaster
+from forecast.errors import InsufficientHistoryError
 from forecast.intervals import ConformalIntervals, conformal_quantile, size_class
 from forecast.io import read_dataset
 
@@ -43,7 +44,7 @@ def test_widths_never_shrink_with_span_and_fill_gaps():
 
 
 def test_too_few_residuals_is_a_clear_error():
-    with pytest.raises(ValueError, match="too few calibration residuals"):
+    with pytest.raises(InsufficientHistoryError, match=r"too few calibration residuals \(2\)"):
         ConformalIntervals().fit(
             pd.DataFrame({"span": [1, 2], "p0": [1.0, 1.0], "error": [0.1, 0.2]})
         )
@@ -56,7 +57,7 @@ def test_coverage_close_to_nominal_on_synthetic_panel(tmp_path, fast_config):
     data = read_dataset(write_dataset(tmp_path / "cov", panel, units))
     fc = Forecaster(config=fast_config.model_copy(update={"calibration_offsets": [2, 4, 6, 8]}))
     fc.fit(data, 2000)
-    t = fc.forecast([1, 2, 3, 4, 5])["population"].table
+    t = fc.forecast(data, [1, 2, 3, 4, 5]).targets["population"].table
     actual = panel.rename(columns={"population": "actual"})[["unit_id", "year", "actual"]]
     m = t.merge(actual, on=["unit_id", "year"])
     covered = (m["actual"] >= m["lower"]) & (m["actual"] <= m["upper"])

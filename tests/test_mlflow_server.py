@@ -21,7 +21,10 @@ from forecast.cli import app
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+pytestmark = [  # full runs: `pytest -m "not slow"` leaves them out while iterating
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning"),
+]
 STARTUP_S = 90  # a cold server start (database migrations) takes ~20 s on a busy 2-core box
 
 

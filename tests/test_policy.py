@@ -174,7 +174,7 @@ def test_no_hysteresis_without_previous_run():
 
 
 def test_transitions_between_runs():
-    from forecast.cli import transitions
+    from forecast.facts import moves_since_previous as transitions
 
     cats = pd.DataFrame(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,8 +50,13 @@ def test_reality_check_runs_on_a_synthetic_panel(tmp_path, fast_config):
     assert set(out) == {"as configured", "point forecast only"}
     cats = out["as configured"]
     assert len(cats) == 40 and cats["realized"].isin(rc.REALIZED).all()
-    expected = 100 * (cats["actual"] / cats["latest"] - 1)
-    pd.testing.assert_series_equal(cats["realized_pct"], expected, check_names=False)
+    # realised change from the raw panel: population in 2010 against 2000
+    wide = panel.pivot(index="unit_id", columns="year", values="population")
+    expected = 100 * (wide[2010] / wide[2000] - 1)
+    got = cats.set_index("unit_id")["realized_pct"]
+    np.testing.assert_allclose(got, expected.reindex(got.index), rtol=1e-12)
+    declined = got < Policy().thresholds.decline_pct
+    assert (cats.set_index("unit_id")["realized"].eq("decline") == declined).all()
 
 
 def test_reality_check_needs_outcomes(tmp_path, fast_config):

@@ -52,6 +52,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a full run and a browser
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:

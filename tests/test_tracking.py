@@ -16,7 +16,10 @@ from forecast.config import EngineConfig, flatten
 
 from .conftest import ROOT, fast_engine_config, synthetic_panel, write_dataset
 
-pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+pytestmark = [  # full runs: `pytest -m "not slow"` leaves them out while iterating
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning"),
+]
 POLICY = ROOT / "experiments" / "policy_us_counties.yaml"  # no focus subset: every unit
 NAME = "town-prospects-synthetic"
 

@@ -13,11 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from . import hierarchy
+from . import hierarchy, holdout
 from .baselines import BASELINES
 from .config import EngineConfig
 from .engine import Forecaster
-from .features import observations
 from .intervals import size_class
 from .schema import Dataset
 
@@ -26,6 +25,23 @@ METHODS = ("combined", "model", *BASELINES)
 
 def _quiet(_: str) -> None:
     pass
+
+
+KEEP = [
+    "unit_id",
+    "horizon",
+    "year",
+    "t0",
+    "p0",
+    "span",
+    "actual",
+    "combined",
+    "model",
+    "lower",
+    "upper",
+    "weight",
+    *BASELINES,
+]
 
 
 def rolling_origin(
@@ -37,38 +53,19 @@ def rolling_origin(
     targets: list[str] | None = None,
 ) -> pd.DataFrame:
     """One row per (target, origin, unit, horizon) with an observed outcome."""
-    frames = []
-    for origin in origins:
-        progress(f"backtest origin {origin}")
-        fc = Forecaster(config=config).fit(data, origin)
-        for target, pf in fc.forecast(horizons).items():
-            if targets and target not in targets:
-                continue
-            actual = observations(data.panel, target).rename(columns={"value": "actual"})
-            t = pf.table.merge(actual, on=["unit_id", "year"], how="inner")
-            t = t.rename(columns={"forecast": "combined"})
-            keep = [
-                "unit_id",
-                "horizon",
-                "year",
-                "t0",
-                "p0",
-                "span",
-                "actual",
-                "combined",
-                "model",
-                "lower",
-                "upper",
-                "weight",
-                *BASELINES,
-            ]
-            frames.append(t[keep].assign(target=target, origin=origin))
-    if not frames:
-        return pd.DataFrame()
-    out = pd.concat(frames, ignore_index=True)
+
+    def fit_forecast(d: Dataset, origin: int, hs: list[int]) -> dict[str, pd.DataFrame]:
+        fc = Forecaster(config=config).fit(d, origin)
+        return {t: f.table for t, f in fc.forecast(d, hs).targets.items()}
+
+    res = holdout.rolling(data, origins, horizons, fit_forecast, targets=targets, progress=progress)
+    if res.empty:
+        return res
+    res = res.rename(columns={"forecast": "combined"})
+    res = res[[*KEEP, "target", "origin"]].copy()
     # nested units (a town inside its district) are scored on their own tables only
-    out["top_level"] = out["unit_id"].isin(hierarchy.top_level(data.units))
-    return out
+    res["top_level"] = res["unit_id"].isin(hierarchy.top_level(data.units))
+    return res
 
 
 def _metrics(actual: np.ndarray, pred: np.ndarray, weight: np.ndarray) -> dict[str, float]:

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, markdown
 from . import backtest as bt
 from .baselines import BASELINES
 from .config import EngineConfig
@@ -116,19 +115,7 @@ def _machine() -> str:
 
 
 def _table(df: pd.DataFrame, cols: list[str], digits: int = 2) -> str:
-    head = "| " + " | ".join(cols) + " |"
-    sep = "|" + "|".join("---" for _ in cols) + "|"
-    rows = []
-    for _, r in df.iterrows():
-        cells = []
-        for c in cols:
-            v = r.get(c)
-            if isinstance(v, float | np.floating):
-                cells.append("" if np.isnan(v) else f"{v:.{digits}f}")
-            else:
-                cells.append(str(v))
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join([head, sep, *rows])
+    return markdown.table(df, cols, floats=f".{digits}f")
 
 
 def to_markdown(report: BenchmarkReport) -> str:

@@ -20,6 +20,8 @@ from rich.table import Table
 
 from . import io
 from .errors import DataWarning, ForecastError
+from .facts import moves_since_previous
+from .inventory import inventory
 
 app = typer.Typer(
     add_completion=False,
@@ -37,19 +39,31 @@ def _fail(message: str, code: int = 1) -> None:
 
 @contextmanager
 def _guard():
-    """Turn package errors into a message and exit code 1; show data warnings by name."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        try:
+    """Turn package errors into a message and exit code 1; show data warnings by name (the
+    first ten) and any other warning as Python would."""
+    caught: list[warnings.WarningMessage] = []
+    error: ForecastError | None = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
             yield caught
-        except ForecastError as exc:
-            _fail(str(exc))
-        finally:
-            shown = [w for w in caught if issubclass(w.category, DataWarning)]
-            for w in shown[:10]:
-                err.print(f"[yellow]{w.category.__name__}:[/] {w.message}")
-            if len(shown) > 10:
-                err.print(f"[yellow]... and {len(shown) - 10} more data warnings[/]")
+    except ForecastError as exc:
+        error = exc
+    finally:  # the recorder is gone here: warnings shown now reach the user
+        _show_warnings(caught)
+    if error is not None:
+        _fail(str(error))
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        if not issubclass(w.category, DataWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    shown = [w for w in caught if issubclass(w.category, DataWarning)]
+    for w in shown[:10]:
+        err.print(f"[yellow]{w.category.__name__}:[/] {w.message}")
+    if len(shown) > 10:
+        err.print(f"[yellow]... and {len(shown) - 10} more data warnings[/]")
 
 
 @contextmanager
@@ -77,48 +91,33 @@ def _horizons(text: str) -> list[int]:
 @app.command()
 def validate(dataset: str = typer.Argument(..., help="dataset folder or bundled name")):
     """Check a dataset against the data contract and print a summary."""
-    from .schema import TARGETS
-
     with _guard():
         data = io.read_dataset(dataset)
-    p = data.panel
+    inv = inventory(data)
     console.print(f"[bold]{data.name}[/] ({data.path})")
     console.print(
-        f"units: {len(data.units):,} in {data.units['region'].nunique()} regions; "
-        f"panel rows: {len(p):,}; years {int(p['year'].min())}-{int(p['year'].max())} "
-        f"({p['year'].nunique()} distinct)"
+        f"units: {inv.units:,} in {inv.regions} regions; panel rows: {inv.rows:,}; "
+        f"years {inv.first_year}-{inv.last_year} ({inv.distinct_years} distinct)"
     )
     t = Table("target", "units", "observations", "years", "first", "last", "obs per unit (median)")
-    for target in TARGETS:
-        if target not in p:
-            continue
-        obs = p[p[target].notna()]
-        if obs.empty:
-            continue
-        per = obs.groupby("unit_id").size()
+    for r in inv.targets.itertuples():
         t.add_row(
-            target,
-            f"{obs['unit_id'].nunique():,}",
-            f"{len(obs):,}",
-            str(obs["year"].nunique()),
-            str(int(obs["year"].min())),
-            str(int(obs["year"].max())),
-            f"{per.median():g}",
+            r.target,
+            f"{r.units:,}",
+            f"{r.observations:,}",
+            str(r.years),
+            str(r.first),
+            str(r.last),
+            f"{r.obs_per_unit_median:g}",
         )
     console.print(t)
-    if data.indicators:
-        console.print("indicators: " + ", ".join(data.indicators))
-    attrs = [c for c in data.units.columns if c not in ("name", "region")]
-    console.print("unit attributes: " + (", ".join(attrs) or "none"))
-    for name, df in (("regions.csv", data.regions), ("country.csv", data.country)):
-        if df is not None:
-            cols = [c for c in df.columns if c not in ("region", "year")]
-            console.print(
-                f"{name}: {len(df):,} rows, {int(df['year'].min())}-"
-                f"{int(df['year'].max())}, columns {', '.join(cols)}"
-            )
-    if data.warnings:
-        console.print(f"[yellow]{len(data.warnings)} suspicious-jump warning(s)[/]")
+    if inv.indicators:
+        console.print("indicators: " + ", ".join(inv.indicators))
+    console.print("unit attributes: " + (", ".join(inv.attributes) or "none"))
+    for line in inv.extra_tables:
+        console.print(line)
+    if inv.suspicious_jumps:
+        console.print(f"[yellow]{inv.suspicious_jumps} suspicious-jump warning(s)[/]")
     console.print("[green]valid[/]")
 
 
@@ -129,10 +128,12 @@ def predict(
         None, "--as-of", help="train on observations up to this year (not with --model)"
     ),
     horizons: str | None = typer.Option(
-        None, help="comma-separated years ahead (default 5,10; with --model the model's own)"
+        None, help="comma-separated years ahead (default: the config's; with --model the model's)"
     ),
     out: Path = typer.Option(..., "--out", help="output folder"),
-    level: float | None = typer.Option(None, help="central coverage of the intervals (0.8)"),
+    level: float | None = typer.Option(
+        None, help="central coverage of the intervals (default: the config's)"
+    ),
     config: Path | None = typer.Option(
         None,
         help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
@@ -170,15 +171,13 @@ def predict(
         return
     if as_of is None:
         _fail("--as-of is required (or serve a registered model with --model)", 2)
-    level = 0.8 if level is None else level
-    hs = hs or [5, 10]
     with _guard():
-        if not 0 < level < 1:
+        if level is not None and not 0 < level < 1:
             raise ForecastError(f"--level must be between 0 and 1, got {level}")
         cfg = pipeline.load_engine_config(config, dataset=data, level=level)
         ds = io.read_dataset(data)
         with _progress("forecasting") as report:
-            _, table, _ = pipeline.predict(ds, as_of, hs, cfg, report)
+            table = pipeline.predict(ds, as_of, hs or cfg.horizons, cfg, report)
         io.write_csv(table, out / "forecasts.csv", float_format="%.6g")
     console.print(f"wrote {len(table):,} rows to {out / 'forecasts.csv'}")
 
@@ -432,66 +431,26 @@ def reality_check(
         ds = io.read_dataset(data)
         with _progress("reality check") as report:
             by_variant = rc.reality_check(ds, origin, pol, cfg, report)
-        groups = {}
-        for variant, cats in by_variant.items():
-            groups[f"{variant}: all units"] = cats
-            if group and group in ds.units:
-                flag = ds.units[group].reindex(cats["unit_id"]).astype(str)
-                groups[f"{variant}: {group} = 1"] = cats[flag.isin(["1", "1.0", "True"]).to_numpy()]
-        lines = [
-            f"# Reality check: {ds.name}",
-            "",
-            f"- command: `forecast {' '.join(sys.argv[1:])}`",
-            f"- categories from forecasts made with data up to {origin}; outcomes in "
-            f"{origin + pol.horizon}; policy `{pol.name}` (decline < "
-            f"{pol.thresholds.decline_pct:+g}%, growth >= {pol.thresholds.growth_pct:+g}% "
-            f"over {pol.horizon} years)",
-            "- realised class uses the same thresholds on the realised change",
-            "- `resettle_precision`: share of units categorised *resettle* that did fall "
-            "below the decline threshold; `decliners_flagged`: share of realised decliners "
-            "we categorised *resettle* or marked as a boundary case",
-            "- *point forecast only*: the same thresholds without the interval and driver "
-            "conditions for resettle, to show what those conditions change",
-            "",
-        ]
+        groups = rc.subgroups(by_variant, ds.units, group)
         for name, sub in groups.items():
-            tab = rc.confusion(sub)
-            summ = rc.summary(sub)
-            lines += [
-                f"## {name}",
-                "",
-                "predicted category (rows) x realised change class:",
-                "",
-                "| category | " + " | ".join(tab.columns) + " |",
-                "|---|" + "---|" * len(tab.columns),
-            ]
-            lines += [f"| {i} | " + " | ".join(str(v) for v in r) + " |" for i, r in tab.iterrows()]
-            lines += ["", "| measure | value |", "|---|---|"]
-            lines += [
-                f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |"
-                for k, v in summ.items()
-            ]
-            lines += [""]
             console.print(f"[bold]{name}[/]")
-            console.print(tab.to_string())
+            console.print(rc.confusion(sub).to_string())
             console.print(
                 ", ".join(
-                    f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in summ.items()
+                    f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in rc.summary(sub).items()
                 )
             )
+        text = rc.to_markdown(
+            groups,
+            dataset=ds.name,
+            origin=origin,
+            policy=pol,
+            command=f"forecast {' '.join(sys.argv[1:])}",
+        )
         path = out or io.project_root() / "benchmarks" / "results" / f"reality_check_{ds.name}.md"
-        io.write_text("\n".join(lines), path)
+        io.write_text(text, path)
     console.print(f"wrote {path}")
-
-
-def transitions(categories) -> pd.Series | None:
-    """Counts of (previous, current) category pairs that differ, or None without a previous
-    run."""
-    prev = categories.get("previous_category")
-    if prev is None or prev.isna().all():
-        return None
-    changed = categories[prev.notna() & (prev != categories["category"])]
-    return changed.groupby(["previous_category", "category"]).size()
 
 
 def _print_run(res, seconds: float) -> None:
@@ -535,7 +494,7 @@ def _print_run(res, seconds: float) -> None:
     console.print(
         "categories: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "   (* boundary case)"
     )
-    moved = transitions(res.categories)
+    moved = moves_since_previous(res.categories)
     if moved is not None:
         held = int(res.categories["held_by_hysteresis"].astype(bool).sum())
         console.print(

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .baselines import BASELINES
 from .errors import ConfigError
 
 
@@ -128,8 +129,6 @@ class EngineConfig(BaseModel):
     @field_validator("combine_members")
     @classmethod
     def _members(cls, v: list[str]) -> list[str]:
-        from .baselines import BASELINES
-
         unknown = [m for m in v if m not in ("model", *BASELINES)]
         if unknown or not v or v[0] != "model":
             raise ValueError(

@@ -2,15 +2,23 @@
 
 `TargetForecaster` handles one target (population or employment) of one dataset, fitted at one
 origin on data cut at that origin, so nothing after it can reach the model. `Forecaster` holds
-one per target. Combination weights and interval quantiles are learned from residuals at
-calibration origins before the fitting origin (never at the origin itself).
+one per target. Both follow scikit-learn's estimator contract: hyperparameters in `__init__`,
+`fit(data, origin) -> self`, learned state in attributes ending in `_` (the growth model, the
+combination weights, the interval estimator; never the data), and `forecast(data, horizons)`
+reads the data it is given (cut at the fitted origin) for features and baselines.
+
+Combination weights and interval quantiles are learned from residuals at calibration origins
+before the fitting origin (never at the origin itself), collected by the one rolling-origin loop
+(:func:`forecast.holdout.rolling`).
+
+A forecast carries its :class:`Decomposition`: every part of `log(forecast / anchor value)`
+(the model's relative growth, the reference trend and the control to the total, times the
+model's weight, and each baseline member times its weight), which is what the explanations read.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import itertools
 import logging
 import warnings
 from collections.abc import Callable
@@ -19,9 +27,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy
+from . import baselines, hierarchy, holdout
+from .combination import CombinationWeights
 from .config import EngineConfig
-from .errors import ForecastError, NotFittedError, SparseHistoryWarning
+from .errors import (
+    ForecastError,
+    InsufficientHistoryError,
+    NotFittedError,
+    SparseHistoryWarning,
+)
 from .features import FeatureBuilder, observations, pairs
 from .intervals import ConformalIntervals
 from .model import GrowthModel
@@ -30,25 +44,99 @@ from .schema import Dataset
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-
-
-def _simplex(k: int, step: float) -> np.ndarray:
-    """All weight vectors of length k on a grid of `step` that sum to one."""
-    n = int(round(1 / step))
-    pts = [c for c in itertools.product(range(n + 1), repeat=k) if sum(c) == n]
-    return np.array(pts, dtype=float) / n
+MODEL_LABELS = {True: "combined", False: "lightgbm"}
+BASELINES_ONLY = "baselines"
 
 
 def _quiet(_: str) -> None:
     pass
 
 
-@dataclass
-class PointForecast:
-    """Rows: one per (unit, year). Columns include every component of the forecast."""
+def interval_estimator(config: EngineConfig) -> ConformalIntervals:
+    """The interval estimator of the config: anything with `fit(residuals) -> self` (columns
+    span, p0, error = log(actual / forecast)) and `quantiles(span, p0) -> (lo, hi)` on the log
+    scale (and `summary()` for the run's calibration table)."""
+    return ConformalIntervals(
+        level=config.level,
+        size_breaks=config.size_breaks,
+        min_cell=config.min_cell,
+        symmetric=config.symmetric_intervals,
+    )
 
+
+@dataclass
+class _Context:
+    """What a fitted forecaster reads from the data (cut at its origin): rebuilt for every
+    fit or forecast, never stored."""
+
+    data: Dataset
+    refs: dict[str, Reference]
+    builder: FeatureBuilder
+    obs: pd.DataFrame
+    # the observations of top-level units only: the training pairs come from them, since a
+    # nested unit's people are already in its parent's series (forecast.hierarchy)
+    train_obs: pd.DataFrame
+    top: pd.Index
+
+    @classmethod
+    def of(cls, data: Dataset, target: str, config: EngineConfig, origin: int) -> _Context:
+        cut = data.up_to(origin)
+        if config.reference_source == "units":  # totals from the units themselves
+            cut = dataclasses.replace(cut, country=None, regions=None)
+        refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+        obs = observations(cut.panel, target)
+        top = hierarchy.top_level(cut.units)
+        train = obs[obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
+        return cls(cut, refs, FeatureBuilder(cut, target, refs), obs, train, top)
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """The parts of `log(forecast / p0)`, one value per row of the forecast table:
+
+        weight * (relative + reference + control) + sum_m baseline_weights[m] * baseline_logs[m]
+
+    `relative` is the model's own (annualised x span) growth relative to the reference; SHAP
+    splits it into features. `reference` is the reference (national) log growth over the span,
+    `control` the log scaling of the model's forecast to the separately forecast total (0 where
+    no control applies), `weight` the model's weight in the combination. Baseline members with
+    zero weight contribute nothing. The combined forecast itself is computed independently
+    (geometric combination), so `total()` agreeing with it is a check, not an identity."""
+
+    span: np.ndarray
+    weight: np.ndarray
+    relative: np.ndarray
+    reference: np.ndarray
+    control: np.ndarray
+    baseline_weights: dict[str, np.ndarray]
+    baseline_logs: dict[str, np.ndarray]
+
+    def parts(self) -> dict[str, np.ndarray]:
+        """The weighted parts: model relative growth, reference trend, control, baselines."""
+        base = np.zeros(len(self.span))
+        for m, w in self.baseline_weights.items():
+            base += np.where(w > 0, w * self.baseline_logs[m], 0.0)
+        return {
+            "model_relative": self.weight * self.relative,
+            "national_trend": self.weight * self.reference,
+            "total_control": self.weight * self.control,
+            "baseline_methods": base,
+        }
+
+    def total(self) -> np.ndarray:
+        return np.sum(list(self.parts().values()), axis=0)
+
+
+@dataclass
+class TargetForecast:
+    """Rows: one per (unit, year), with every member forecast, the weights, the combined
+    forecast and its interval. `X`: the model inputs of each row (None without a model)."""
+
+    target: str
     table: pd.DataFrame
-    X: pd.DataFrame
+    X: pd.DataFrame | None
+    decomposition: Decomposition
+    model: str
 
 
 class TargetForecaster:
@@ -60,79 +148,65 @@ class TargetForecaster:
     def fit(
         self, data: Dataset, origin: int, *, calibrate: bool = True, progress: Progress = _quiet
     ) -> TargetForecaster:
-        self.origin_ = origin
-        self._bind(data)
+        """Fit on `data` cut at `origin`. Raises InsufficientHistoryError when the target has
+        no training pair at all; with fewer pairs than LightGBM's `min_child_samples` (it could
+        not split once) the forecaster uses the baselines alone (`model_` is None)."""
+        self.origin_ = int(origin)
+        ctx = _Context.of(data, self.target, self.config, self.origin_)
         progress(f"{self.target}: training pairs")
-        X, z, w = self._training_table()
+        X, z, w = self._training_table(ctx)
         self.n_pairs_ = len(X)
-        progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
-        self.model_ = GrowthModel(
-            params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
-        ).fit(X, z, w)
-        self.weights_ = {}
+        self.model_: GrowthModel | None = None
+        if len(X) < self.config.lightgbm.min_child_samples:
+            msg = (
+                f"{self.target}: {len(X)} training pair(s) up to {self.origin_}, fewer than the "
+                f"model needs ({self.config.lightgbm.min_child_samples}, lightgbm."
+                f"min_child_samples): forecasting with the baselines alone"
+            )
+            if calibrate:  # the forecaster itself (not a calibration origin): the user's business
+                warnings.warn(msg, SparseHistoryWarning, stacklevel=2)
+            else:
+                log.info(msg)
+        else:
+            progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
+            self.model_ = GrowthModel(
+                params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
+            ).fit(X, z, w)
+        self.combiner_ = CombinationWeights(
+            members=self.members,
+            step=self.config.weight_step,
+            shrinkage=self.config.combine_shrinkage,
+            min_cell=self.config.min_cell,
+        )
         self.intervals_ = None
         if calibrate:
-            self._calibrate(progress)
+            self._calibrate(data, progress)
         return self
 
-    def _bind(self, data: Dataset) -> None:
-        """Attach the data (cut at the origin) the features and baselines are computed from."""
-        cut = data.up_to(self.origin_)
-        if self.config.reference_source == "units":  # totals from the units themselves
-            cut = dataclasses.replace(cut, country=None, regions=None)
-        self.data_ = cut
-        self.refs_ = {
-            t: Reference.from_dataset(cut, t, self.config.base_years) for t in cut.targets
-        }
-        self.builder_ = FeatureBuilder(cut, self.target, self.refs_)
-        self.obs_ = observations(cut.panel, self.target)
-        # training pairs and calibration residuals come from top-level units only: a nested
-        # unit's people are already in its parent's series (forecast.hierarchy)
-        top = self.obs_["unit_id"].isin(hierarchy.top_level(cut.units))
-        self.train_obs_ = self.obs_[top.to_numpy()].reset_index(drop=True)
-
-    def rebind(self, data: Dataset) -> TargetForecaster:
-        """A copy that keeps the fitted model, weights and intervals but reads `data` (cut at
-        the fitted origin) for features and baselines: how a stored model serves a panel."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("TargetForecaster is not fitted: call fit() first")
-        clone = copy.copy(self)
-        clone._bind(data)
-        return clone
-
-    def _training_table(self):
-        pr = pairs(self.train_obs_, self.config.max_span, self.config.max_pairs, self.config.seed)
+    def _training_table(self, ctx: _Context):
+        pr = pairs(ctx.train_obs, self.config.max_span, self.config.max_pairs, self.config.seed)
         if pr.empty:
-            raise ValueError(
+            raise InsufficientHistoryError(
                 f"no training pairs for {self.target} up to {self.origin_}: every unit has at "
                 f"most one observation within {self.config.max_span} years of another"
             )
         span = (pr["t1"] - pr["t0"]).to_numpy(dtype=float)
-        y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(pr)
+        y = np.log(pr["v1"].to_numpy() / pr["v0"].to_numpy()) - self._anchor_growth(ctx, pr)
         keep = np.isfinite(y)
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
-        return self._design(pr, span), y / span, span
+        return _design(ctx, pr, span), y / span, span
 
-    def _design(self, rows: pd.DataFrame, span: np.ndarray) -> pd.DataFrame:
-        """Model inputs for rows (unit_id, t0): features built once per distinct anchor, plus
-        the span."""
-        anchors = rows[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
-        feats = pd.concat([anchors, self.builder_.build(anchors)], axis=1)
-        X = rows[["unit_id", "t0"]].merge(feats, on=["unit_id", "t0"], how="left")
-        return X.drop(columns=["unit_id", "t0"]).assign(span=span)
-
-    def _anchor_growth(self, pr: pd.DataFrame) -> np.ndarray:
+    def _anchor_growth(self, ctx: _Context, pr: pd.DataFrame) -> np.ndarray:
         """The part of log(v1 / v0) the model does not learn: the national growth."""
         t0, t1 = pr["t0"].to_numpy(float), pr["t1"].to_numpy(float)
-        ref = self.refs_.get(self.target)
+        ref = ctx.refs.get(self.target)
         if ref is not None and ref.has(COUNTRY):
             return np.log(ref.at(COUNTRY, t1) / ref.at(COUNTRY, t0))
         return np.zeros(len(pr))
 
-    def _calibrate(self, progress: Progress) -> None:
-        frames = []
-        cut = self.data_  # already cut at the origin: outcomes after it never enter
-        years = np.sort(self.obs_["year"].unique())
+    def _calibration_origins(self, data: Dataset) -> list[int]:
+        years = np.sort(observations(data.up_to(self.origin_).panel, self.target)["year"].unique())
+        out = []
         for off in self.config.calibration_offsets:
             o = self.origin_ - off
             history = int((years <= o).sum())
@@ -141,130 +215,115 @@ class TargetForecaster:
                 # being calibrated (e.g. US employment, observed from 1990 only)
                 log.info("calibration origin %s skipped: %s years of history", o, history)
                 continue
-            progress(f"{self.target}: calibration origin {o}")
+            out.append(o)
+        return out
+
+    def _calibration_residuals(self, data: Dataset, progress: Progress) -> pd.DataFrame:
+        """Forecasts of uncalibrated forecasters fitted at each calibration origin, joined with
+        the outcomes up to the fitting origin (data cut there: later outcomes never enter).
+        Top-level units only: a nested unit's people are already in its parent's residual."""
+        cut = data.up_to(self.origin_)
+        top = hierarchy.top_level(cut.units)
+
+        def fit_forecast(d: Dataset, o: int, horizons: list[int]) -> dict[str, pd.DataFrame]:
             try:
                 sub = TargetForecaster(target=self.target, config=self.config).fit(
-                    cut, o, calibrate=False
+                    d, o, calibrate=False
                 )
-            except ValueError as exc:  # too little history before this origin
+            except InsufficientHistoryError as exc:
                 log.info("calibration origin %s skipped: %s", o, exc)
-                continue
-            obs = self.train_obs_
-            actual = obs[(obs["year"] > o) & (obs["year"] <= self.origin_)]
-            if actual.empty:
-                continue
-            fc = sub.predict_points(actual[["unit_id", "year"]]).table
-            fc = fc.merge(actual.rename(columns={"value": "actual"}), on=["unit_id", "year"])
-            frames.append(fc.assign(cal_origin=o))
-        if not frames:
+                return {}
+            return {self.target: sub.forecast(d, horizons).table}
+
+        frames = []
+        for o in self._calibration_origins(data):
+            res = holdout.rolling(
+                cut,
+                [o],
+                list(range(1, self.origin_ - o + 1)),
+                fit_forecast,
+                progress=lambda msg: progress(f"{self.target}: {msg}"),
+                label="calibration origin",
+            )
+            if not res.empty:
+                res = res[res["unit_id"].isin(top)]
+                frames.append(res.rename(columns={"origin": "cal_origin"}))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _calibrate(self, data: Dataset, progress: Progress) -> None:
+        res = self._calibration_residuals(data, progress)
+        if res.empty:
             log.warning("%s: no calibration origin had data; no intervals", self.target)
             return
-        res = pd.concat(frames, ignore_index=True)
-        res = res[res["model"].notna() & res["actual"].notna()]
-        self.calibration_ = res
-        self.weights_ = self._learn_weights(res)
+        res = res[res[self.members[0]].notna() & res["actual"].notna()]
+        self.combiner_.fit(res)
         residuals = pd.DataFrame(
             {
                 "span": res["span"],
                 "p0": res["p0"],
-                "error": np.log(res["actual"] / self.combine(res)),
+                "error": np.log(res["actual"] / self.combiner_.combine(res)),
             }
         )
-        cfg = self.config
-        self.intervals_ = ConformalIntervals(
-            level=cfg.level,
-            size_breaks=cfg.size_breaks,
-            min_cell=cfg.min_cell,
-            symmetric=cfg.symmetric_intervals,
-        ).fit(residuals)
+        try:
+            self.intervals_ = interval_estimator(self.config).fit(residuals)
+        except InsufficientHistoryError as exc:
+            log.warning("%s: no intervals: %s", self.target, exc)
 
     @property
     def members(self) -> list[str]:
-        return list(self.config.combine_members) if self.config.combine else ["model"]
+        """The combined forecasts: the config's members, without the model when it could not
+        be fitted (then the baselines of the config, or their average)."""
+        members = list(self.config.combine_members) if self.config.combine else ["model"]
+        if getattr(self, "model_", True) is None:
+            members = [m for m in members if m != "model"] or ["average"]
+        return members
 
-    def _learn_weights(self, res: pd.DataFrame) -> dict[int, np.ndarray]:
-        """Weights of the members per span (and overall, key -1) minimising the mean absolute
-        log error of the log-linear combination on calibration residuals; grid on the simplex."""
-        members = self.members
-        if len(members) == 1:
-            return {}
-        err = np.column_stack([np.log(res["actual"] / res[m]) for m in members])
-        ok = np.isfinite(err).all(axis=1)
-        err, span = err[ok], res["span"].to_numpy()[ok]
-        grid = _simplex(len(members), self.config.weight_step)
-
-        lam = self.config.combine_shrinkage
-
-        def best(e: np.ndarray) -> np.ndarray:
-            learned = grid[int(np.argmin(np.abs(e @ grid.T).mean(axis=0)))]
-            return (1 - lam) * learned + lam / len(members)
-
-        weights = {-1: best(err)} if len(err) else {}
-        for s in np.unique(span):
-            m = span == s
-            if m.sum() >= self.config.min_cell:
-                weights[int(s)] = best(err[m])
-        return weights
-
-    def member_weights(self, table: pd.DataFrame) -> pd.DataFrame:
-        """Per-row weights of the members (renormalised over the members available there)."""
-        members = self.members
-        default = self.weights_.get(-1, np.eye(len(members))[0])
-        w = np.array([self.weights_.get(int(s), default) for s in table["span"]], dtype=float)
-        w = w.reshape(len(table), len(members))
-        avail = np.column_stack([np.isfinite(table[m].to_numpy(dtype=float)) for m in members])
-        w = np.where(avail, w, 0.0)
-        total = w.sum(axis=1, keepdims=True)
-        fallback = np.where(avail[:, :1], 1.0, 0.0)  # nothing weighted available: the model
-        w = np.where(
-            total > 0,
-            w / np.where(total > 0, total, 1),
-            np.hstack([fallback, np.zeros((len(table), len(members) - 1))]),
-        )
-        return pd.DataFrame(w, columns=members, index=table.index)
-
-    def combine(self, table: pd.DataFrame) -> np.ndarray:
-        w = self.member_weights(table)
-        logs = np.column_stack([np.log(table[m].to_numpy(dtype=float)) for m in w.columns])
-        return np.exp(np.nansum(np.where(w.to_numpy() > 0, logs, 0.0) * w.to_numpy(), axis=1))
+    @property
+    def label(self) -> str:
+        """The `model` column of the forecasts table."""
+        return BASELINES_ONLY if self.model_ is None else MODEL_LABELS[self.config.combine]
 
     # -- predicting ----------------------------------------------------------------------
-    def predict_points(self, requests: pd.DataFrame) -> PointForecast:
+    def _points(
+        self, ctx: _Context, requests: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         """Model and baseline forecasts for (unit_id, year) requests, year > origin."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("TargetForecaster is not fitted: call fit() first")
         cfg = self.config
-        anc = baselines.anchors(self.obs_, self.origin_, cfg.base_years)
+        anc = baselines.anchors(ctx.obs, self.origin_, cfg.base_years)
         req = requests.merge(anc, left_on="unit_id", right_index=True, how="inner")
         req = req.reset_index(drop=True)
         req["span"] = (req["year"] - req["t0"]).astype(int)
-        X = self._design(req, req["span"].to_numpy(dtype=float))
-        z = self.model_.predict(X)
-        ref = self.refs_.get(self.target)
-        ref_growth = np.zeros(len(req))
-        if ref is not None and ref.has(COUNTRY):
-            r0 = ref.at(COUNTRY, req["t0"])
-            r1 = ref.value(COUNTRY, self.origin_, req["year"])
-            ref_growth = np.nan_to_num(np.log(r1 / r0))
-        req["relative_growth"] = z * req["span"].to_numpy()
-        req["reference_growth"] = ref_growth
-        req["model"] = req["p0"] * np.exp(req["relative_growth"] + ref_growth)
-        if cfg.control_to_total:
-            req["model"] = self._control(req)
-        base_inputs = self._baseline_inputs(req)
+        X = None
+        if self.model_ is not None:
+            X = _design(ctx, req, req["span"].to_numpy(dtype=float))
+            z = self.model_.predict(X)
+            ref = ctx.refs.get(self.target)
+            ref_growth = np.zeros(len(req))
+            if ref is not None and ref.has(COUNTRY):
+                r0 = ref.at(COUNTRY, req["t0"])
+                r1 = ref.value(COUNTRY, self.origin_, req["year"])
+                ref_growth = np.nan_to_num(np.log(r1 / r0))
+            req["relative_growth"] = z * req["span"].to_numpy()
+            req["reference_growth"] = ref_growth
+            req["model"] = req["p0"] * np.exp(req["relative_growth"] + ref_growth)
+            if cfg.control_to_total:
+                req["model"] = self._control(ctx, req)
+        else:
+            req["relative_growth"] = req["reference_growth"] = req["model"] = np.nan
+        base_inputs = self._baseline_inputs(ctx, req)
         req = pd.concat([req, baselines.all_baselines(base_inputs)], axis=1)
-        return PointForecast(table=req, X=X)
+        return req, X
 
-    def _control(self, req: pd.DataFrame) -> pd.Series:
+    def _control(self, ctx: _Context, req: pd.DataFrame) -> pd.Series:
         """Scale the model's forecasts of units anchored at the origin so that, together, they
         grow like the separately forecast national total. Only where that total is built from
         these same units (no country.csv: towns need not add up to their country)."""
-        ref = self.refs_.get(self.target)
-        if ref is None or not ref.has(COUNTRY) or self.data_.country is not None:
+        ref = ctx.refs.get(self.target)
+        if ref is None or not ref.has(COUNTRY) or ctx.data.country is not None:
             return req["model"]
         out = req["model"].copy()
         at_origin = req["t0"] == self.origin_
-        top = req["unit_id"].isin(hierarchy.top_level(self.data_.units))
+        top = req["unit_id"].isin(ctx.top)
         r0 = ref.at(COUNTRY, [self.origin_])[0]
         for year, rows in req[at_origin].groupby("year"):
             growth = ref.value(COUNTRY, self.origin_, [year])[0] / r0
@@ -274,10 +333,10 @@ class TargetForecaster:
                 out.loc[rows.index] = rows["model"] * factor
         return out
 
-    def _baseline_inputs(self, req: pd.DataFrame) -> pd.DataFrame:
+    def _baseline_inputs(self, ctx: _Context, req: pd.DataFrame) -> pd.DataFrame:
         """Anchor values plus the reference totals each unit's CSP-VSG uses: its region where the
         region total is known at both the base and the anchor year, the country otherwise."""
-        ref = self.refs_.get(self.target)
+        ref = ctx.refs.get(self.target)
         frame = req[["p0", "t0", "pb", "tb", "year"]].copy()
         n = len(frame)
         r0, rb, r_hat = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
@@ -286,7 +345,7 @@ class TargetForecaster:
             t0 = frame["t0"].to_numpy(dtype=float)
             tb = frame["tb"].fillna(frame["t0"]).to_numpy(dtype=float)
             year = frame["year"].to_numpy(dtype=float)
-            regions = self.data_.units["region"].reindex(req["unit_id"]).astype(str).to_numpy()
+            regions = ctx.data.units["region"].reindex(req["unit_id"]).astype(str).to_numpy()
             for key in [*pd.unique(regions), COUNTRY]:
                 m = (regions == key) if key != COUNTRY else (keys == "")
                 if not m.any() or not ref.has(key):
@@ -299,27 +358,102 @@ class TargetForecaster:
                 keys[idx] = key
         return frame.assign(r0=r0, rb=rb, r_hat=r_hat, reference=keys)
 
-    def forecast(self, horizons: list[int]) -> PointForecast:
-        """Final forecasts at origin + h for every unit observed at or before the origin."""
-        units = self.obs_["unit_id"].unique()
+    def forecast(self, data: Dataset, horizons: list[int]) -> TargetForecast:
+        """Final forecasts at origin + h for every unit `data` observes at or before the
+        origin, with their decomposition."""
+        if not hasattr(self, "origin_"):
+            raise NotFittedError("TargetForecaster is not fitted: call fit() first")
+        ctx = _Context.of(data, self.target, self.config, self.origin_)
+        units = ctx.obs["unit_id"].unique()
         req = pd.DataFrame(
             [(u, self.origin_ + h) for u in units for h in horizons], columns=["unit_id", "year"]
         )
-        pf = self.predict_points(req)
-        t = pf.table
+        t, X = self._points(ctx, req)
         t["horizon"] = t["year"] - self.origin_
-        w = self.member_weights(t)
+        w = self.combiner_.weights(t)
         for m in w.columns:
             t[f"w_{m}"] = w[m]
-        t["weight"] = w["model"]
-        t["forecast"] = self.combine(t)
+        t["weight"] = w["model"] if "model" in w else 0.0
+        t["forecast"] = self.combiner_.combine(t, w)
         if self.intervals_ is not None:
             lo, hi = self.intervals_.quantiles(t["span"], t["p0"])
             t["lower"] = t["forecast"] * np.exp(lo)
             t["upper"] = t["forecast"] * np.exp(hi)
         else:
             t["lower"] = t["upper"] = np.nan
-        return pf
+        return TargetForecast(
+            target=self.target,
+            table=t,
+            X=X,
+            decomposition=self._decomposition(t, w),
+            model=self.label,
+        )
+
+    @staticmethod
+    def _decomposition(t: pd.DataFrame, w: pd.DataFrame) -> Decomposition:
+        p0 = t["p0"].to_numpy(dtype=float)
+        weight = t["weight"].to_numpy(dtype=float)
+        if "model" in w:
+            model_log = np.log(t["model"].to_numpy(dtype=float) / p0)
+            relative = t["relative_growth"].to_numpy(dtype=float)
+            reference = t["reference_growth"].to_numpy(dtype=float)
+            control = model_log - relative - reference  # 0 up to rounding without control
+        else:
+            relative = reference = control = np.zeros(len(t))
+        others = [m for m in w.columns if m != "model"]
+        return Decomposition(
+            span=t["span"].to_numpy(dtype=float),
+            weight=weight,
+            relative=relative,
+            reference=reference,
+            control=control,
+            baseline_weights={m: w[m].to_numpy(dtype=float) for m in others},
+            baseline_logs={m: np.log(t[m].to_numpy(dtype=float) / p0) for m in others},
+        )
+
+
+def _design(ctx: _Context, rows: pd.DataFrame, span: np.ndarray) -> pd.DataFrame:
+    """Model inputs for rows (unit_id, t0): features built once per distinct anchor, plus
+    the span."""
+    anchors = rows[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
+    feats = pd.concat([anchors, ctx.builder.build(anchors)], axis=1)
+    X = rows[["unit_id", "t0"]].merge(feats, on=["unit_id", "t0"], how="left")
+    return X.drop(columns=["unit_id", "t0"]).assign(span=span)
+
+
+@dataclass
+class Forecast:
+    """What `Forecaster.forecast` returns: one TargetForecast per target, and the tidy table."""
+
+    origin: int
+    level: float
+    targets: dict[str, TargetForecast]
+
+    def table(self) -> pd.DataFrame:
+        """The tidy forecasts table of the data contract."""
+        frames = []
+        for target, tf in self.targets.items():
+            t = tf.table
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "unit_id": t["unit_id"],
+                        "target": target,
+                        "origin_year": self.origin,
+                        "horizon": t["horizon"].astype(int),
+                        "year": t["year"].astype(int),
+                        "forecast": t["forecast"],
+                        "lower": t["lower"],
+                        "upper": t["upper"],
+                        "level": self.level,
+                        "model": tf.model,
+                    }
+                )
+            )
+        out = pd.concat(frames, ignore_index=True)
+        return out.sort_values(["target", "unit_id", "horizon"], kind="mergesort").reset_index(
+            drop=True
+        )
 
 
 class Forecaster:
@@ -339,14 +473,14 @@ class Forecaster:
         origin = data.last_year if origin is None else int(origin)
         self.origin_ = origin
         cut = data.up_to(origin)
-        self.targets_ = {}
+        self.targets_: dict[str, TargetForecaster] = {}
         self.skipped_: dict[str, str] = {}
         for target in cut.targets:
             try:
                 self.targets_[target] = TargetForecaster(target=target, config=self.config).fit(
                     cut, origin, calibrate=calibrate, progress=progress
                 )
-            except ValueError as exc:  # e.g. a target observed for one year only so far
+            except InsufficientHistoryError as exc:  # e.g. observed for one year only so far
                 self.skipped_[target] = str(exc)
                 warnings.warn(
                     f"{target} is not forecast from {origin}: {exc}",
@@ -358,47 +492,21 @@ class Forecaster:
             raise ForecastError(f"nothing to forecast from {origin}: {reasons}")
         return self
 
-    def rebind(self, data: Dataset) -> Forecaster:
-        """The fitted forecaster reading another copy of the data (see TargetForecaster.rebind).
-        Targets the new data does not observe are dropped."""
-        if not hasattr(self, "targets_"):
-            raise NotFittedError("Forecaster is not fitted: call fit() first")
-        clone = copy.copy(self)
-        clone.targets_ = {
-            t: tf.rebind(data)
-            for t, tf in self.targets_.items()
-            if t in data.up_to(self.origin_).targets
-        }
-        return clone
-
-    def forecast(self, horizons: list[int] | None = None) -> dict[str, PointForecast]:
+    def forecast(self, data: Dataset, horizons: list[int] | None = None) -> Forecast:
+        """Forecasts of every fitted target that `data` (cut at the fitted origin) observes."""
         if not hasattr(self, "targets_"):
             raise NotFittedError("Forecaster is not fitted: call fit() first")
         horizons = horizons or self.config.horizons
-        return {t: tf.forecast(horizons) for t, tf in self.targets_.items()}
-
-    def forecast_table(self, horizons: list[int] | None = None) -> pd.DataFrame:
-        """The tidy forecasts table of the data contract."""
-        frames = []
-        for target, pf in self.forecast(horizons).items():
-            t = pf.table
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "unit_id": t["unit_id"],
-                        "target": target,
-                        "origin_year": self.origin_,
-                        "horizon": t["horizon"].astype(int),
-                        "year": t["year"].astype(int),
-                        "forecast": t["forecast"],
-                        "lower": t["lower"],
-                        "upper": t["upper"],
-                        "level": self.config.level,
-                        "model": "combined" if self.config.combine else "lightgbm",
-                    }
-                )
+        observed = data.up_to(self.origin_).targets
+        if not set(observed) & set(self.targets_):
+            raise ForecastError(
+                f"the data observes none of the fitted targets ({', '.join(self.targets_)}) "
+                f"at or before {self.origin_}"
             )
-        out = pd.concat(frames, ignore_index=True)
-        return out.sort_values(["target", "unit_id", "horizon"], kind="mergesort").reset_index(
-            drop=True
+        return Forecast(
+            origin=self.origin_,
+            level=self.config.level,
+            targets={
+                t: tf.forecast(data, horizons) for t, tf in self.targets_.items() if t in observed
+            },
         )

@@ -46,6 +46,15 @@ class NotFittedError(ForecastError, RuntimeError):
     """A model was used before `fit`."""
 
 
+class InsufficientHistoryError(ForecastError):
+    """Too little history to fit something (a target, a calibration origin, intervals): the
+    caller decides whether that skips a step or stops the run."""
+
+
+class AdditivityError(ForecastError):
+    """The parts of a forecast (SHAP values, decomposition) do not add up to it."""
+
+
 class DataWarning(UserWarning):
     """Base class for warnings about suspicious (but legal) data."""
 

@@ -10,8 +10,10 @@ observation splits exactly into:
 * `total_control`: the scaling that makes unit forecasts add up to the national total,
 * `baseline_methods`: the part carried by the demographic trend methods in the combination.
 
-The parts sum to `log(forecast / latest)`; the pipeline checks this and SHAP's own additivity on
-every run. Contributions are also given in percentage points of growth and in persons, allocated
+The engine hands over these parts as a :class:`~forecast.engine.Decomposition`; this module only
+splits the model's relative growth with SHAP (SHAP's base value plus the feature contributions
+reproduce it). The parts sum to `log(forecast / latest)`; the pipeline checks this and SHAP's
+own additivity on every run. Contributions are also given in percentage points of growth and in persons, allocated
 in proportion to the log contributions.
 """
 
@@ -27,15 +29,24 @@ import pandas as pd
 import shap
 import yaml
 
-from .engine import Forecaster, PointForecast, TargetForecaster
-from .errors import ConfigError, ForecastError
+from .engine import Forecast, TargetForecast
+from .errors import AdditivityError, ConfigError
 from .features import PREFIX
+from .model import GrowthModel
 
 COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
-
-
-class AdditivityError(ForecastError):
-    """SHAP values do not add up to the model output."""
+__all__ = [
+    "COMPONENTS",
+    "AdditivityError",
+    "DriverMap",
+    "by_driver",
+    "check_additivity",
+    "check_decomposition",
+    "dependence",
+    "explain",
+    "explain_target",
+    "global_importance",
+]
 
 
 def check_additivity(
@@ -93,44 +104,48 @@ class DriverMap:
         return self.components.get(name, {}).get(lang, name)
 
 
-def _shap(tf: TargetForecaster, X: pd.DataFrame, tol: float) -> tuple[np.ndarray, np.ndarray]:
-    Xc = tf.model_.prepare(X)
-    explainer = shap.TreeExplainer(tf.model_.booster)
+def _shap(
+    model: GrowthModel, X: pd.DataFrame, output: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """SHAP values of the model on X, checked to add up to `output` (what the engine used)."""
+    Xc = model.prepare(X)
+    explainer = shap.TreeExplainer(model.booster)
     values = np.asarray(explainer.shap_values(Xc), dtype=float)
     base = np.broadcast_to(np.asarray(explainer.expected_value, dtype=float), (len(Xc),))
-    check_additivity(values, base, tf.model_.predict(Xc), tol)
+    check_additivity(values, base, output, tol)
     return values, np.array(base)
 
 
 def explain_target(
-    tf: TargetForecaster, pf: PointForecast, drivers: DriverMap, tol: float = 1e-6
+    model: GrowthModel | None, tf: TargetForecast, drivers: DriverMap, tol: float = 1e-6
 ) -> pd.DataFrame:
-    """Long table: one row per (unit, horizon, feature or component)."""
-    t = pf.table.reset_index(drop=True)
-    values, base = _shap(tf, pf.X, tol)
-    span = t["span"].to_numpy(dtype=float)
-    w = t["weight"].to_numpy(dtype=float)
-    model_log = np.log(t["model"] / t["p0"]).to_numpy()
-    control = model_log - t["relative_growth"].to_numpy() - t["reference_growth"].to_numpy()
-    others = [c.removeprefix("w_") for c in t.columns if c.startswith("w_") and c != "w_model"]
-    baseline_part = np.zeros(len(t))
-    for m in others:
-        wm = t[f"w_{m}"].to_numpy(dtype=float)
-        baseline_part += np.where(wm > 0, wm * np.log(t[m] / t["p0"]).to_numpy(), 0.0)
+    """Long table: one row per (unit, horizon, feature or component). `model` is the fitted
+    growth model behind `tf` (None when it forecast with the baselines alone)."""
+    t = tf.table.reset_index(drop=True)
+    d = tf.decomposition
+    parts = d.parts()
+    span, w = d.span, d.weight
+    if model is not None and tf.X is not None:
+        X = tf.X
+        # the model's annualised output, as the engine used it in the forecast
+        values, base = _shap(model, X, d.relative / span, tol)
+    else:  # baselines alone: no model part to split
+        X = pd.DataFrame(index=range(len(t)))
+        values, base = np.zeros((len(t), 0)), np.zeros(len(t))
     parts = {
         "model_average": w * base * span,
-        "national_trend": w * t["reference_growth"].to_numpy(),
-        "total_control": w * control,
-        "baseline_methods": baseline_part,
+        "national_trend": parts["national_trend"],
+        "total_control": parts["total_control"],
+        "baseline_methods": parts["baseline_methods"],
     }
-    feats = pf.X.columns
+    feats = X.columns
     keys = t[["unit_id", "horizon", "year", "p0", "forecast"]]
     contrib = values * (w * span)[:, None]
     long = pd.DataFrame(
         {
             "row": np.repeat(np.arange(len(t)), len(feats)),
             "feature": np.tile(np.asarray(feats, dtype=object), len(t)),
-            "value": pf.X.astype(object).to_numpy().ravel(),
+            "value": X.astype(object).to_numpy().ravel(),
             "shap": values.ravel(),
             "contribution_log": contrib.ravel(),
         }
@@ -179,14 +194,16 @@ def explain_target(
 
 
 def explain(
-    forecaster: Forecaster,
-    forecasts: dict[str, PointForecast],
+    forecaster,
+    forecast: Forecast,
     drivers: DriverMap | None = None,
     tol: float = 1e-6,
 ) -> pd.DataFrame:
+    """SHAP explanations of every target of `forecast`, made by the fitted `forecaster`."""
     drivers = drivers or DriverMap.load()
     frames = [
-        explain_target(forecaster.targets_[t], pf, drivers, tol) for t, pf in forecasts.items()
+        explain_target(forecaster.targets_[t].model_, tf, drivers, tol)
+        for t, tf in forecast.targets.items()
     ]
     return pd.concat(frames, ignore_index=True)
 

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .errors import NotFittedError
+from .errors import InsufficientHistoryError, NotFittedError
 
 
 def size_class(values, breaks: list[float]) -> np.ndarray:
@@ -83,7 +83,9 @@ class ConformalIntervals:
                     table[(span, size)] = cell
         if not table:
             if len(r) < 5:
-                raise ValueError(f"too few calibration residuals ({len(r)}) to build intervals")
+                raise InsufficientHistoryError(
+                    f"too few calibration residuals ({len(r)}) to build intervals"
+                )
             # too few residuals for even one band: pool all spans on a per-year scale
             table[(1, -1)] = self._cell(r["error"] / r["span"])
         self.table_ = self._dense_monotone(table)

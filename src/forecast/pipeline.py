@@ -12,17 +12,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import backtest as backtest_mod
+from . import compose, io, runs, towns, tracking
 from . import explain as explain_mod
-from . import io, runs, towns
 from .config import EngineConfig, load_yaml_model
 from .engine import Forecaster
 from .errors import ForecastError
-from .policy import Policy, categorize, load_policy, sensitivity_summary
+from .policy import Policy, load_policy, sensitivity_summary
+from .report.excel import write_workbook
+from .report.html import write_report
+from .report.summary import render_summary
 from .schema import Dataset
+
+__all__ = [
+    "RunResult",
+    "fit",
+    "load_engine_config",
+    "predict",
+    "resolve_policy",
+    "run",
+]
 
 Progress = Callable[[str], None]
 DEFAULT_CONFIG = "engine.yaml"
@@ -63,23 +74,13 @@ def resolve_policy(path: Path | None) -> tuple[Policy, Path | None]:
     return load_policy(path), path
 
 
-def latest_observations(data: Dataset) -> pd.DataFrame:
-    """unit_id, target, latest (value), latest_year for every observed target."""
-    frames = []
-    for t in data.targets:
-        obs = data.panel.loc[data.panel[t].notna(), ["unit_id", "year", t]]
-        last = obs.groupby("unit_id").tail(1)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "unit_id": last["unit_id"],
-                    "target": t,
-                    "latest": last[t],
-                    "latest_year": last["year"],
-                }
-            )
+def fit(data: Dataset, as_of: int, config: EngineConfig, progress: Progress = _quiet) -> Forecaster:
+    """The forecaster fitted on observations up to `as_of`."""
+    if as_of < int(data.panel["year"].min()):
+        raise ForecastError(
+            f"--as-of {as_of} is before the first observation ({int(data.panel['year'].min())})"
         )
-    return pd.concat(frames, ignore_index=True)
+    return Forecaster(config=config).fit(data, as_of, progress=progress)
 
 
 def predict(
@@ -88,87 +89,9 @@ def predict(
     horizons: list[int],
     config: EngineConfig,
     progress: Progress = _quiet,
-) -> tuple[Forecaster, pd.DataFrame, dict]:
-    """Fit on observations up to `as_of` and forecast as_of + horizons."""
-    if as_of < int(data.panel["year"].min()):
-        raise ForecastError(
-            f"--as-of {as_of} is before the first observation ({int(data.panel['year'].min())})"
-        )
-    fc = Forecaster(config=config).fit(data, as_of, progress=progress)
-    points = fc.forecast(horizons)
-    return fc, fc.forecast_table(horizons), points
-
-
-def category_facts(
-    data: Dataset, forecasts: pd.DataFrame, expl: pd.DataFrame, policy: Policy
 ) -> pd.DataFrame:
-    """One row per unit in the policy's focus: the numbers the policy rules read."""
-    latest = latest_observations(data)
-    h = policy.horizon
-    fc = forecasts[forecasts["horizon"] == h].merge(latest, on=["unit_id", "target"])
-    for c in ("forecast", "lower", "upper"):
-        fc[f"{c}_pct"] = 100 * (fc[c] / fc["latest"] - 1)
-    pop = fc[fc["target"] == policy.target].set_index("unit_id")
-    units = data.units
-    f = pd.DataFrame(index=pop.index)
-    f["name"] = units["name"].reindex(f.index)
-    f["region"] = units["region"].reindex(f.index)
-    f["latest"] = pop["latest"]
-    f["latest_year"] = pop["latest_year"].astype(int)
-    f["target_year"] = pop["year"].astype(int)
-    f["forecast"] = pop["forecast"]
-    f["change_pct"] = pop["forecast_pct"]
-    f["lower_pct"] = pop["lower_pct"]
-    f["upper_pct"] = pop["upper_pct"]
-    emp = fc[fc["target"] == "employment"].set_index("unit_id")
-    f["employment_change_pct"] = emp["forecast_pct"].reindex(f.index)
-
-    a = policy.agglomeration
-    f["pole"] = None
-    f["pole_distance_km"] = np.nan
-    f["pole_change_pct"] = f["pole_lower_pct"] = f["pole_upper_pct"] = np.nan
-    if a.enabled and a.distance_attribute in units and a.pole_attribute in units:
-        by_name = pd.Series(units.index, index=units["name"].astype(str))
-        by_name = by_name[~by_name.index.duplicated()]
-        pole_name = units[a.pole_attribute].reindex(f.index)
-        pole_id = pole_name.map(by_name)
-        f["pole"] = pole_name
-        f["pole_distance_km"] = units[a.distance_attribute].reindex(f.index).astype(float)
-        for col in ("forecast_pct", "lower_pct", "upper_pct"):
-            dest = "pole_change_pct" if col == "forecast_pct" else f"pole_{col}"
-            f[dest] = pole_id.map(pop[col]).astype(float)
-
-    d = explain_mod.by_driver(expl[(expl["target"] == policy.target) & (expl["horizon"] == h)])
-    d = d.set_index("unit_id")
-    neg = d[d["contribution_log"] < 0]
-    total_neg = neg.groupby(level=0)["contribution_log"].sum()
-    structural = neg[neg["driver"].isin(policy.resettle.structural_drivers)]
-    share = structural.groupby(level=0)["contribution_log"].sum().reindex(total_neg.index).fillna(0)
-    f["structural_share"] = (share / total_neg).reindex(f.index)
-    f.loc[f["change_pct"] >= 0, "structural_share"] = np.nan  # only meaningful for declines
-    top = d.assign(abs_pct=d["contribution_pct"].abs()).sort_values("abs_pct", ascending=False)
-    f["top_drivers"] = (
-        top.groupby(level=0)
-        .apply(
-            lambda g: ", ".join(
-                f"{r.driver} {r.contribution_pct:+.1f} pts" for r in g.head(3).itertuples()
-            )
-        )
-        .reindex(f.index)
-    )
-    ctx = towns.decision_context(f, forecasts, latest, units, h)
-    for c in ctx.columns:  # territory of the decision, stand-ins, the unit employment is from
-        f[c] = ctx[c]
-    if policy.focus is not None:
-        if policy.focus.attribute not in units:
-            raise ForecastError(
-                f"policy focus attribute {policy.focus.attribute!r} is not a column of units.csv"
-            )
-        col = units[policy.focus.attribute].reindex(f.index)
-        want = policy.focus.value
-        keep = col.astype(str) == str(want) if isinstance(want, str) else col == want
-        f = f[keep.to_numpy()]
-    return f
+    """Fit on observations up to `as_of`; the tidy forecasts table at as_of + horizons."""
+    return fit(data, as_of, config, progress).forecast(data, horizons).table()
 
 
 def history(data: Dataset) -> pd.DataFrame:
@@ -246,24 +169,13 @@ def run(
     policy, policy_file = resolve_policy(policy_path)
     as_of = data.last_year if as_of is None else as_of
     lap("validate")
-    forecaster, forecasts, points = predict(data, as_of, config.horizons, config, progress)
-    lap("fit_forecast")
-    progress("explaining the forecasts (SHAP)")
-    expl = explain_mod.explain(forecaster, points)
-    latest = latest_observations(data.up_to(as_of))
-    explain_mod.check_decomposition(expl, forecasts, latest)
-    lap("explain")
-    progress("categorising")
-    if policy.horizon not in config.horizons:
-        raise ForecastError(
-            f"the policy horizon {policy.horizon} is not among the forecast horizons "
-            f"{config.horizons}"
-        )
-    facts = category_facts(data.up_to(as_of), forecasts, expl, policy)
+    forecaster = fit(data, as_of, config, progress)
+    lap("fit")
+    progress("forecasting, explaining (SHAP), categorising")
     prev, prev_dir = previous_categories(runs_root, data.name)
-    cats = categorize(facts, policy, config.level, prev)
-    sens = sensitivity_summary(facts, policy, config.level)
-    lap("categorize")
+    out = compose.outlook(forecaster, data, policy, previous=prev)
+    sens = sensitivity_summary(out.facts, policy, config.level)
+    lap("forecast_explain_categorize")
     first = int(data.panel["year"].min())
     origins = sorted(as_of - k for k in config.backtest_offsets if as_of - k > first)
     bt = backtest_mod.rolling_origin(data.up_to(as_of), origins, config.horizons, config, progress)
@@ -273,9 +185,9 @@ def run(
     result = RunResult(
         out_dir=folder.final,
         data=data,
-        forecasts=forecasts,
-        explanations=expl,
-        categories=cats,
+        forecasts=out.forecasts,
+        explanations=out.explanations,
+        categories=out.categories,
         sensitivity=sens,
         forecaster=forecaster,
         policy=policy,
@@ -294,8 +206,6 @@ def run(
         raise
     if track:
         progress("logging the run to MLflow")
-        from . import tracking  # imported lazily: mlflow is slow to import
-
         logged = tracking.log_run(result)
         result.run_id = logged.run_id
         result.model_uri = logged.model.uri if logged.model else None
@@ -306,10 +216,6 @@ def run(
 def write_outputs(
     result: RunResult, folder: Path, policy_file: Path | None, prev_dir: Path | None
 ) -> None:
-    from .report.excel import write_workbook
-    from .report.html import write_report
-    from .report.summary import render_summary
-
     units = result.data.units
     forecasts = towns.annotate(result.forecasts, units)
     io.write_csv(forecasts, folder / "forecasts.csv", float_format="%.6g")

@@ -331,7 +331,7 @@ def categorize(
 ) -> pd.DataFrame:
     """Categories with confidence, runner-up, thresholds crossed, reasons and sensitivity.
 
-    `facts` is indexed by unit_id; see `pipeline.category_facts` for its columns. `previous`
+    `facts` is indexed by unit_id; see `facts.category_facts` for its columns. `previous`
     (unit_id, category) applies hysteresis: a unit keeps its previous category when some move of
     a single threshold within `hysteresis_points` would give it back.
     """

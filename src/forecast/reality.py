@@ -14,11 +14,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from . import explain as explain_mod
+from . import markdown
+from .compose import outlook
 from .config import EngineConfig
 from .engine import Forecaster
 from .errors import ForecastError
-from .pipeline import category_facts
 from .policy import Policy, categorize
 from .schema import Dataset
 
@@ -66,11 +66,8 @@ def reality_check(
     cfg = config.model_copy(update={"horizons": sorted({*config.horizons, h})})
     progress(f"fitting at {origin}")
     fc = Forecaster(config=cfg).fit(data, origin, progress=progress)
-    points = fc.forecast([h])
-    forecasts = fc.forecast_table([h])
     progress("explaining and categorising")
-    expl = explain_mod.explain(fc, points)
-    facts = category_facts(data.up_to(origin), forecasts, expl, policy)
+    facts = outlook(fc, data, policy, horizons=[h]).facts
     actual = data.panel.loc[data.panel["year"] == outcome_year].set_index("unit_id")[policy.target]
     out = {}
     for name, pol in variants(policy).items():
@@ -113,3 +110,60 @@ def summary(cats: pd.DataFrame) -> dict[str, float]:
         if (cats["category"] == "diversify").any()
         else np.nan,
     }
+
+
+def subgroups(
+    by_variant: dict[str, pd.DataFrame], units: pd.DataFrame, group: str | None
+) -> dict[str, pd.DataFrame]:
+    """Per variant, all units and (when `group` is a column of units) the units flagged 1 /
+    True in it, e.g. mining-dependent counties."""
+    out = {}
+    for variant, cats in by_variant.items():
+        out[f"{variant}: all units"] = cats
+        if group and group in units:
+            flag = units[group].reindex(cats["unit_id"]).astype(str)
+            out[f"{variant}: {group} = 1"] = cats[flag.isin(["1", "1.0", "True"]).to_numpy()]
+    return out
+
+
+def to_markdown(
+    groups: dict[str, pd.DataFrame],
+    *,
+    dataset: str,
+    origin: int,
+    policy: Policy,
+    command: str,
+) -> str:
+    """The results file of a reality check: a confusion table and the summary per group."""
+    t = policy.thresholds
+    lines = [
+        f"# Reality check: {dataset}",
+        "",
+        f"- command: `{command}`",
+        f"- categories from forecasts made with data up to {origin}; outcomes in "
+        f"{origin + policy.horizon}; policy `{policy.name}` (decline < "
+        f"{t.decline_pct:+g}%, growth >= {t.growth_pct:+g}% over {policy.horizon} years)",
+        "- realised class uses the same thresholds on the realised change",
+        "- `resettle_precision`: share of units categorised *resettle* that did fall "
+        "below the decline threshold; `decliners_flagged`: share of realised decliners "
+        "we categorised *resettle* or marked as a boundary case",
+        "- *point forecast only*: the same thresholds without the interval and driver "
+        "conditions for resettle, to show what those conditions change",
+        "",
+    ]
+    for name, sub in groups.items():
+        numbers = summary(sub)
+        summ = pd.DataFrame(
+            {"measure": list(numbers), "value": pd.Series(list(numbers.values()), dtype=object)}
+        )
+        lines += [
+            f"## {name}",
+            "",
+            "predicted category (rows) x realised change class:",
+            "",
+            markdown.table(confusion(sub), index="category"),
+            "",
+            markdown.table(summ, floats=".3f"),
+            "",
+        ]
+    return "\n".join(lines)

@@ -27,7 +27,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import ColSpec, Schema
 
-from . import serving
+from . import serving, store
 from .errors import ForecastError
 
 PREFIX = "town-prospects-"
@@ -59,11 +59,7 @@ def model_name(dataset: str) -> str:
 
 
 def _client() -> mlflow.MlflowClient:
-    from .tracking import tracking_uri
-
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    return mlflow.MlflowClient(tracking_uri=uri)
+    return store.client()
 
 
 def _requirements() -> list[str]:

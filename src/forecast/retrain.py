@@ -44,9 +44,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from . import backtest as backtest_mod
-from . import io, pipeline
+from . import io, markdown, pipeline, registry, tracking
 from .config import EngineConfig, PromotionRule
 from .errors import ConfigError, ForecastError
 
@@ -304,9 +305,7 @@ class RetrainResult:
 
 
 def _champion_config(champ) -> EngineConfig:
-    from .registry import run_json
-
-    raw = run_json(champ.run_id, "outputs/config.json") if champ.run_id else None
+    raw = registry.run_json(champ.run_id, "outputs/config.json") if champ.run_id else None
     if raw is None:
         raise ForecastError(
             f"the champion (version {champ.version}) has no outputs/config.json in its run "
@@ -314,7 +313,7 @@ def _champion_config(champ) -> EngineConfig:
         )
     try:
         return EngineConfig.model_validate(raw)
-    except Exception as exc:  # pydantic.ValidationError, but keep pydantic out of here
+    except ValidationError as exc:
         raise ConfigError(
             f"the champion's config (version {champ.version}) is not valid for this version of "
             f"town-prospects ({exc}); promote a model by hand with "
@@ -339,8 +338,6 @@ def retrain(
     runs_root=None,
     progress: Progress = _quiet,
 ) -> RetrainResult:
-    from . import registry, tracking  # lazily: mlflow is slow to import
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     folder = io.resolve_dataset(dataset)  # the run reads and validates it (once)
@@ -489,37 +486,31 @@ def decision_markdown(d: Decision, table: pd.DataFrame, changes: pd.DataFrame) -
             f"Champion v{d.champion.version} (as of {d.champion.as_of}, age {d.age}) refitted "
             f"at each origin minus its age; both scored on the same cells.",
             "",
-            f"| | {m} | MdAPE | bias | coverage | width | n |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            markdown.table(
+                pd.DataFrame(
+                    [
+                        {
+                            "": label,
+                            m: _fmt(sc.metric, ".2f"),
+                            "MdAPE": _fmt(sc.mdape, ".2f"),
+                            "bias": _fmt(sc.bias, "+.2f"),
+                            "coverage": _fmt(sc.coverage, ".1%"),
+                            "width": _fmt(sc.width, ".1f"),
+                            "n": sc.n,
+                        }
+                        for label, sc in (("challenger", c), ("champion", p))
+                        if sc is not None
+                    ]
+                )
+            ),
         ]
-        for label, s in (("challenger", c), ("champion", p)):
-            if s is None:
-                continue
-            lines.append(
-                f"| {label} | {_fmt(s.metric, '.2f')} | {_fmt(s.mdape, '.2f')} | "
-                f"{_fmt(s.bias, '+.2f')} | {_fmt(s.coverage, '.1%')} | {_fmt(s.width, '.1f')} | "
-                f"{s.n} |"
-            )
         lines += ["", f"Origins: {', '.join(str(r['origin']) for r in d.per_origin) or 'none'}"]
-    lines += ["", "## Category transitions (champion -> challenger)", "", md_table(table)]
+    lines += ["", "## Category transitions (champion -> challenger)", "", markdown.table(table)]
     if not changes.empty:
-        lines += ["", f"{len(changes)} unit(s) change category:", "", md_table(changes.head(50))]
+        lines += [
+            "",
+            f"{len(changes)} unit(s) change category:",
+            "",
+            markdown.table(changes.head(50)),
+        ]
     return "\n".join(lines) + "\n"
-
-
-def md_table(df: pd.DataFrame, floats: str = ".2f") -> str:
-    """A GitHub markdown table (no tabulate dependency)."""
-
-    def cell(v) -> str:
-        if isinstance(v, float | np.floating):
-            return "" if not np.isfinite(v) else format(v, floats)
-        return str(v).replace("|", "/")
-
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    rule = (
-        "|"
-        + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in df.columns)
-        + "|"
-    )
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, rule, *body])

@@ -10,7 +10,7 @@ with the model (``code_paths``), so it also loads where town-prospects is not in
 [, ``employment``, indicators]) and returns the tidy forecasts table
 (``unit_id,target,origin_year,horizon,year,forecast,lower,upper,level,model``), from the model's
 fitted origin (its as-of year): the panel is cut at that origin, features and baselines are
-rebuilt from it, the fitted model is not refitted. Pass the whole panel of the dataset: the
+rebuilt from it (the forecaster keeps only what it learned), the fitted model is not refitted. Pass the whole panel of the dataset: the
 national and regional references are computed from the units given, as in a run.
 
 ``params={"output": "categories"}`` returns the categories table of the run instead (SHAP
@@ -29,11 +29,12 @@ from pathlib import Path
 import mlflow.pyfunc
 import pandas as pd
 
-from . import explain as explain_mod
+from .compose import outlook
 from .config import EngineConfig
 from .engine import Forecaster
 from .errors import ForecastError
-from .policy import Policy, categorize
+from .explain import explain
+from .policy import Policy
 from .schema import Dataset, raise_if, validate_panel
 
 OUTPUTS = ("forecasts", "explanations", "categories")
@@ -109,26 +110,24 @@ class Bundle:
         return data
 
     def forecasts(self, panel: pd.DataFrame, horizons: list[int] | None = None) -> pd.DataFrame:
-        fc = self.forecaster.rebind(self.dataset_from(panel))
-        return fc.forecast_table(horizons or self.engine_config.horizons)
+        data = self.dataset_from(panel)
+        return self.forecaster.forecast(data, horizons or self.engine_config.horizons).table()
 
     def explanations(self, panel: pd.DataFrame, horizons: list[int] | None = None):
-        fc = self.forecaster.rebind(self.dataset_from(panel))
-        return explain_mod.explain(fc, fc.forecast(horizons or self.engine_config.horizons))
+        data = self.dataset_from(panel)
+        fc = self.forecaster.forecast(data, horizons or self.engine_config.horizons)
+        return explain(self.forecaster, fc)
 
     def categories(self, panel: pd.DataFrame) -> pd.DataFrame:
         """The run's categorisation (forecasts -> SHAP drivers -> policy) at its horizons."""
-        from .pipeline import category_facts  # pipeline imports the report module: keep lazy
-
-        data = self.dataset_from(panel)
-        fc = self.forecaster.rebind(data)
-        horizons = self.engine_config.horizons
-        points = fc.forecast(horizons)
-        table = fc.forecast_table(horizons)
-        expl = explain_mod.explain(fc, points)
         policy = Policy.model_validate(self.policy)
-        facts = category_facts(data, table, expl, policy)
-        return categorize(facts, policy, self.engine_config.level, self.previous_categories)
+        return outlook(
+            self.forecaster,
+            self.dataset_from(panel),
+            policy,
+            horizons=self.engine_config.horizons,
+            previous=self.previous_categories,
+        ).categories
 
     @property
     def engine_config(self) -> EngineConfig:

@@ -20,25 +20,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import pandas as pd
+from matplotlib.figure import Figure
 from mlflow.exceptions import MlflowException
-
-try:
-    import fcntl
-except ImportError:  # not on Windows: the store is then prepared without the lock
-    fcntl = None
 
 from . import __version__, io, registry
 from . import backtest as backtest_mod
+from . import explain as explain_mod
 from .config import flatten
 from .errors import ForecastError
+from .store import client, experiment, tracking_uri
 
 PARAM_MAX = 6000  # MLflow's limit on a param value
 COMBINED_METRICS = {
@@ -56,57 +52,6 @@ class Logged:
     run_id: str
     experiment_id: str
     model: registry.ModelRef | None
-
-
-_PREPARED: set[str] = set()
-
-
-def tracking_uri() -> str:
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        db = Path.cwd() / "experiments" / "mlflow.db"  # with runs/: both follow the working dir
-        db.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"sqlite:///{db}"
-    if uri.startswith("sqlite:///") and uri not in _PREPARED:
-        _prepare_sqlite(uri)
-    return uri
-
-
-def _prepare_sqlite(uri: str) -> None:
-    """Create (or upgrade) a SQLite store's tables once per process, holding a lock file next to
-    the database: MLflow creates them on first use, and two runs doing that at once on a new
-    store fail ("table ... already exists")."""
-    db = Path(uri.removeprefix("sqlite:///"))
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(db.name + ".lock"), "a", encoding="utf-8") as lock:
-        if fcntl is not None:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-        client.search_experiments(max_results=1)
-        client.search_registered_models(max_results=1)
-    _PREPARED.add(uri)
-
-
-def _artifact_root() -> str | None:
-    """Artifacts of a local SQLite store live next to its database file; a server decides
-    for itself (MLflow's own default would be ./mlruns in whatever folder the user is in)."""
-    uri = tracking_uri()
-    if not uri.startswith("sqlite:///"):
-        return None
-    return (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").as_uri()
-
-
-def experiment(name: str) -> str:
-    mlflow.set_tracking_uri(tracking_uri())
-    exp = mlflow.get_experiment_by_name(name)
-    if exp is None:
-        try:
-            return mlflow.create_experiment(name, artifact_location=_artifact_root())
-        except MlflowException:
-            exp = mlflow.get_experiment_by_name(name)  # a concurrent run created it first
-            if exp is None:
-                raise
-    return exp.experiment_id
 
 
 def git_commit() -> str:
@@ -271,8 +216,7 @@ def _log_run(result, role: str, champion_if_none: bool) -> Logged:
 def log_decision(run_id: str, decision: dict, files: dict[str, pd.DataFrame | str]) -> None:
     """Record a retraining decision on the challenger's run: tags and metrics with the numbers,
     and `decision/` artifacts (decision.json, decision.md, tables)."""
-    mlflow.set_tracking_uri(tracking_uri())
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri())
+    store = client()
     tags = {
         "decision": "promoted" if decision["promoted"] else "kept_champion",
         "decision_reason": decision["reason"][:5000],
@@ -280,24 +224,24 @@ def log_decision(run_id: str, decision: dict, files: dict[str, pd.DataFrame | st
         "challenger_version": str(decision.get("challenger_version") or ""),
     }
     for k, v in tags.items():
-        client.set_tag(run_id, k, v)
+        store.set_tag(run_id, k, v)
     numbers = {f"decision_{k}": v for k, v in decision.get("numbers", {}).items()}
     numbers["decision_promoted"] = int(bool(decision["promoted"]))
     for k, v in _finite(numbers).items():
-        client.log_metric(run_id, k, v)
-    client.log_dict(run_id, decision, "decision/decision.json")
+        store.log_metric(run_id, k, v)
+    store.log_dict(run_id, decision, "decision/decision.json")
     for name, content in files.items():
         if isinstance(content, pd.DataFrame):
-            client.log_text(run_id, content.to_csv(index=False), f"decision/{name}")
+            store.log_text(run_id, content.to_csv(index=False), f"decision/{name}")
         else:
-            client.log_text(run_id, content, f"decision/{name}")
+            store.log_text(run_id, content, f"decision/{name}")
 
 
 def log_champion_evaluation(parent_run_id: str, dataset: str, rows: pd.DataFrame, tags: dict):
     """A run nested under the challenger's run with the champion's scores on the same origins."""
     exp_id = experiment(dataset)
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri())
-    run = client.create_run(
+    store = client()
+    run = store.create_run(
         exp_id,
         run_name=f"champion v{tags.get('champion_version')} evaluated",
         tags={
@@ -309,16 +253,13 @@ def log_champion_evaluation(parent_run_id: str, dataset: str, rows: pd.DataFrame
     )
     if not rows.empty:
         for k, v in accuracy_metrics(backtest_mod.metrics(rows, ["target", "horizon"])).items():
-            client.log_metric(run.info.run_id, k, v)
-    client.set_terminated(run.info.run_id)
+            store.log_metric(run.info.run_id, k, v)
+    store.set_terminated(run.info.run_id)
 
 
 # -- plots -------------------------------------------------------------------------------------
 def run_figures(result) -> dict:
     """Figures of a run (matplotlib's object API: no pyplot, no global backend)."""
-    from matplotlib.figure import Figure
-
-    from . import explain as explain_mod
 
     figs = {}
     if not result.backtest.empty:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..errors import ForecastError
 from . import text as tx
 from .rundir import RunFolder
 
@@ -58,7 +59,7 @@ def _driver_labels():
     if explain is not None:
         try:
             dm = explain.DriverMap.load()
-        except Exception:  # a broken drivers.yaml must not stop the report
+        except (ForecastError, OSError, yaml.YAMLError):  # a broken drivers.yaml: no stop
             dm = None
     drivers, components = {}, {}
     if dm is None:
@@ -75,7 +76,7 @@ def _driver_labels():
                 d["name"]: d for d in raw.get("drivers", []) if isinstance(d, dict) and "name" in d
             }
             components = raw.get("components") or {}
-        except Exception:
+        except (OSError, yaml.YAMLError, AttributeError, TypeError):  # broken: plain names
             pass
 
     def label(name: str, lang: str) -> str:
