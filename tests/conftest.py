@@ -94,3 +94,65 @@ def us_slice(tmp_path) -> Path:
     panel = pd.read_csv(US / "panel.csv.gz", dtype=str)
     panel = panel[panel["unit_id"].isin(keep["unit_id"])]
     return write_dataset(tmp_path / "us_slice", panel, keep)
+
+
+def synthetic_nested(n_units: int = 24, years=range(1990, 2011), seed: int = 0):
+    """SYNTHETIC panel with nested units and components of change (for unit tests only).
+
+    Top-level units SYN000.. partition a synthetic country; every third one contains a town
+    proper SYN000T (parent_id = its unit, about 60% of its population). Columns: population,
+    employment, births, deaths, arrivals, departures, wage (nominal, inflating 5% a year).
+    """
+    rng = np.random.default_rng(seed)
+    rows, units = [], []
+    for i in range(n_units):
+        uid = f"SYN{i:03d}"
+        rate = rng.normal(0.0, 0.015)
+        p = float(np.exp(rng.uniform(9, 12)))
+        nested = i % 3 == 0
+        share = rng.uniform(0.5, 0.7)
+        for k, y in enumerate(years):
+            births = p * rng.uniform(0.012, 0.025)
+            deaths = p * rng.uniform(0.007, 0.012)
+            arrivals = p * rng.uniform(0.01, 0.04)
+            departures = arrivals - p * (rate - (births - deaths) / p) + rng.normal(0, p * 0.002)
+            wage = 1000 * 1.05**k * rng.uniform(0.8, 1.3)
+            p *= np.exp(rate + rng.normal(0, 0.01))
+            row = {
+                "unit_id": uid,
+                "year": y,
+                "population": round(p),
+                "employment": round(0.45 * p * np.exp(rng.normal(0, 0.01))),
+                "births": round(births),
+                "deaths": round(deaths),
+                "arrivals": round(arrivals),
+                "departures": round(max(departures, 0)),
+                "wage": round(wage, 1),
+            }
+            rows.append(row)
+            if nested and y >= years[0] + 5:  # the town proper's series starts later
+                rows.append(
+                    {
+                        **{
+                            c: round(v * share)
+                            for c, v in row.items()
+                            if c not in ("unit_id", "year", "wage")
+                        },
+                        "unit_id": f"{uid}T",
+                        "year": y,
+                        "wage": round(wage * 1.1, 1),
+                    }
+                )
+        base = {"name": f"Synthetic {i}", "region": f"R{i % 4}", "kind": "A" if i % 2 else "B"}
+        units.append({"unit_id": uid, **base, "parent_id": "", "territory": "district"})
+        if nested:
+            units.append(
+                {
+                    "unit_id": f"{uid}T",
+                    **base,
+                    "name": f"Synthetic town {i}",
+                    "parent_id": uid,
+                    "territory": "town_proper",
+                }
+            )
+    return pd.DataFrame(rows), pd.DataFrame(units)

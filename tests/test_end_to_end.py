@@ -36,7 +36,7 @@ def kz_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
     mp = pytest.MonkeyPatch()
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
-    result = CliRunner().invoke(app, ["run", "--runs", str(tmp / "runs")])
+    result = CliRunner().invoke(app, ["run", "--data", "kz_towns", "--runs", str(tmp / "runs")])
     mp.undo()
     assert result.exit_code == 0, result.output
     folders = list((tmp / "runs" / "kz_towns").iterdir())

@@ -449,7 +449,7 @@ def test_cli_report_errors_are_one_line(tmp_path: Path):
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("runs")
-    res = _cli("run", "--no-track", "--runs", str(runs))
+    res = _cli("run", "--data", "kz_towns", "--no-track", "--runs", str(runs))
     assert res.returncode == 0, res.stderr[-2000:]
     (folder,) = [p.parent for p in runs.glob("*/*/categories.csv")]
     return folder

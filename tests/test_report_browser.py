@@ -60,7 +60,7 @@ pytestmark = pytest.mark.slow  # a full run and a browser
 def report(tmp_path_factory) -> Path:
     runs = tmp_path_factory.mktemp("runs")
     res = subprocess.run(
-        [str(FORECAST), "run", "--no-track", "--runs", str(runs)],
+        [str(FORECAST), "run", "--data", "kz_towns", "--no-track", "--runs", str(runs)],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from . import holdout
+from . import hierarchy, holdout
 from .baselines import BASELINES
 from .config import EngineConfig
 from .engine import Forecaster
@@ -62,7 +62,10 @@ def rolling_origin(
     if res.empty:
         return res
     res = res.rename(columns={"forecast": "combined"})
-    return res[[*KEEP, "target", "origin"]]
+    res = res[[*KEEP, "target", "origin"]].copy()
+    # nested units (a town inside its district) are scored on their own tables only
+    res["top_level"] = res["unit_id"].isin(hierarchy.top_level(data.units))
+    return res
 
 
 def _metrics(actual: np.ndarray, pred: np.ndarray, weight: np.ndarray) -> dict[str, float]:
@@ -79,10 +82,20 @@ def _metrics(actual: np.ndarray, pred: np.ndarray, weight: np.ndarray) -> dict[s
 
 
 def metrics(
-    results: pd.DataFrame, by: list[str] | None = None, methods: tuple[str, ...] = METHODS
+    results: pd.DataFrame,
+    by: list[str] | None = None,
+    methods: tuple[str, ...] = METHODS,
+    *,
+    top_level_only: bool = True,
 ) -> pd.DataFrame:
-    """Accuracy per method and group (default: target, origin, horizon)."""
+    """Accuracy per method and group (default: target, origin, horizon).
+
+    Aggregates count top-level units only (column `top_level` from `rolling_origin`), so that
+    no person is counted twice; pass `top_level_only=False` for a table of chosen units (e.g.
+    one decision unit per town) that may include nested ones."""
     by = by or ["target", "origin", "horizon"]
+    if top_level_only and "top_level" in results:
+        results = results[results["top_level"].astype(bool)]
     rows = []
     for keys, g in results.groupby(by, sort=True):
         keys = keys if isinstance(keys, tuple) else (keys,)

@@ -134,7 +134,10 @@ def predict(
     level: float | None = typer.Option(
         None, help="central coverage of the intervals (default: the config's)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -171,7 +174,7 @@ def predict(
     with _guard():
         if level is not None and not 0 < level < 1:
             raise ForecastError(f"--level must be between 0 and 1, got {level}")
-        cfg = pipeline.load_engine_config(config, level=level)
+        cfg = pipeline.load_engine_config(config, dataset=data, level=level)
         ds = io.read_dataset(data)
         with _progress("forecasting") as report:
             table = pipeline.predict(ds, as_of, hs or cfg.horizons, cfg, report)
@@ -183,7 +186,10 @@ def predict(
 def run(
     data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
     as_of: int | None = typer.Option(None, "--as-of", help="default: latest year in the data"),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
     runs: Path | None = typer.Option(
         None,
@@ -202,7 +208,7 @@ def run(
 
     start = time.perf_counter()
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         with _progress("running") as report:
             res = pipeline.run(
                 data,
@@ -278,7 +284,10 @@ def retrain_command(
     as_of: int | None = typer.Option(
         None, "--as-of", help="train the challenger on data up to this year (default: latest)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
     runs: Path | None = typer.Option(
         None,
@@ -294,7 +303,7 @@ def retrain_command(
 
     start = time.perf_counter()
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         with _progress("retraining") as report:
             res = retrain_mod.retrain(
                 data, as_of, config=cfg, policy_path=policy, runs_root=runs, progress=report
@@ -424,7 +433,10 @@ def benchmark(
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/<dataset>.md)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
 ):
     """Backtest the engine against the baselines (and peers) and write a results file."""
     from . import benchmark as bench
@@ -432,7 +444,7 @@ def benchmark(
 
     hs = _horizons(horizons)
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         ds = io.read_dataset(data)
         with _progress("benchmark") as report:
             rep = bench.run_benchmark(
@@ -476,14 +488,17 @@ def reality_check(
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/reality_check_<dataset>.md)"
     ),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
 ):
     """Categorise at a past origin and compare with what happened by origin + policy horizon."""
     from . import pipeline
     from . import reality as rc
 
     with _guard():
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         pol, _ = pipeline.resolve_policy(policy)
         ds = io.read_dataset(data)
         with _progress("reality check") as report:

@@ -75,6 +75,12 @@ class EngineConfig(BaseModel):
         description="the model learns log growth relative to the national total (a residual "
         "over the LIN/EXP trend was tried and was worse at every backtest origin)",
     )
+    reference_source: Literal["dataset", "units"] = Field(
+        "dataset",
+        description="national and regional totals from country.csv/regions.csv where the "
+        "dataset has them ('dataset'), or always chain-linked from the top-level units "
+        "('units': the total the training units actually add up to; control to total applies)",
+    )
     horizons: list[int] = Field(default_factory=lambda: list(range(1, 11)))
     level: float = Field(0.8, gt=0, lt=1, description="central coverage of the intervals")
     base_years: int = Field(10, ge=1, description="base period of the trend baselines")

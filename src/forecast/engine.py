@@ -18,6 +18,7 @@ model's weight, and each baseline member times its weight), which is what the ex
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, holdout
+from . import baselines, hierarchy, holdout
 from .combination import CombinationWeights
 from .config import EngineConfig
 from .errors import (
@@ -87,12 +88,21 @@ class _Context:
     refs: dict[str, Reference]
     builder: FeatureBuilder
     obs: pd.DataFrame
+    # the observations of top-level units only: the training pairs come from them, since a
+    # nested unit's people are already in its parent's series (forecast.hierarchy)
+    train_obs: pd.DataFrame
+    top: pd.Index
 
     @classmethod
-    def of(cls, data: Dataset, target: str, origin: int, base_years: int) -> _Context:
+    def of(cls, data: Dataset, target: str, config: EngineConfig, origin: int) -> _Context:
         cut = data.up_to(origin)
-        refs = {t: Reference.from_dataset(cut, t, base_years) for t in cut.targets}
-        return cls(cut, refs, FeatureBuilder(cut, target, refs), observations(cut.panel, target))
+        if config.reference_source == "units":  # totals from the units themselves
+            cut = dataclasses.replace(cut, country=None, regions=None)
+        refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+        obs = observations(cut.panel, target)
+        top = hierarchy.top_level(cut.units)
+        train = obs[obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
+        return cls(cut, refs, FeatureBuilder(cut, target, refs), obs, train, top)
 
 
 @dataclass(frozen=True)
@@ -157,7 +167,7 @@ class TargetForecaster:
         no training pair at all; with fewer pairs than LightGBM's `min_child_samples` (it could
         not split once) the forecaster uses the baselines alone (`model_` is None)."""
         self.origin_ = int(origin)
-        ctx = _Context.of(data, self.target, self.origin_, self.config.base_years)
+        ctx = _Context.of(data, self.target, self.config, self.origin_)
         progress(f"{self.target}: training pairs")
         X, z, w = self._training_table(ctx)
         self.n_pairs_ = len(X)
@@ -189,7 +199,7 @@ class TargetForecaster:
         return self
 
     def _training_table(self, ctx: _Context):
-        pr = pairs(ctx.obs, self.config.max_span, self.config.max_pairs, self.config.seed)
+        pr = pairs(ctx.train_obs, self.config.max_span, self.config.max_pairs, self.config.seed)
         if pr.empty:
             raise InsufficientHistoryError(
                 f"no training pairs for {self.target} up to {self.origin_}: every unit has at "
@@ -230,8 +240,10 @@ class TargetForecaster:
 
     def _calibration_residuals(self, data: Dataset, progress: Progress) -> pd.DataFrame:
         """Forecasts of uncalibrated forecasters fitted at each calibration origin, joined with
-        the outcomes up to the fitting origin (data cut there: later outcomes never enter)."""
+        the outcomes up to the fitting origin (data cut there: later outcomes never enter).
+        Top-level units only: a nested unit's people are already in its parent's residual."""
         cut = data.up_to(self.origin_)
+        top = hierarchy.top_level(cut.units)
 
         def fit_forecast(d: Dataset, o: int, horizons: list[int]) -> dict[str, pd.DataFrame]:
             try:
@@ -254,6 +266,7 @@ class TargetForecaster:
                 label="calibration origin",
             )
             if not res.empty:
+                res = res[res["unit_id"].isin(top)]
                 frames.append(res.rename(columns={"origin": "cal_origin"}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -334,14 +347,15 @@ class TargetForecaster:
             return req["model"]
         out = req["model"].copy()
         at_origin = req["t0"] == self.origin_
+        top = req["unit_id"].isin(ctx.top)
         r0 = ref.at(COUNTRY, [self.origin_])[0]
         how = self.config.reference_method  # issue 11: the chosen national projection
         for year, rows in req[at_origin].groupby("year"):
             growth = national_projection(ref, self.origin_, [year], how)[0] / r0
-            if np.isfinite(growth):
-                out.loc[rows.index] = (
-                    rows["model"] * growth * rows["p0"].sum() / rows["model"].sum()
-                )
+            summed = rows[top[rows.index]]  # nested units take their parents' factor
+            if np.isfinite(growth) and len(summed):
+                factor = growth * summed["p0"].sum() / summed["model"].sum()
+                out.loc[rows.index] = rows["model"] * factor
         return out
 
     def _baseline_inputs(self, ctx: _Context, req: pd.DataFrame) -> pd.DataFrame:
@@ -374,7 +388,7 @@ class TargetForecaster:
         origin, with their decomposition."""
         if not hasattr(self, "origin_"):
             raise NotFittedError("TargetForecaster is not fitted: call fit() first")
-        ctx = _Context.of(data, self.target, self.origin_, self.config.base_years)
+        ctx = _Context.of(data, self.target, self.config, self.origin_)
         units = ctx.obs["unit_id"].unique()
         req = pd.DataFrame(
             [(u, self.origin_ + h) for u in units for h in horizons], columns=["unit_id", "year"]

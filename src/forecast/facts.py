@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import towns
 from .errors import ForecastError
 from .explain import by_driver
 from .policy import Policy
@@ -95,6 +96,9 @@ def category_facts(
         .reindex(f.index)
     )
     f = f.join(current_state(data).reindex(f.index))  # today's state beside the forecast
+    ctx = towns.decision_context(f, forecasts, latest, units, h)
+    for c in ctx.columns:  # territory of the decision, stand-ins, the unit employment is from
+        f[c] = ctx[c]
     if policy.focus is not None:
         if policy.focus.attribute not in units:
             raise ForecastError(

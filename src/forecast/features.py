@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .components import REPLACED, component_series
 from .reference import COUNTRY, Reference
 from .schema import DESCRIPTIVE_UNIT_COLUMNS, TARGETS, Dataset
 
@@ -89,6 +90,8 @@ class FeatureBuilder:
         self.region = data.units["region"]
         self.static = self._static(data.units)
         self.indicators = self._indicators(data.panel, data.indicators)
+        for name, obs in component_series(data.panel, data.units).items():
+            self.indicators[name] = (obs, False)
 
     @staticmethod
     def _static(units: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +113,8 @@ class FeatureBuilder:
     def _indicators(panel: pd.DataFrame, names: list[str]) -> dict[str, tuple[pd.DataFrame, bool]]:
         out = {}
         for c in names:
+            if c in REPLACED:  # enters in its derived form only (forecast.components)
+                continue
             obs = observations(panel, c)
             if obs.empty:
                 continue

@@ -21,7 +21,7 @@ from . import schema
 from .errors import DataValidationError, ForecastError, Problem
 
 PANEL_NAMES = ("panel.csv", "panel.csv.gz", "panel.parquet")
-BUNDLED_DEFAULT = "kz_towns"
+BUNDLED_DEFAULT = "kz_annual"
 
 
 def project_root() -> Path:

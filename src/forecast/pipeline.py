@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import backtest as backtest_mod
-from . import compose, io, runs, scenario_run, tracking
+from . import compose, io, runs, scenario_run, towns, tracking
 from . import explain as explain_mod
 from .config import EngineConfig, load_yaml_model
 from .coverage import coverage_by_origin
@@ -49,9 +49,22 @@ def experiments_dir() -> Path:
     return io.project_root() / "experiments"
 
 
-def load_engine_config(path: Path | None = None, **overrides) -> EngineConfig:
-    if path is None and (experiments_dir() / DEFAULT_CONFIG).exists():
-        path = experiments_dir() / DEFAULT_CONFIG
+def engine_config_path(dataset: str | Path | None = None) -> Path | None:
+    """experiments/engine_<dataset>.yaml when a dataset has settings of its own (chosen on its
+    own backtests), else experiments/engine.yaml, else None (the built-in defaults)."""
+    if dataset is not None:
+        own = experiments_dir() / f"engine_{Path(str(dataset)).name}.yaml"
+        if own.exists():
+            return own
+    default = experiments_dir() / DEFAULT_CONFIG
+    return default if default.exists() else None
+
+
+def load_engine_config(
+    path: Path | None = None, dataset: str | Path | None = None, **overrides
+) -> EngineConfig:
+    if path is None:
+        path = engine_config_path(dataset)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return load_yaml_model(EngineConfig, path, overrides)
 
@@ -154,7 +167,7 @@ def run(
     runs.remove_stale(runs_root)
     progress("validating the dataset")
     data = io.read_dataset(dataset)
-    config = config or load_engine_config()
+    config = config or load_engine_config(dataset=data.name)
     policy, policy_file = resolve_policy(policy_path)
     as_of = data.last_year if as_of is None else as_of
     lap("validate")
@@ -210,11 +223,16 @@ def run(
 def write_outputs(
     result: RunResult, folder: Path, policy_file: Path | None, prev_dir: Path | None
 ) -> None:
-    io.write_csv(result.forecasts, folder / "forecasts.csv", float_format="%.6g")
-    io.write_csv(result.explanations, folder / "explanations.csv", float_format="%.6g")
-    io.write_csv(
-        explain_mod.by_driver(result.explanations), folder / "drivers.csv", float_format="%.6g"
-    )
+    units = result.data.units
+    forecasts = towns.annotate(result.forecasts, units)
+    io.write_csv(forecasts, folder / "forecasts.csv", float_format="%.6g")
+    shown = towns.units_for_components(result.categories, units)
+    components = towns.components_history(result.data.panel, shown)
+    io.write_csv(components, folder / "components.csv", float_format="%.6g")
+    expl = towns.annotate(result.explanations, units)
+    io.write_csv(expl, folder / "explanations.csv", float_format="%.6g")
+    drivers = towns.annotate(explain_mod.by_driver(result.explanations), units)
+    io.write_csv(drivers, folder / "drivers.csv", float_format="%.6g")
     io.write_csv(
         explain_mod.global_importance(result.explanations),
         folder / "global_importance.csv",

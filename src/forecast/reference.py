@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import baselines
+from . import baselines, hierarchy
 from .reference_choice import ReferenceChoice, choose
 from .schema import Dataset
 
@@ -56,18 +56,6 @@ def _chained_totals(panel: pd.DataFrame, target: str, groups: pd.Series | None) 
     return pd.concat(frames, ignore_index=True)
 
 
-def top_level(data: Dataset) -> pd.DataFrame:
-    """The panel without nested units (units.csv `parent_id` set: a town proper inside its
-    city administration, a city district inside its city), which must never be summed into a
-    total alongside the unit that contains them."""
-    units = data.units
-    if "parent_id" not in units:
-        return data.panel
-    parent = units["parent_id"].astype("string").str.strip()
-    nested = units.index[parent.notna() & (parent != "")]
-    return data.panel[~data.panel["unit_id"].isin(nested)]
-
-
 class Reference:
     """Totals of one target by (key, year), where key is COUNTRY or a region name."""
 
@@ -79,19 +67,20 @@ class Reference:
     @classmethod
     def from_dataset(cls, data: Dataset, target: str, base_years: int = 10) -> Reference:
         series: dict[str, pd.Series] = {}
-        panel = top_level(data)
+        # nested units (a town inside its district) are never added to their parents
+        top = data.panel[data.panel["unit_id"].isin(hierarchy.top_level(data.units))]
         if data.country is not None and target in data.country:
             s = data.country.set_index("year")[target].dropna()
             series[COUNTRY] = s
         else:
-            sums = _chained_totals(panel, target, None)
+            sums = _chained_totals(top, target, None)
             if not sums.empty:
                 series[COUNTRY] = sums.set_index("year")["value"]
         if data.regions is not None and target in data.regions:
             for region, rows in data.regions.groupby("region"):
                 series[str(region)] = rows.set_index("year")[target].dropna()
         else:
-            sums = _chained_totals(panel, target, data.units["region"])
+            sums = _chained_totals(top, target, data.units["region"])
             for region, rows in sums.groupby("key"):
                 series[str(region)] = rows.set_index("year")["value"]
         return cls(series, base_years)

@@ -1,0 +1,292 @@
+"""Benchmark on the Kazakh annual panel (data/kz_annual): population, employment, shock origin,
+run time. Writes benchmarks/results/kz_annual.md (and the per-forecast rows as .csv.gz).
+
+    nice -n 10 .venv/bin/python benchmarks/kz_annual.py [--data kz_annual] [--config FILE]
+        [--out benchmarks/results/kz_annual.md] [--no-run-timing]
+
+Rolling origins, every one fitted on data cut at the origin (calibration and combination
+weights from earlier origins only):
+- tuning origins 1999, 2004, 2009 (the only ones looked at while choosing settings);
+- held-back test origins 2014 and 2019: population at +5 (both) and +10 (2014);
+- a shock origin, 1996 (+5): the years of the post-Soviet emigration;
+- employment (labour force survey, mostly from 2014): origins 2019-2023, +1..+5 as far as
+  outcomes exist (to 2024).
+Aggregates count top-level units only (no person twice: forecast.hierarchy); the monotowns are
+scored separately on their decision units (one per town, nested or not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from forecast import __version__, hierarchy, io  # noqa: E402
+from forecast import backtest as bt  # noqa: E402
+from forecast.baselines import BASELINES  # noqa: E402
+from forecast.benchmark import _machine, _table  # noqa: E402
+from forecast.pipeline import engine_config_path, load_engine_config  # noqa: E402
+
+TUNE = [1999, 2004, 2009]
+TEST = [2014, 2019]
+SHOCK = 1996
+EMP_ORIGINS = [2019, 2020, 2021, 2022, 2023]
+POP_CELLS = [(2014, 5), (2019, 5), (2014, 10)]
+TREND = tuple(b for b in BASELINES if b != "naive")
+
+
+NOTES = [
+    "## What was tried (tuning origins 1999, 2004, 2009 only)",
+    "",
+    "MAPE / best baseline, mean over the six population cells of top-level units at the tuning "
+    "origins: engine.yaml as is (LightGBM + average, shrinkage 0.5) 1.27 with bias -2 to -12 "
+    "points; totals chained from the units instead of country.csv/regions.csv 1.25; a more "
+    "regularised LightGBM with model + average + naive 0.98 but bias down to -10 points; the "
+    "chosen setting (learned weights over the model and five baselines, the dataset's own "
+    "totals) 1.00 with bias +0.5 to -3.4 points (`experiments/engine_kz_annual.yaml`). The "
+    "LightGBM part alone under-forecast by 4-12% at +5: features that exist at recent anchors "
+    "but not in the training pairs before them (regional totals from 2000, labour survey "
+    "employment mostly from 2015) and the 2009 census re-basing in the national total; the "
+    "learned weights then move most of the weight to the baselines. Intervals are those of "
+    "`forecast.intervals` (symmetric conformal by span and size class), not tuned here.",
+    "",
+]
+
+
+def _cells(res: pd.DataFrame, cells, target: str, top_level_only: bool) -> pd.DataFrame:
+    rows = []
+    for origin, h in cells:
+        r = res[(res["target"] == target) & (res["origin"] == origin) & (res["horizon"] == h)]
+        if r.empty:
+            continue
+        m = bt.metrics(r, ["target"], ("combined", *BASELINES), top_level_only=top_level_only)
+        if m.empty:
+            continue
+        comb = m[m["method"] == "combined"].iloc[0]
+        base = m[m["method"].isin(BASELINES)].set_index("method")
+        trend = base.loc[base.index.isin(TREND), "mape"]
+        rows.append(
+            {
+                "origin": origin,
+                "horizon": h,
+                "n": int(comb["n"]),
+                "mape": comb["mape"],
+                "best_baseline": base["mape"].idxmin(),
+                "best_baseline_mape": base["mape"].min(),
+                "ratio_best": comb["mape"] / base["mape"].min(),
+                "ratio_naive": comb["mape"] / base.loc["naive", "mape"],
+                "best_trend": trend.idxmin(),
+                "ratio_trend": comb["mape"] / trend.min(),
+                "malpe": comb["malpe"],
+                "coverage": comb.get("coverage", np.nan),
+                "width_pct": comb.get("width_pct", np.nan),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _verdict(t: pd.DataFrame) -> pd.DataFrame:
+    if t.empty:
+        return t
+    t = t.copy()
+    t["ratio<=0.90"] = np.where(t["ratio_best"] <= 0.90, "met", "not met")
+    t["|bias|<=2"] = np.where(t["malpe"].abs() <= 2, "met", "not met")
+    t["cov 75-85%"] = np.where(t["coverage"].between(0.75, 0.85), "met", "not met")
+    return t
+
+
+POP_COLS = [
+    "origin",
+    "horizon",
+    "n",
+    "mape",
+    "best_baseline",
+    "best_baseline_mape",
+    "ratio_best",
+    "malpe",
+    "coverage",
+    "width_pct",
+    "ratio<=0.90",
+    "|bias|<=2",
+    "cov 75-85%",
+]
+EMP_COLS = [
+    "origin",
+    "horizon",
+    "n",
+    "mape",
+    "ratio_naive",
+    "best_trend",
+    "ratio_trend",
+    "malpe",
+    "coverage",
+    "width_pct",
+]
+
+
+def _by_size(res: pd.DataFrame, cells, keep: pd.Index) -> pd.DataFrame:
+    frames = []
+    sub = res[res["unit_id"].isin(keep)]
+    for label, g in sub.groupby("size_class", sort=False):
+        t = _cells(g, cells, "population", top_level_only=False)
+        if not t.empty:
+            frames.append(t.assign(size_class=label))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _time_run(data: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MLFLOW_TRACKING_URI=f"sqlite:///{tmp}/mlflow.db")
+        cmd = [str(ROOT / ".venv" / "bin" / "forecast"), "run", "--data", data, "--runs", tmp]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0:
+        raise SystemExit(f"forecast run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return {"wall_s": wall, "cpu_s": cpu, "load_before": load}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="kz_annual")
+    ap.add_argument("--config", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "kz_annual.md")
+    ap.add_argument("--no-run-timing", action="store_true")
+    args = ap.parse_args()
+
+    cfg = load_engine_config(args.config, dataset=args.data)
+    cfg_file = args.config or engine_config_path(args.data)
+    data = io.read_dataset(args.data)
+    start = time.perf_counter()
+    origins = sorted({SHOCK, *TUNE, *TEST, *EMP_ORIGINS})
+    res = bt.rolling_origin(
+        data, origins, list(range(1, 11)), cfg, progress=lambda m: print(m, flush=True)
+    )
+    res = bt.with_groups(res, data.units, cfg.size_breaks)
+    seconds = time.perf_counter() - start
+    decision = hierarchy.decision_units(data.units)
+    mono = res[res["unit_id"].isin(decision)]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    res.to_csv(args.out.with_suffix(".csv.gz"), index=False, float_format="%.6g")
+
+    def pop(frame, cells, top):
+        return _verdict(_cells(frame, cells, "population", top))
+
+    tune_cells = [(o, h) for o in TUNE for h in (5, 10)]
+    emp_cells = [(o, h) for o in EMP_ORIGINS for h in range(1, 6)]
+    timing = None if args.no_run_timing else _time_run(args.data)
+    cmd = "nice -n 10 .venv/bin/python benchmarks/kz_annual.py" + (
+        f" --data {args.data}" if args.data != "kz_annual" else ""
+    )
+    n_top = len(hierarchy.top_level(data.units))
+    n_nested = len(decision.difference(hierarchy.top_level(data.units)))
+    out = [
+        f"# Benchmark: {data.name} (Kazakh annual panel)",
+        "",
+        f"- command: `{cmd}`",
+        f"- date: {date.today().isoformat()}; town-prospects {__version__}; machine: {_machine()}",
+        f"- backtest time: {seconds:.0f} s for {len(origins)} origins ({', '.join(map(str, origins))})",
+        f"- units: {len(data.units)} ({n_top} top-level units partition the country; "
+        f"{len(decision)} monotown decision units, {n_nested} of them nested)",
+        f"- engine: {Path(cfg_file).relative_to(ROOT) if cfg_file else 'defaults'} (combine={cfg.combine_members}, "
+        f"shrinkage={cfg.combine_shrinkage}, calibration_offsets={cfg.calibration_offsets}, "
+        f"level={cfg.level})",
+        f"- settings chosen on origins {', '.join(map(str, TUNE))} only; test origins "
+        f"{', '.join(map(str, TEST))}",
+        "",
+        "MAPE and MALPE (bias, + = over-forecast) in percent of the actual; `ratio_best` = MAPE of "
+        "the published (combined) forecast / MAPE of the best of the six baselines "
+        f"({', '.join(BASELINES)}) on the same rows; coverage and median width of the "
+        f"{cfg.level:.0%} interval. Targets (issue 9): ratio <= 0.90, |bias| <= 2 points, "
+        "coverage 75-85%.",
+        "",
+    ]
+    out += NOTES
+    if timing:
+        met = "met" if timing["wall_s"] < 60 else "not met"
+        out += [
+            "## `forecast run` on the default dataset",
+            "",
+            f"- wall time {timing['wall_s']:.0f} s, CPU time {timing['cpu_s']:.0f} s "
+            f"(target < 60 s on 2 cores: {met}); load average before the run "
+            f"{timing['load_before']:.1f} on {os.cpu_count()} cores (the machine is shared)",
+            "",
+        ]
+    out += [
+        "## Population, held-back test: top-level units (all districts and cities)",
+        "",
+        _table(pop(res, POP_CELLS, True), POP_COLS),
+        "",
+        "## Population, held-back test: the 27 monotowns (decision units)",
+        "",
+        _table(pop(mono, POP_CELLS, False), POP_COLS),
+        "",
+        "## Population, held-back test: monotowns by size class (population at the origin)",
+        "",
+        _table(_verdict(_by_size(res, POP_CELLS, decision)), ["size_class", *POP_COLS[:10]]),
+        "",
+        "## Population, held-back test: top-level units by size class",
+        "",
+        _table(
+            _verdict(_by_size(res[res["top_level"]], POP_CELLS, res["unit_id"].unique())),
+            ["size_class", *POP_COLS[:10]],
+        ),
+        "",
+        f"## Shock origin {SHOCK} (+5): coverage and bias as measured",
+        "",
+        "Top-level units:",
+        "",
+        _table(pop(res, [(SHOCK, 5)], True), POP_COLS[:10]),
+        "",
+        "Monotowns:",
+        "",
+        _table(pop(mono, [(SHOCK, 5)], False), POP_COLS[:10]),
+        "",
+        "## Employment (labour force survey, employed persons): as measured",
+        "",
+        "`ratio_naive` = MAPE / MAPE of no change; `ratio_trend` = MAPE / MAPE of the best trend "
+        f"baseline ({', '.join(TREND)}).",
+        "",
+        "Top-level units:",
+        "",
+        _table(_cells(res, emp_cells, "employment", True), EMP_COLS),
+        "",
+        "Monotowns (decision units with employment of their own):",
+        "",
+        _table(_cells(mono, emp_cells, "employment", False), EMP_COLS),
+        "",
+        "## Tuning origins (seen while choosing settings; context only)",
+        "",
+        "Top-level units:",
+        "",
+        _table(pop(res, tune_cells, True), POP_COLS[:10]),
+        "",
+        "Monotowns:",
+        "",
+        _table(pop(mono, tune_cells, False), POP_COLS[:10]),
+        "",
+    ]
+    args.out.write_text("\n".join(out), encoding="utf-8")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
