@@ -53,7 +53,8 @@ def scenario_run(tmp_path_factory):
     mp.setenv("MLFLOW_TRACKING_URI", uri)
     result = CliRunner().invoke(
         app,
-        ["scenario", "--scenarios", str(spec), "--config", str(cfg), "--runs", str(tmp / "runs")],
+        ["scenario", "--data", "kz_towns", "--scenarios", str(spec), "--config", str(cfg)]
+        + ["--runs", str(tmp / "runs")],
     )
     mp.undo()
     assert result.exit_code == 0, result.output
@@ -144,7 +145,16 @@ def test_persons_without_employment_fail_clearly(tmp_path):
     cfg.write_text(yaml.safe_dump(fast_engine_config().model_dump()), encoding="utf-8")
     result = CliRunner().invoke(
         app,
-        ["scenario", "--scenarios", str(spec), "--config", str(cfg), "--no-track"]
+        [
+            "scenario",
+            "--data",
+            "kz_towns",
+            "--scenarios",
+            str(spec),
+            "--config",
+            str(cfg),
+            "--no-track",
+        ]
         + ["--runs", str(tmp_path / "runs")],
     )
     assert result.exit_code == 1
@@ -164,7 +174,9 @@ def test_a_file_for_another_dataset_is_refused(tmp_path):
     spec = tmp_path / "us.yaml"
     spec.write_text(yaml.safe_dump({**SCENARIOS, "datasets": ["us_counties"]}), encoding="utf-8")
     result = CliRunner().invoke(
-        app, ["scenario", "--scenarios", str(spec), "--no-track", "--runs", str(tmp_path)]
+        app,
+        ["scenario", "--data", "kz_towns", "--scenarios", str(spec), "--no-track"]
+        + ["--runs", str(tmp_path)],
     )
     assert result.exit_code == 1
     assert "the scenarios are written for us_counties, not 'kz_towns'" in " ".join(
