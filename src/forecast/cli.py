@@ -528,6 +528,9 @@ def reality_check(
 def _print_run(res, seconds: float) -> None:
     level = int(round(res.config.level * 100))
     h = res.policy.horizon
+    # the probability of the fall the resettle rule reads (as the report's headline does), not a
+    # "confidence" that a reader could take for how sure the decision is
+    fall = f"P(< {res.policy.thresholds.decline_pct:+.0f}%)"
     t = Table(
         title=f"{res.data.name}: population forecast to {res.forecaster.origin_ + h} "
         f"(+{h} years from {res.forecaster.origin_}), {level}% interval"
@@ -540,10 +543,10 @@ def _print_run(res, seconds: float) -> None:
         "change",
         f"{level}% interval",
         "category",
-        "conf.",
+        fall,
     ):
         t.add_column(
-            col, justify="right" if col in ("latest", "forecast", "change", "conf.") else "left"
+            col, justify="right" if col in ("latest", "forecast", "change", fall) else "left"
         )
     cats = res.categories.sort_values("change_pct", ascending=False)
     shown = cats
@@ -559,7 +562,7 @@ def _print_run(res, seconds: float) -> None:
             f"{r.change_pct:+.1f}%",
             f"{r.lower_pct:+.1f}% .. {r.upper_pct:+.1f}%",
             r.category + (" *" if r.boundary else ""),
-            f"{r.confidence:.0%}",
+            f"{getattr(r, 'p_decline', float('nan')):.0%}",
         )
     console.print(t)
     counts = res.categories["category"].value_counts()
