@@ -291,7 +291,8 @@ def build(shared: Path, out: Path) -> None:
             "units.csv": units,
             "regions.csv": pd.read_csv(TOWNS / "regions.csv"),
             "country.csv": pd.read_csv(TOWNS / "country.csv"),
-            "sources.csv": sources,
+            # one row per printed cell (about 12 MB as text): kept compressed in the repository
+            "sources.csv.gz": sources,
         },
         {"README.md": (REPO / "scripts" / "kz_annual_README.md").read_text(encoding="utf-8")},
     )

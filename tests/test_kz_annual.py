@@ -18,7 +18,7 @@ DATA = REPO / "data" / "kz_annual"
 SHARED = REPO.parent / "shared" / "data" / "kz"
 TIDY = SHARED / "bns" / "tidy"
 SCRIPT = REPO / "scripts" / "build_kz_annual.py"
-OUTPUTS = ["panel.csv", "units.csv", "regions.csv", "country.csv", "sources.csv", "README.md"]
+OUTPUTS = ["panel.csv", "units.csv", "regions.csv", "country.csv", "sources.csv.gz", "README.md"]
 NO_SHARED = "../shared/data/kz/bns not found: the Bureau's workbooks are read in place"
 # labour tables whose unit tidy/ could not take from the table: explained in the dataset README
 EXPLAINED_LABOUR_FILES = {"Karagandy": "no unit printed", "Atyrau": "no unit printed"}
@@ -36,7 +36,7 @@ def panel() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def sources() -> pd.DataFrame:
-    return pd.read_csv(DATA / "sources.csv", low_memory=False)
+    return pd.read_csv(DATA / "sources.csv.gz", low_memory=False)
 
 
 def test_rebuild_is_byte_identical(tmp_path):

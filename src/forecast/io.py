@@ -115,8 +115,11 @@ def read_dataset(name_or_path: str | Path, jump_threshold: float = schema.JUMP_T
             _read_table(folder / "country.csv"), ("year",), "country.csv"
         )
         problems += found
-    if (folder / "sources.csv").exists():
-        sources = _read_table(folder / "sources.csv")
+    source_file = next(
+        (folder / n for n in ("sources.csv", "sources.csv.gz") if (folder / n).exists()), None
+    )
+    if source_file is not None:
+        sources = _read_table(source_file)
         if "year" in sources:
             sources["year"] = pd.to_numeric(sources["year"], errors="coerce")
     schema.raise_if(problems)

@@ -221,7 +221,15 @@ def write_dataset(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for name, df in tables.items():
-            df.to_csv(tmp / name, index=False, float_format="%.10g", lineterminator="\n")
+            # a name ending .gz is gzip-compressed with a fixed timestamp (byte-identical rebuilds)
+            gz = {"method": "gzip", "mtime": 0} if name.endswith(".gz") else None
+            df.to_csv(
+                tmp / name,
+                index=False,
+                float_format="%.10g",
+                lineterminator="\n",
+                compression=gz,
+            )
         for name, content in (extra or {}).items():
             (tmp / name).write_text(content, encoding="utf-8")
         os.chmod(tmp, 0o755)
