@@ -237,7 +237,10 @@ def scenario(
         None, "--scenarios", help="scenario YAML (default experiments/scenarios.yaml)"
     ),
     data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
-    config: Path | None = typer.Option(None, help="engine YAML (default experiments/engine.yaml)"),
+    config: Path | None = typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    ),
     policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
     runs: Path | None = typer.Option(
         None,
@@ -255,7 +258,7 @@ def scenario(
         path = scenarios or pipeline.experiments_dir() / scenario_run.DEFAULT_SCENARIOS
         if not path.exists():
             raise ForecastError(f"{path}: no scenario file (give --scenarios FILE)")
-        cfg = pipeline.load_engine_config(config)
+        cfg = pipeline.load_engine_config(config, dataset=data)
         pol, _ = pipeline.resolve_policy(policy)
         with _progress("scenarios") as report:
             res = scenario_run.run(
