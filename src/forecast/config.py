@@ -101,6 +101,21 @@ class EngineConfig(BaseModel):
         "calibration origin has them, 3 will do (US employment, observed from 1990, gets "
         "intervals from 1994)",
     )
+    short_calibration_history: int = Field(
+        3,
+        ge=2,
+        description="issue 11: when no calibration origin has `min_calibration_history` years "
+        "behind it, origins with this many will do, and the latest such year is added as a "
+        "calibration origin when none of `calibration_offsets` has them (US employment, "
+        "observed from 1990: 2 gives intervals from 1992)",
+    )
+    short_history_intervals: Literal["none", "one_year_changes"] = Field(
+        "none",
+        description="issue 11: intervals where no calibration origin is possible at all (a "
+        "target observed for two years): 'one_year_changes' = conformal on the units' observed "
+        "one-year changes relative to the nation (the errors of a no-change-in-share forecast),"
+        " scaled linearly with the span; 'none': no intervals",
+    )
     symmetric_intervals: bool = Field(
         True, description="conformal on |log error| (robust when the sign of bias flips)"
     )

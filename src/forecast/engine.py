@@ -226,7 +226,12 @@ class TargetForecaster:
         need = min(self.config.min_calibration_history, len(years))
         offsets = self.config.calibration_offsets
         if not any((years <= self.origin_ - off).sum() >= need for off in offsets):
-            need = min(need, 3)  # issue 11: a short series still gets (wider) intervals
+            # issue 11: a short series still gets (wider) intervals
+            need = min(need, self.config.short_calibration_history)
+            if not any((years <= self.origin_ - off).sum() >= need for off in offsets):
+                # none of the offsets has the history: the latest earlier year that has it
+                ok = [int(y) for y in years[need - 1 :] if y < self.origin_]
+                offsets = [self.origin_ - ok[-1]] if ok else []
         for off in offsets:
             o = self.origin_ - off
             history = int((years <= o).sum())
@@ -273,6 +278,9 @@ class TargetForecaster:
     def _calibrate(self, data: Dataset, progress: Progress) -> None:
         res = self._calibration_residuals(data, progress)
         if res.empty:
+            if self.config.short_history_intervals == "one_year_changes":
+                self._short_history_intervals(data)
+                return
             log.warning("%s: no calibration origin had data; no intervals", self.target)
             return
         res = res[res[self.members[0]].notna() & res["actual"].notna()]
@@ -290,6 +298,43 @@ class TargetForecaster:
         national = national_errors(ref, self.origin_, self.config.reference_method)
         try:
             self.intervals_ = interval_estimator(self.config, national).fit(residuals)
+        except InsufficientHistoryError as exc:
+            log.warning("%s: no intervals: %s", self.target, exc)
+
+    def _short_history_intervals(self, data: Dataset) -> None:
+        """issue 11: intervals for a target too short for any calibration origin (observed for
+        two or three years): split conformal on the observed one-year changes of the top-level
+        units up to the origin relative to the nation's, i.e. the span-1 errors of a forecast
+        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`)."""
+        cut = data.up_to(self.origin_)
+        obs = observations(cut.panel, self.target)
+        obs = obs[obs["unit_id"].isin(hierarchy.top_level(cut.units))]
+        obs = obs.sort_values(["unit_id", "year"])
+        prev = obs.groupby("unit_id")[["year", "value"]].shift(1)
+        step = obs.assign(t0=prev["year"], v0=prev["value"]).dropna(subset=["t0", "v0"])
+        step = step[step["year"] - step["t0"] == 1]
+        if step.empty:
+            log.warning("%s: no one-year change up to %s; no intervals", self.target, self.origin_)
+            return
+        ref = Reference.from_dataset(cut, self.target, self.config.base_years)
+        national = np.zeros(len(step))
+        if ref.has(COUNTRY):
+            national = np.log(ref.at(COUNTRY, step["year"]) / ref.at(COUNTRY, step["t0"]))
+        residuals = pd.DataFrame(
+            {
+                "span": 1,
+                "p0": step["v0"].to_numpy(dtype=float),
+                "error": np.log(step["value"].to_numpy(dtype=float) / step["v0"].to_numpy())
+                - np.nan_to_num(national),
+            }
+        )
+        try:
+            self.intervals_ = ConformalIntervals(
+                level=self.config.level,
+                size_breaks=self.config.size_breaks,
+                min_cell=self.config.min_cell,
+                symmetric=self.config.symmetric_intervals,
+            ).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
 
