@@ -81,3 +81,38 @@ def test_one_year_change_intervals_never_read_after_the_origin(tmp_path, fast_co
         a[["unit_id", "year", "forecast", "lower", "upper"]],
         b[["unit_id", "year", "forecast", "lower", "upper"]],
     )
+
+
+@pytest.mark.parametrize("relative", ["net_of_national", "total"])
+def test_total_residuals_keep_the_realised_national_error(
+    tmp_path, fast_config, monkeypatch, relative
+):
+    """interval_relative='total': the calibration residuals reach the shared-shock estimator
+    whole (their national share is not taken out; the national backtest errors still add)."""
+    import forecast.engine as engine
+
+    seen = []
+    real = engine.interval_estimator
+
+    def spy(config, reference_errors=None):
+        est = real(config, reference_errors)
+        fit = est.fit
+
+        def record(residuals):
+            seen.append(residuals.copy())
+            return fit(residuals)
+
+        est.fit = record
+        return est
+
+    monkeypatch.setattr(engine, "interval_estimator", spy)
+    panel, units = synthetic_panel(n_units=80, seed=5, noise=0.02)
+    data = read_dataset(write_dataset(tmp_path / relative, panel, units))
+    cfg = fast_config.model_copy(update={"interval_relative": relative})
+    Forecaster(config=cfg).fit(data, 2000)
+    (res,) = seen
+    assert len(res) > 0 and res["error"].notna().all()
+    if relative == "total":
+        assert (res["ref_error"] == 0).all()
+    else:  # the synthetic total grows unevenly: its projection errs, and that is taken out
+        assert (res["ref_error"].abs() > 1e-6).any()

@@ -227,8 +227,9 @@ class TargetForecaster:
         offsets = self.config.calibration_offsets
         if not any((years <= self.origin_ - off).sum() >= need for off in offsets):
             # issue 11: a short series still gets (wider) intervals
-            need = min(need, self.config.short_calibration_history)
-            if not any((years <= self.origin_ - off).sum() >= need for off in offsets):
+            short = self.config.short_calibration_history
+            need = min(need, short or 3)
+            if short and not any((years <= self.origin_ - off).sum() >= need for off in offsets):
                 # none of the offsets has the history: the latest earlier year that has it
                 ok = [int(y) for y in years[need - 1 :] if y < self.origin_]
                 offsets = [self.origin_ - ok[-1]] if ok else []
@@ -295,6 +296,8 @@ class TargetForecaster:
                 "ref_error": _realised_reference(ref, res) - res["reference_growth"],
             }
         )
+        if self.config.interval_relative == "total":
+            residuals["ref_error"] = 0.0  # the realised national error stays in the residual
         national = national_errors(ref, self.origin_, self.config.reference_method)
         try:
             self.intervals_ = interval_estimator(self.config, national).fit(residuals)
