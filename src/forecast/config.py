@@ -152,7 +152,8 @@ class EngineConfig(BaseModel):
         gt=0,
         le=1.5,
         description="interval widths beyond the calibrated spans grow like span ** this "
-        "(0.9: relative residuals of US population, calibration at 1981 and 1986)",
+        "(0.9: relative residuals of US population, calibration at 1981 and 1986; 1.0 in "
+        "experiments/engine.yaml, benchmarks/results/us_tuning.md)",
     )
     reference_halflife: float | None = Field(
         10.0,

@@ -212,13 +212,14 @@ class SharedShockIntervals(ConformalIntervals):
     count although no calibration origin saw one. The interval is the quantile of the sum over
     every pair (relative residual, weighted reference error): a convolution of the two distributions.
     Spans beyond the calibrated ones scale the longest calibrated span's residuals by
-    `(span / longest) ** span_exponent` (0.9: how the 80% quantile of relative residuals grew
-    with the span on US population, calibration at origins 1981 and 1986); so do national
+    `(span / longest) ** span_exponent` (the config's `interval_span_exponent`); so do national
     errors at horizons with fewer than `min_reference` backtest origins.
     With `reference_halflife`, national errors are pooled over horizons and weighted by
     recency (adaptive: see `reference_sample`).
     With `symmetric`, both are symmetrised (the sign of a past error is not carried forward).
-    Without a `ref_error` column or reference errors it is plain `ConformalIntervals`.
+    Without a `ref_error` column or reference errors it is plain `ConformalIntervals`; with
+    `ref_error` all 0 the residuals enter whole and the reference errors add on top (the
+    engine's `interval_relative: total`).
     """
 
     def __init__(
