@@ -334,6 +334,82 @@ def test_synthetic_report_is_self_contained_and_complete(synthetic: Path):
     assert data["meta"]["version"] and data["meta"]["as_of"] == 2024
 
 
+def test_components_of_change_and_stand_ins_in_the_payload(synthetic: Path):
+    """SYNTHETIC components of change: unit A has its own births, deaths and migration, B none
+    anywhere; C and D show those of district X (D's other territory, the unit whose employment
+    stands in for C's and D's). A flow is stored at the 1 January by which it is complete, so the
+    row of year t+1 is calendar year t; rates are per 1,000 of the year's mean population."""
+    before = payload_of(render_report(synthetic))
+    assert before["components"] == {}
+    assert all(u["comp"] is None for u in before["units"])
+
+    pd.DataFrame(
+        {
+            "unit_id": ["A", "A", "A", "X", "X"],
+            "year": [2021, 2022, 2023, 2022, 2023],
+            "population": [20000, 20200, None, 50000, 49000],
+            "births": [250, 260, 240, 600, 590],
+            "deaths": [150, 160, 170, 500, 520],
+            "natural_increase": [100, 100, 70, None, None],
+            "net_migration": [-100, -100, -70, None, None],
+        }
+    ).to_csv(synthetic / "components.csv", index=False)
+    units = pd.read_csv(synthetic / "units.csv")
+    extra = {"unit_id": "X", "name": "Xdistrict", "region": "North", "territory": "district"}
+    pd.concat([units, pd.DataFrame([extra])]).to_csv(synthetic / "units.csv", index=False)
+    cats = pd.read_csv(synthetic / "categories.csv")
+    cats["other_territory"] = cats["unit_id"].map({"D": "X"})
+    cats["employment_unit"] = cats["unit_id"].map({"A": "A", "C": "X", "D": "X"})
+    cats.to_csv(synthetic / "categories.csv", index=False)
+    fc = pd.read_csv(synthetic / "forecasts.csv")
+    jobs = fc[(fc["unit_id"] == "A") & (fc["target"] == "employment")].assign(unit_id="X")
+    pd.concat([fc, jobs]).to_csv(synthetic / "forecasts.csv", index=False)
+
+    data = payload_of(render_report(synthetic))
+    by = {u["id"]: u for u in data["units"]}
+    # A's own: calendar years 2020-2022; mean populations 20,000 (no 2020 value), 20,100, 20,200
+    assert by["A"]["comp"] == {"from": None}
+    assert data["components"]["A"] == [
+        {
+            "year": 2020,
+            "births": 250,
+            "deaths": 150,
+            "natural": 100,
+            "migration": -100,
+            "per1000": {"births": 12.5, "deaths": 7.5, "natural": 5.0, "migration": -5.0},
+        },
+        {
+            "year": 2021,
+            "births": 260,
+            "deaths": 160,
+            "natural": 100,
+            "migration": -100,
+            "per1000": {"births": 12.94, "deaths": 7.96, "natural": 4.98, "migration": -4.98},
+        },
+        {
+            "year": 2022,
+            "births": 240,
+            "deaths": 170,
+            "natural": 70,
+            "migration": -70,
+            "per1000": {"births": 11.88, "deaths": 8.42, "natural": 3.47, "migration": -3.47},
+        },
+    ]
+    # no components of its own nor of a territory standing in for it: the section is absent
+    assert by["B"]["comp"] is None
+    assert set(data["components"]) == {"A", "X"}
+    # C and D: the district's, flagged as standing in; X has no migration series
+    assert by["C"]["comp"]["from"]["id"] == by["D"]["comp"]["from"]["id"] == "X"
+    assert by["D"]["comp"]["from"]["territory"] == "district"
+    assert by["D"]["comp"]["from"]["name"]["en"] == "Xdistrict"
+    assert {r["migration"] for r in data["components"]["X"]} == {None}
+    # employment: A its own, C and D the district's (its series travels with the payload)
+    assert by["A"]["jobs"] == {"from": None} and by["B"]["jobs"] is None
+    assert by["C"]["jobs"]["from"]["id"] == by["D"]["jobs"]["from"]["id"] == "X"
+    assert list(data["series"]["X"]) == ["employment"]
+    assert data["series"]["X"]["employment"]["fc"][0]["value"] == pytest.approx(9018, abs=1)
+
+
 def test_script_text_in_a_name_cannot_close_the_data_block(synthetic: Path):
     page = render_report(synthetic)
     block = page[page.index('id="report-data">') : page.rindex("<script>")]

@@ -682,7 +682,8 @@
 
     const head = h("section", { class: "panel" });
     head.appendChild(h("div", { class: "unithead" },
-      h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u))),
+      h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u),
+        u.territory ? h("span", { class: "territory", id: "territory" }, " · " + territoryName(u.territory)) : null)),
       h("div", { class: "catbig" }, chip(u), " ", u.boundary ? boundaryFlag(true) : null)));
     if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, tx.decision));
     if (tx.headline) head.appendChild(h("p", { class: "headline" }, tx.headline));
@@ -700,12 +701,17 @@
       append(popPanel, forecastTable(popSer, u));
     } else popPanel.appendChild(h("p", { class: "muted" }, t.not_available));
     left.appendChild(popPanel);
+    append(left, componentsPanel(u));
     META.targets.filter((x) => x !== META.target).forEach((target) => {
-      if (!ser[target]) return;
+      // employment: the town's own, or that of the larger territory standing in for it
+      const from = target === "employment" && u.jobs ? u.jobs.from : null;
+      const tser = from ? (D.series[from.id] || {})[target] : ser[target];
+      if (!tser) return;
       const p = h("section", { class: "panel", id: "chart-" + target },
         h("h3", null, target === "employment" ? t.card_jobs : target));
-      p.appendChild(fanChart(ser[target], { thresholds: false, unit: u, scenarios: scenLines(u.id, target) }));
-      append(p, forecastTable(ser[target], null));
+      if (from) p.appendChild(standIn(from, t.jobs_stand_in));
+      p.appendChild(fanChart(tser, { thresholds: false, unit: u, scenarios: from ? [] : scenLines(u.id, target) }));
+      append(p, forecastTable(tser, null));
       left.appendChild(p);
     });
     right.appendChild(categoryPanel(u, tx));
@@ -713,6 +719,124 @@
     left.appendChild(factsPanel(u, ser));
     frag.appendChild(driversPanel(u));
     return frag;
+  }
+
+  function territoryName(k) { return (T().territories || {})[k] || k; }
+  // a note that another territory's numbers stand in for the town's
+  function standIn(from, tpl) {
+    const name = from.name[state.lang] || from.name.en;
+    return h("p", { class: "warn standin" }, "⚠ " + fill(tpl, {
+      name: name, territory: from.territory ? territoryName(from.territory) : "",
+    }));
+  }
+
+  // ---- components of change: births, deaths and migration of each year ----------------------
+  const COMP_COLORS = { natural: "#0f766e", migration: "#c2410c", births: "#2563eb", deaths: "#1d2330" };
+  function componentsPanel(u) {
+    const c = u.comp;
+    const rows = c ? (D.components || {})[c.from ? c.from.id : u.id] : null;
+    if (!rows || !rows.length) return null;
+    const t = T();
+    const sec = h("section", { class: "panel", id: "components" }, h("h3", null, t.comp_title));
+    if (c.from) sec.appendChild(standIn(c.from, t.comp_stand_in));
+    // per 1,000 residents where the population is known (comparable across towns and years)
+    const rate = rows.some((r) => isNum(r.per1000.natural) || isNum(r.per1000.migration));
+    const val = (r, k) => (rate ? r.per1000[k] : r[k]);
+    const fmt = (x) => (rate ? num(x, 1, true) : num(x, 0, true));
+    const last = rows.slice(-5);
+    const mean = (k) => {
+      const xs = last.map((r) => val(r, k)).filter(isNum);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+    };
+    const nat = mean("natural"), mig = mean("migration");
+    const parts = [];
+    if (isNum(nat)) parts.push(fill(t.comp_part.natural, { x: fmt(nat) }));
+    if (isNum(mig)) parts.push(fill(t.comp_part.migration, { x: fmt(mig) }));
+    if (isNum(nat) && isNum(mig)) parts.push(fill(t.comp_part.total, { x: fmt(nat + mig) }));
+    if (parts.length) {
+      sec.appendChild(h("p", { class: "lead", id: "comp-summary" }, fill(rate ? t.comp_summary_rate : t.comp_summary_abs, {
+        from: last[0].year, to: last[last.length - 1].year, parts: parts.join("; "),
+      })));
+    }
+    sec.appendChild(componentsChart(rows, val, rate));
+    sec.appendChild(h("p", { class: "note" }, rate ? t.comp_note_rate : t.comp_note_abs));
+    const d = h("details", { class: "fctable" }, h("summary", null, t.comp_table));
+    const tb = h("tbody");
+    rows.slice().reverse().forEach((r) => tb.appendChild(h("tr", null, h("td", null, String(r.year)),
+      ["births", "deaths", "natural", "migration"].map((k) => h("td", { class: "num" }, num(r[k], 0, k === "natural" || k === "migration"))))));
+    d.appendChild(h("div", { class: "tablewrap" }, h("table", { class: "plain compact" }, h("thead", null, h("tr", null,
+      h("th", null, t.fc_year), ["births", "deaths", "natural", "migration"].map((k) => h("th", { class: "num" }, t.comp[k])))), tb)));
+    sec.appendChild(d);
+    return sec;
+  }
+
+  function componentsChart(rows, val, rate) {
+    const t = T();
+    const W = 720, H = 260, m = { l: 52, r: 14, t: 12, b: 28 };
+    const years = rows.map((r) => r.year);
+    const y0 = Math.min.apply(null, years) - 0.5, y1 = Math.max.apply(null, years) + 0.5;
+    let lo = 0, hi = 0;
+    rows.forEach((r) => {
+      const n = val(r, "natural"), g = val(r, "migration");
+      const up = Math.max(0, isNum(n) ? n : 0) + Math.max(0, isNum(g) ? g : 0);
+      const down = Math.min(0, isNum(n) ? n : 0) + Math.min(0, isNum(g) ? g : 0);
+      [up, down, val(r, "births"), val(r, "deaths")].filter(isNum).forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); });
+    });
+    const pad = (hi - lo || 1) * 0.06;
+    lo -= lo < 0 ? pad : 0; hi += pad;
+    const X = (y) => m.l + ((y - y0) / (y1 - y0)) * (W - m.l - m.r);
+    const Y = (v) => m.t + ((hi - v) / (hi - lo)) * (H - m.t - m.b);
+    const bw = Math.max(2, Math.min(22, ((W - m.l - m.r) / rows.length) * 0.7));
+    const svg = s("svg", { class: "chart comp", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t.comp_title });
+    const ax = s("g", { class: "axis" });
+    ticks(lo, hi, 7).forEach((v) => {
+      ax.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: Y(v), y2: Y(v) }));
+      ax.appendChild(s("text", { x: m.l - 6, y: Y(v) + 4, "text-anchor": "end" }, num(v, rate && niceStep(hi - lo, 7) < 1 ? 1 : 0, true)));
+    });
+    const ystep = [1, 2, 5, 10].find((st) => (y1 - y0) / st <= 12) || 10;
+    for (let yr = Math.ceil(y0 / ystep) * ystep; yr <= y1; yr += ystep) {
+      ax.appendChild(s("text", { x: X(yr), y: H - m.b + 17, "text-anchor": "middle" }, String(yr)));
+    }
+    svg.appendChild(ax);
+    svg.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: Y(0), y2: Y(0), stroke: "#1d2330", "stroke-width": 1 }));
+    const unit = rate ? " " + t.comp_per1000 : "";
+    rows.forEach((r) => {
+      let up = 0, down = 0;
+      const tip = `${r.year}: ` + ["births", "deaths", "natural", "migration"].filter((k) => isNum(r[k]))
+        .map((k) => `${t.comp[k]} ${num(r[k], 0, k === "natural" || k === "migration")}` + (rate && isNum(r.per1000[k]) ? ` (${num(r.per1000[k], 1, k === "natural" || k === "migration")}${unit})` : "")).join("; ");
+      ["natural", "migration"].forEach((k) => {
+        const v = val(r, k);
+        if (!isNum(v) || v === 0) return;
+        const a = v > 0 ? up : down, b = a + v;
+        if (v > 0) up = b; else down = b;
+        svg.appendChild(s("rect", { x: X(r.year) - bw / 2, y: Math.min(Y(a), Y(b)), width: bw, height: Math.max(0.5, Math.abs(Y(a) - Y(b))),
+          fill: COMP_COLORS[k], class: "compbar", "data-part": k }, title(tip)));
+      });
+      const n = val(r, "natural"), g = val(r, "migration");
+      if (isNum(n) && isNum(g)) {
+        svg.appendChild(s("circle", { cx: X(r.year), cy: Y(n + g), r: 3, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.5 }, title(tip)));
+      }
+    });
+    ["births", "deaths"].forEach((k) => {
+      const pts_ = rows.filter((r) => isNum(val(r, k)));
+      if (pts_.length < 2) return;
+      svg.appendChild(s("polyline", { points: pts_.map((r) => X(r.year).toFixed(1) + "," + Y(val(r, k)).toFixed(1)).join(" "),
+        fill: "none", stroke: COMP_COLORS[k], "stroke-width": 1.4, "stroke-dasharray": k === "deaths" ? "4 3" : null, class: "compline", "data-part": k }));
+    });
+    const wrap = h("div", null, svg);
+    const legend = h("div", { class: "legend" });
+    const sw = (el) => s("svg", { width: 16, height: 12, viewBox: "0 0 16 12" }, el);
+    const has = (k) => rows.some((r) => isNum(val(r, k)));
+    const bar = (k) => sw(s("rect", { x: 2, y: 1, width: 12, height: 10, fill: COMP_COLORS[k] }));
+    const line = (k) => sw(s("line", { x1: 0, x2: 16, y1: 6, y2: 6, stroke: COMP_COLORS[k], "stroke-width": 1.6, "stroke-dasharray": k === "deaths" ? "4 3" : null }));
+    if (has("natural")) legend.appendChild(h("span", null, bar("natural"), t.comp.natural));
+    if (has("migration")) legend.appendChild(h("span", null, bar("migration"), t.comp.migration));
+    if (rows.some((r) => isNum(val(r, "natural")) && isNum(val(r, "migration")))) {
+      legend.appendChild(h("span", null, sw(s("circle", { cx: 8, cy: 6, r: 3, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.5 })), t.comp.total));
+    }
+    ["births", "deaths"].forEach((k) => { if (has(k)) legend.appendChild(h("span", null, line(k), t.comp[k])); });
+    wrap.appendChild(legend);
+    return wrap;
   }
 
   function categoryPanel(u, tx) {
