@@ -9,7 +9,6 @@
   const BY_ID = new Map(UNITS.map((u) => [u.id, u]));
   const LANGS = Object.keys(D.languages);
   const SVGNS = "http://www.w3.org/2000/svg";
-  const MINUS = "\u2212";
   const NBSP = "\u00a0";
   const state = { lang: initialLang(), sort: { key: "change", dir: 1 }, filter: null, search: "", showAll: false };
   const PAGE_ROWS = 300; // longer tables show their first rows (sorted, filtered) until asked
@@ -28,41 +27,20 @@
   function fill(tpl, vars) {
     return String(tpl).replace(/\{(\w+)\}/g, (m, k) => (vars && vars[k] !== undefined ? vars[k] : m));
   }
-  function isNum(x) { return typeof x === "number" && isFinite(x); }
-  function num(x, dec, sign) {
-    dec = dec || 0;
-    if (!isNum(x)) return "–";
-    const fmt = T().num; // the language's separators, from i18n.json (shared with the Python side)
-    const parts = Math.abs(x).toFixed(dec).split(".");
-    let body = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, fmt.group);
-    if (parts[1]) body += fmt.decimal + parts[1];
-    const r = Number(x.toFixed(dec));
-    if (r < 0) return MINUS + body;
-    if (sign && r > 0) return "+" + body;
-    return body;
-  }
-  function pctSuffix() { return T().num.pct; }
-  function pct(x, dec, sign) {
-    if (!isNum(x)) return "–";
-    return num(x, dec === undefined ? 1 : dec, sign === undefined ? true : sign) + pctSuffix();
-  }
-  function share(p) { return isNum(p) ? pct(100 * p, 0, false) : "–"; }
-  // a probability: never shown as a certainty it is not
-  function prob(p) {
-    if (!isNum(p)) return "–";
-    if (p >= 0.995) return ">" + pct(99, 0, false);
-    if (p < 0.005) return "<" + pct(1, 0, false);
-    return share(p);
-  }
-  function pts(x, sign) { return isNum(x) ? num(x, 1, sign !== false) + NBSP + T().unit_pp : "–"; }
-  function thr(x) {
-    if (!isNum(x)) return "–";
-    const dec = Math.abs(x - Math.round(x)) < 1e-9 ? 0 : 1;
-    let s = num(x, dec, true);
-    if (Number(x.toFixed(dec)) === 0) s = "+" + s;
-    return s + pctSuffix();
-  }
-  function km(x) { return isNum(x) ? num(x, 0) + NBSP + T().unit_km : "–"; }
+  // numbers: formatted in one place (numbers.js), with the page's language's separators
+  const FMT = {};
+  LANGS.forEach((l) => { FMT[l] = ReportNumbers.formatter(D.i18n[l]); });
+  function F() { return FMT[state.lang]; }
+  const isNum = ReportNumbers.isNum;
+  function num(x, dec, sign) { return F().num(x, dec, sign); }
+  function pct(x, dec, sign) { return F().pct(x, dec, sign); }
+  function share(p) { return F().share(p); }
+  function prob(p) { return F().prob(p); }
+  function pts(x, sign) { return F().pts(x, 1, sign); }
+  function thr(x) { return F().thr(x); }
+  function km(x) { return F().km(x); }
+  // a sentence (or list of them) written by the Python side, its numbers formatted here
+  function say(x) { return Array.isArray(x) ? x.map(say) : typeof x === "string" ? F().render(x) : x; }
   function plural(n, forms) {
     n = Math.abs(n);
     let key;
@@ -685,9 +663,9 @@
       h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u),
         u.territory ? h("span", { class: "territory", id: "territory" }, " · " + territoryName(u.territory)) : null)),
       h("div", { class: "catbig" }, chip(u), " ", u.boundary ? boundaryFlag(true) : null)));
-    if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, tx.decision));
-    if (tx.headline) head.appendChild(h("p", { class: "headline" }, tx.headline));
-    if (tx.range) head.appendChild(h("p", { class: "range" }, tx.range));
+    if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, say(tx.decision)));
+    if (tx.headline) head.appendChild(h("p", { class: "headline" }, say(tx.headline)));
+    if (tx.range) head.appendChild(h("p", { class: "range" }, say(tx.range)));
     frag.appendChild(head);
 
     const left = h("div");
@@ -866,13 +844,13 @@
       sec.appendChild(leg);
     }
     sec.appendChild(h("h3", null, t.card_why));
-    sec.appendChild(h("ul", { class: "reasons", id: "reasons" }, tx.reasons.map((x) => h("li", null, x))));
+    sec.appendChild(h("ul", { class: "reasons", id: "reasons" }, say(tx.reasons).map((x) => h("li", null, x))));
     if (tx.crossed && tx.crossed.length) {
       sec.appendChild(h("h3", null, t.card_crossed));
-      sec.appendChild(h("ul", { class: "reasons" }, tx.crossed.map((x) => h("li", null, x))));
+      sec.appendChild(h("ul", { class: "reasons" }, say(tx.crossed).map((x) => h("li", null, x))));
     }
     sec.appendChild(h("h3", null, t.card_sens));
-    sec.appendChild(h("ul", { class: "reasons", id: "sensitivity" }, (tx.sensitivity || []).map((x) => h("li", null, x))));
+    sec.appendChild(h("ul", { class: "reasons", id: "sensitivity" }, say(tx.sensitivity || []).map((x) => h("li", null, x))));
     return sec;
   }
 
@@ -1290,7 +1268,7 @@
     if (!D.policy_rows || !D.policy_rows.length) { sec.appendChild(na()); return sec; }
     sec.appendChild(h("p", null, fill(t.policy_intro, { name: META.policy_name || "policy" })));
     const tb = h("tbody");
-    D.policy_rows.forEach((r) => tb.appendChild(h("tr", null, h("td", null, r.label[state.lang] || r.label.en), h("td", null, r.value[state.lang] || r.value.en))));
+    D.policy_rows.forEach((r) => tb.appendChild(h("tr", null, h("td", null, r.label[state.lang] || r.label.en), h("td", null, say(r.value[state.lang] || r.value.en)))));
     sec.appendChild(h("table", { class: "plain", id: "policy-table" }, h("thead", null, h("tr", null, h("th", null, t.pol_setting), h("th", null, t.pol_value))), tb));
     if (D.sensitivity && D.sensitivity.length) {
       sec.appendChild(h("h3", null, t.sens_title));
@@ -1322,7 +1300,7 @@
       sec.appendChild(h("p", { class: "warn" }, t.run_problems));
       sec.appendChild(h("ul", { class: "small" }, META.problems.map((x) => h("li", null, x))));
     }
-    const w = (D.warnings || {})[state.lang] || [];
+    const w = say((D.warnings || {})[state.lang] || []);
     if (w.length) {
       const det = h("details", null, h("summary", null, fill(t.warnings_title, { n: num(w.length) })), h("p", { class: "note" }, t.warnings_intro),
         h("ul", { class: "small" }, w.map((x) => h("li", null, x))));
