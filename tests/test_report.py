@@ -621,7 +621,7 @@ def test_default_report_is_small_and_has_the_2022_map(real_run: Path):
     page = real_run / "report.html"
     assert page.stat().st_size < 1_000_000, page.stat().st_size
     data = payload_of(page.read_text(encoding="utf-8"))
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == 3
     regions = {r["region"] for r in data["map"]["regions"]}
     assert {"Abai", "Jetisu", "Ulytau"} <= regions and len(regions) == 20
     units = pd.read_csv(real_run / "units.csv")

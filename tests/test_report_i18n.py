@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from forecast.errors import ForecastError
 from forecast.report import names as nm
@@ -136,3 +137,11 @@ def test_cli_report_rejects_an_unknown_language(tmp_path: Path):
     )
     assert res.returncode == 2
     assert res.stderr.strip() == "error: --lang must be one of en, ru, kk, got 'xx'"
+
+
+def test_every_driver_has_words_in_the_three_languages():
+    """A driver without Kazakh words would show its English label on the Kazakh page."""
+    text = (Path(tx.__file__).parents[1] / "resources" / "drivers.yaml").read_text("utf-8")
+    drivers = yaml.safe_load(text)["drivers"]
+    missing = [(d["name"], lang) for d in drivers for lang in tx.LANGS if not d.get(lang)]
+    assert drivers and not missing, missing

@@ -2,16 +2,16 @@
 
 The page's script draws every table and chart from this dict, so the HTML stays small for
 3,000 units and the language switch is instant. Everything that is a *sentence* about a unit is
-built here in every language (see :mod:`.text` and :mod:`.headline`); the script formats the
-numbers it draws with the same separators (``num`` in ``i18n.json``). Every record has named
-fields; the pieces read from the run folder are in :mod:`.runtables`.
+built here in every language (see :mod:`.text` and :mod:`.headline`), its numbers as tokens
+that the page formats with ``numbers.js``, the one formatter of every number it shows. Every
+record has named fields; the pieces read from the run folder are in :mod:`.runtables`.
 
 Top-level keys: ``schema_version``, ``meta``, ``i18n``, ``languages``, ``category_order``,
 ``units`` (one per row of categories.csv), ``driver_labels``, ``series`` (unit -> target ->
 ``{obs, fc, latest}``; also for a unit whose employment stands in for a town's),
 ``components`` (unit -> the births, deaths and migration of each year, for units that have
-them; see ``RunTables.components``), ``notes``, ``sources``, ``coverage``, ``accuracy``, ``calibration``,
-``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
+them; see ``RunTables.components``), ``notes``, ``sources``, ``coverage``, ``accuracy``,
+``calibration``, ``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
 None when the units are not in the bundled map's country).
 """
 
@@ -32,8 +32,9 @@ from .runtables import RunTables, number, text
 from .scenarios import scenario_payload
 
 # 1: the first payload (positional arrays); 2: three languages, named fields everywhere,
-# headline {decision, outcome, p, rule, p_rule}, outcome probabilities, map
-SCHEMA_VERSION = 2
+# headline {decision, outcome, p, rule, p_rule}, outcome probabilities, map; 3: numbers in
+# sentences as tokens (text.token), components of change, territory, jobs and comp sources
+SCHEMA_VERSION = 3
 CATEGORY_ORDER = ("diversify", "agglomerate", "stabilize", "resettle")
 TABLE_HORIZONS = (5, 10)
 SKIP_ATTRS = {"unit_id", "name", "name_ru", "name_kk", "region", "region_ru", "region_kk"}

@@ -350,7 +350,11 @@
     });
     if (META.has_emp) {
       cols.push({ key: "emp", label: fill(t.th_jobs, { year: META.target_year }), type: "num", value: (u) => u.emp_change,
-        cell: (u) => h("td", { class: "num", "data-value": u.emp_change }, pct(u.emp_change)) });
+        cell: (u) => h("td", { class: "num", "data-value": u.emp_change }, pct(u.emp_change),
+          // the jobs forecast of a larger territory standing in for the town: say whose
+          u.jobs && u.jobs.from && isNum(u.emp_change) ? h("span", { class: "sub standin", title: fill(t.jobs_stand_in, {
+            name: u.jobs.from.name[state.lang] || u.jobs.from.name.en, territory: territoryName(u.jobs.from.territory),
+          }) }, "⚠ " + ((T().territories_short || {})[u.jobs.from.territory] || u.jobs.from.territory || "")) : null) });
     }
     cols.push(
       { key: "category", label: t.th_decision, type: "text",
