@@ -550,6 +550,8 @@ def test_real_run_report(real_run: Path, tmp_path: Path):
     cats = pd.read_csv(real_run / "categories.csv", dtype={"unit_id": str})
     assert len(cats) > 0
     assert {u["id"] for u in data["units"]} == set(cats["unit_id"])
+    # kz_towns has no births, deaths or migration: no components section, no error
+    assert data["components"] == {} and all(u["comp"] is None for u in data["units"])
     for u in data["units"]:
         assert u["text"]["ru"]["headline"].startswith("По прогнозу")
         assert data["series"][u["id"]]["population"]["fc"]

@@ -692,7 +692,7 @@
       const p = h("section", { class: "panel", id: "chart-" + target },
         h("h3", null, target === "employment" ? t.card_jobs : target));
       if (from) p.appendChild(standIn(from, t.jobs_stand_in));
-      p.appendChild(fanChart(tser, { thresholds: false, unit: u, scenarios: from ? [] : scenLines(u.id, target) }));
+      p.appendChild(fanChart(tser, { thresholds: false, unit: u, scenarios: scenLines(from ? from.id : u.id, target) }));
       append(p, forecastTable(tser, null));
       left.appendChild(p);
     });
