@@ -754,7 +754,7 @@
 
   function componentsChart(rows, val, rate) {
     const t = T();
-    const W = 720, H = 260, m = { l: 52, r: 14, t: 12, b: 28 };
+    const W = 720, H = 260, m = { l: 52, r: 14, t: 18, b: 28 };
     const years = rows.map((r) => r.year);
     const y0 = Math.min.apply(null, years) - 0.5, y1 = Math.max.apply(null, years) + 0.5;
     let lo = 0, hi = 0;
@@ -779,6 +779,7 @@
     for (let yr = Math.ceil(y0 / ystep) * ystep; yr <= y1; yr += ystep) {
       ax.appendChild(s("text", { x: X(yr), y: H - m.b + 17, "text-anchor": "middle" }, String(yr)));
     }
+    ax.appendChild(s("text", { x: m.l - 6, y: m.t - 6, "text-anchor": "start", "font-size": 11 }, rate ? t.comp_per1000 : t.comp_people));
     svg.appendChild(ax);
     svg.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: Y(0), y2: Y(0), stroke: "#1d2330", "stroke-width": 1 }));
     const unit = rate ? " " + t.comp_per1000 : "";
