@@ -151,6 +151,26 @@ class EngineConfig(BaseModel):
         "projection since the series begins + conformal relative error, convolved; "
         "'conformal': split conformal on the calibration residuals alone",
     )
+    feature_consistency: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="drop features whose observed share at the forecast anchors differs from "
+        "that in the (recency-weighted) training pairs by more than this (None: keep all); "
+        "kz_annual: regional totals from 2000, labour survey mostly from 2015",
+    )
+    rebasing_years: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="census re-basing years per target (e.g. population: [1999, 2009, 2022]): "
+        "the model learns from series spliced across them (forecast.rebasing); baselines and "
+        "scores keep the published values. Empty: no splicing",
+    )
+    nested_combination: bool = Field(
+        False,
+        description="units inside another unit (a town proper in its district) get combination "
+        "weights learned on their own calibration residuals (at least min_cell of them); "
+        "False: the top-level units' weights",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy, holdout
+from . import baselines, hierarchy, holdout, rebasing
 from .combination import CombinationWeights
 from .config import EngineConfig
 from .errors import (
@@ -36,7 +36,7 @@ from .errors import (
     NotFittedError,
     SparseHistoryWarning,
 )
-from .features import FeatureBuilder, observations, pairs
+from .features import FeatureBuilder, inconsistent_features, observations, pairs
 from .intervals import ConformalIntervals, make_intervals
 from .model import GrowthModel
 from .reference import (
@@ -86,6 +86,8 @@ class _Context:
 
     data: Dataset
     refs: dict[str, Reference]
+    # the totals the baselines (CSP-VSG) read: as published, even where the model's are spliced
+    base_refs: dict[str, Reference]
     builder: FeatureBuilder
     obs: pd.DataFrame
     # the observations of top-level units only: the training pairs come from them, since a
@@ -98,11 +100,21 @@ class _Context:
         cut = data.up_to(origin)
         if config.reference_source == "units":  # totals from the units themselves
             cut = dataclasses.replace(cut, country=None, regions=None)
-        refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+        base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+        # opt-in: the model learns from series spliced across census re-basings (forecast.
+        # rebasing); baselines and scoring keep the published values
+        model_data, refs = cut, base_refs
+        if config.rebasing_years:
+            model_data = rebasing.spliced(cut, config.rebasing_years, origin)
+            refs = {
+                t: Reference.from_dataset(model_data, t, config.base_years) for t in cut.targets
+            }
         obs = observations(cut.panel, target)
         top = hierarchy.top_level(cut.units)
-        train = obs[obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
-        return cls(cut, refs, FeatureBuilder(cut, target, refs), obs, train, top)
+        model_obs = observations(model_data.panel, target)
+        train = model_obs[model_obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
+        builder = FeatureBuilder(model_data, target, refs)
+        return cls(cut, refs, base_refs, builder, obs, train, top)
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,8 @@ class TargetForecaster:
         ctx = _Context.of(data, self.target, self.config, self.origin_)
         progress(f"{self.target}: training pairs")
         X, z, w = self._training_table(ctx)
+        self.dropped_features_ = self._inconsistent(ctx, X, w)
+        X = X.drop(columns=self.dropped_features_)
         self.n_pairs_ = len(X)
         self.model_: GrowthModel | None = None
         if len(X) < self.config.lightgbm.min_child_samples:
@@ -194,6 +208,7 @@ class TargetForecaster:
             min_cell=self.config.min_cell,
         )
         self.intervals_ = None
+        self.nested_combiner_: CombinationWeights | None = None
         if calibrate:
             self._calibrate(data, progress)
         return self
@@ -211,6 +226,18 @@ class TargetForecaster:
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
         w = span * recency_weights(pr["t1"], self.origin_, self.config.recency_halflife)  # #11
         return _design(ctx, pr, span), y / span, w
+
+    def _inconsistent(self, ctx: _Context, X: pd.DataFrame, w: np.ndarray) -> list[str]:
+        """Opt-in (`feature_consistency`): features observed far more (or less) often at the
+        forecast anchors of the top-level units than in the weighted training pairs
+        (forecast.features.inconsistent_features); the span is always kept."""
+        tol = self.config.feature_consistency
+        if tol is None or X.empty:
+            return []
+        anc = baselines.anchors(ctx.train_obs, self.origin_, self.config.base_years)
+        rows = anc.reset_index()[["unit_id", "t0"]]
+        at = _design(ctx, rows, np.ones(len(rows)))
+        return [c for c in inconsistent_features(X, w, at, tol) if c != "span"]
 
     def _anchor_growth(self, ctx: _Context, pr: pd.DataFrame) -> np.ndarray:
         """The part of log(v1 / v0) the model does not learn: the national growth."""
@@ -241,7 +268,9 @@ class TargetForecaster:
     def _calibration_residuals(self, data: Dataset, progress: Progress) -> pd.DataFrame:
         """Forecasts of uncalibrated forecasters fitted at each calibration origin, joined with
         the outcomes up to the fitting origin (data cut there: later outcomes never enter).
-        Top-level units only: a nested unit's people are already in its parent's residual."""
+        Column `top_level`: the weights and intervals read top-level units only (a nested
+        unit's people are already in its parent's residual); nested rows serve the opt-in
+        `nested_combination`."""
         cut = data.up_to(self.origin_)
         top = hierarchy.top_level(cut.units)
 
@@ -266,7 +295,7 @@ class TargetForecaster:
                 label="calibration origin",
             )
             if not res.empty:
-                res = res[res["unit_id"].isin(top)]
+                res = res.assign(top_level=res["unit_id"].isin(top))
                 frames.append(res.rename(columns={"origin": "cal_origin"}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -276,6 +305,19 @@ class TargetForecaster:
             log.warning("%s: no calibration origin had data; no intervals", self.target)
             return
         res = res[res[self.members[0]].notna() & res["actual"].notna()]
+        nested, res = res[~res["top_level"]], res[res["top_level"]]
+        if self.config.nested_combination and len(nested) >= self.config.min_cell:
+            # opt-in: units inside another one (a town proper in its district) get weights
+            # learned on their own calibration residuals
+            self.nested_combiner_ = CombinationWeights(
+                members=self.members,
+                step=self.config.weight_step,
+                shrinkage=self.config.combine_shrinkage,
+                min_cell=self.config.min_cell,
+            ).fit(nested)
+        if res.empty:
+            log.warning("%s: no top-level calibration residuals; no intervals", self.target)
+            return
         self.combiner_.fit(res)
         # issue 11 hook: the national share of each residual, and the national backtest errors
         ref = Reference.from_dataset(data.up_to(self.origin_), self.target, self.config.base_years)
@@ -320,6 +362,7 @@ class TargetForecaster:
         X = None
         if self.model_ is not None:
             X = _design(ctx, req, req["span"].to_numpy(dtype=float))
+            X = X.drop(columns=getattr(self, "dropped_features_", []), errors="ignore")
             z = self.model_.predict(X)
             ref = ctx.refs.get(self.target)
             ref_growth = np.zeros(len(req))
@@ -361,7 +404,7 @@ class TargetForecaster:
     def _baseline_inputs(self, ctx: _Context, req: pd.DataFrame) -> pd.DataFrame:
         """Anchor values plus the reference totals each unit's CSP-VSG uses: its region where the
         region total is known at both the base and the anchor year, the country otherwise."""
-        ref = ctx.refs.get(self.target)
+        ref = ctx.base_refs.get(self.target)
         frame = req[["p0", "t0", "pb", "tb", "year"]].copy()
         n = len(frame)
         r0, rb, r_hat = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
@@ -396,6 +439,9 @@ class TargetForecaster:
         t, X = self._points(ctx, req)
         t["horizon"] = t["year"] - self.origin_
         w = self.combiner_.weights(t)
+        nested_rows = ~t["unit_id"].isin(ctx.top)
+        if getattr(self, "nested_combiner_", None) is not None and nested_rows.any():
+            w.loc[nested_rows] = self.nested_combiner_.weights(t[nested_rows]).to_numpy()
         for m in w.columns:
             t[f"w_{m}"] = w[m]
         t["weight"] = w["model"] if "model" in w else 0.0
