@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
 from forecast.engine import Forecaster, TargetForecaster
 from forecast.features import inconsistent_features
 from forecast.io import read_dataset
-from forecast.rebasing import breaks, splice, spliced
+from forecast.rebasing import (
+    RebasingRisk,
+    breaks,
+    breaks_between,
+    relative_breaks,
+    splice,
+    spliced,
+)
 
 from .conftest import synthetic_panel, write_dataset
 
@@ -143,3 +151,73 @@ def test_rebasing_changes_the_model_not_the_baselines(tmp_path, fast_config):
     err_plain = np.mean(np.abs(np.log(a["model"].to_numpy() / truth)))
     err_spliced = np.mean(np.abs(np.log(b["model"].to_numpy() / truth)))
     assert err_spliced < err_plain
+
+
+class _Fixed:
+    """A fitted interval estimator stand-in: +-q per year of span."""
+
+    def __init__(self, q: float):
+        self.q = q
+
+    def quantiles(self, span, p0):
+        s = np.asarray(span, dtype=float)
+        return -self.q * s, self.q * s
+
+    def summary(self):
+        return pd.DataFrame({"q": [self.q]})
+
+
+def test_rebasing_risk_covers_the_mixture_at_the_nominal_level():
+    rng = np.random.default_rng(0)
+    jumps = rng.normal(0, 0.1, 400)
+    risk = RebasingRisk(_Fixed(0.01), jumps, period=10, level=0.8)
+    lo, hi = risk.quantiles([2, 5, 10, 20], [1e4] * 4)
+    assert (hi > 0.01 * np.array([2, 5, 10, 20])).all() and np.allclose(lo, -hi)
+    assert np.all(np.diff(hi) > 0)
+    # simulate: normal base error of the base interval's width, a jump with prob. span / 10
+    sigma = 0.05 / norm.ppf(0.9)
+    n = 200_000
+    e = rng.normal(0, sigma, n) + np.where(rng.random(n) < 0.5, rng.choice(jumps, n), 0.0)
+    assert np.mean(np.abs(e) <= hi[1]) == pytest.approx(0.8, abs=0.01)
+    assert risk.summary().equals(_Fixed(0.01).summary())
+
+
+def test_relative_breaks_and_the_breaks_between_anchor_and_outcome(tmp_path):
+    panel, units = synthetic_panel(n_units=6, seed=2)
+    hit = (panel["unit_id"] == "SYN001") & (panel["year"] >= 2005)
+    panel.loc[hit, "population"] = (panel.loc[hit, "population"] * 1.2).round()
+    data = read_dataset(write_dataset(tmp_path / "b", panel, units))
+    b = relative_breaks(data, "population", [2005, 2030], 2008)
+    assert set(b["year"]) == {2005}
+    jump = b.set_index("unit_id")["jump"]
+    assert jump["SYN001"] == pytest.approx(np.log(1.2), abs=0.03)
+    assert jump.drop("SYN001").abs().max() < 0.03
+    rows = pd.DataFrame(
+        {
+            "unit_id": ["SYN001", "SYN001", "SYN001"],
+            "t0": [2003, 2005, 2000],
+            "year": [2006, 2007, 2004],
+        }
+    )
+    assert breaks_between(rows, b).tolist() == [jump["SYN001"], 0.0, 0.0]
+    assert relative_breaks(data, "population", [2005], 2004).empty
+
+
+def test_rebasing_risk_config_gives_wider_intervals_and_is_leak_free(tmp_path, fast_config):
+    panel, units = synthetic_panel(n_units=30, seed=8)
+    jump = (panel["year"] >= 2000) & panel["unit_id"].isin([f"SYN{i:03d}" for i in range(10)])
+    panel.loc[jump, "population"] = (panel.loc[jump, "population"] * 0.85).round()
+    data = read_dataset(write_dataset(tmp_path / "r", panel, units))
+    years = {"population": [2000]}
+    plain = fast_config.model_copy(update={"rebasing_years": years})
+    risky = plain.model_copy(update={"rebasing_risk_period": 10.0})
+    a = Forecaster(config=plain).fit(data, 2008).forecast(data, [5]).table()
+    b = Forecaster(config=risky).fit(data, 2008).forecast(data, [5]).table()
+    pd.testing.assert_series_equal(a["forecast"], b["forecast"])
+    assert ((b["upper"] - b["lower"]) > (a["upper"] - a["lower"])).all()
+    changed = panel.copy()
+    later = changed["year"] > 2008
+    changed.loc[later, "population"] = changed.loc[later, "population"] * 3
+    data2 = read_dataset(write_dataset(tmp_path / "r2", changed, units))
+    c = Forecaster(config=risky).fit(data2, 2008).forecast(data2, [5]).table()
+    pd.testing.assert_frame_equal(b, c)

@@ -171,6 +171,13 @@ class EngineConfig(BaseModel):
         "weights learned on their own calibration residuals (at least min_cell of them); "
         "False: the top-level units' weights",
     )
+    rebasing_risk_period: float | None = Field(
+        None,
+        gt=0,
+        description="with rebasing_years: years between census re-basings; calibration "
+        "residuals are cleaned of past re-basing breaks and the intervals add a unit's break "
+        "(drawn from past ones) with probability span / this (forecast.rebasing.RebasingRisk)",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,

@@ -330,10 +330,21 @@ class TargetForecaster:
             }
         )
         national = national_errors(ref, self.origin_, self.config.reference_method)
+        years = self.config.rebasing_years.get(self.target, [])
+        period = self.config.rebasing_risk_period
+        unit_breaks = None
+        if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
+            unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
+            residuals["error"] -= rebasing.breaks_between(res, unit_breaks)
         try:
             self.intervals_ = interval_estimator(self.config, national).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
+            return
+        if unit_breaks is not None and not unit_breaks.empty:
+            self.intervals_ = rebasing.RebasingRisk(
+                self.intervals_, unit_breaks["jump"], period, self.config.level
+            )
 
     @property
     def members(self) -> list[str]:

@@ -20,7 +20,9 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
+from . import hierarchy
 from .schema import Dataset
 
 PRIOR_YEARS = 3
@@ -87,3 +89,87 @@ def _splice_column(frame: pd.DataFrame, key: str, column: str, years: list[int])
     out = frame.copy()
     out.loc[has, column] = fixed["value"].to_numpy()
     return out
+
+
+def relative_breaks(data: Dataset, target: str, years: list[int], origin: int) -> pd.DataFrame:
+    """(unit_id, year, jump): each top-level unit's break at every re-basing year up to
+    `origin`, minus the national break (of `country.csv` where the dataset has the target,
+    else the median unit break): the part of a re-basing no national series carries."""
+    ys = [y for y in years if y <= origin]
+    cut = data.up_to(origin)
+    top = hierarchy.top_level(cut.units)
+    panel = cut.panel[cut.panel["unit_id"].isin(top) & (cut.panel[target] > 0)]
+    obs = panel[["unit_id", "year", target]].rename(columns={target: "value"})
+    b = breaks(obs, ys)
+    if b.empty:
+        return b
+    national = {}
+    if cut.country is not None and target in cut.country:
+        c = cut.country.loc[cut.country[target] > 0, ["year", target]]
+        nb = breaks(c.assign(key="_").rename(columns={target: "value"}), ys, "key")
+        national = dict(zip(nb["year"], nb["jump"], strict=True))
+    med = b.groupby("year")["jump"].median()
+    b["jump"] = b["jump"] - b["year"].map(lambda y: national.get(y, med[y]))
+    return b.reset_index(drop=True)
+
+
+def breaks_between(rows: pd.DataFrame, unit_breaks: pd.DataFrame) -> np.ndarray:
+    """For rows (unit_id, t0, year): the sum of the unit's breaks at re-basing years in
+    (t0, year], i.e. the part of the change from the anchor to the outcome that is re-basing."""
+    out = np.zeros(len(rows))
+    if unit_breaks.empty:
+        return out
+    uid, t0, yr = rows["unit_id"].to_numpy(), rows["t0"].to_numpy(), rows["year"].to_numpy()
+    for y, g in unit_breaks.groupby("year"):
+        jump = pd.Series(g["jump"].to_numpy(), index=g["unit_id"]).reindex(uid).fillna(0.0)
+        out += np.where((t0 < y) & (y <= yr), jump.to_numpy(), 0.0)
+    return out
+
+
+class RebasingRisk:
+    """Intervals widened by the chance of a census re-basing within the span.
+
+    Wraps a fitted interval estimator (anything with `quantiles(span, p0)` and `summary()`)
+    whose residuals were cleaned of past re-basing breaks. A re-basing falls within a span of
+    `s` years with probability `min(1, s / period)` (a census every `period` years, its date
+    not assumed known) and then moves a unit by a break drawn from `jumps` (the units' breaks
+    at past re-basings, relative to the national one). The base error is taken as normal with
+    the base interval's width; each bound is the level quantile of the mixture."""
+
+    def __init__(self, base, jumps, period: float, level: float):
+        self.base = base
+        j = np.asarray(jumps, dtype=float)
+        self.jumps = j[np.isfinite(j)]
+        self.period = float(period)
+        self.level = float(level)
+
+    def _widen(self, q: float, span: float) -> float:
+        if q <= 0 or not len(self.jumps):
+            return q
+        p = min(1.0, span / self.period)
+        sigma = q / norm.ppf(0.5 + self.level / 2)
+        j = np.concatenate([self.jumps, -self.jumps])  # symmetric: the sign is not carried
+
+        def inside(x: float) -> float:
+            jumped = np.mean(norm.cdf((x - j) / sigma) - norm.cdf((-x - j) / sigma))
+            calm = norm.cdf(x / sigma) - norm.cdf(-x / sigma)
+            return (1 - p) * calm + p * jumped
+
+        lo, hi = q, q + float(np.abs(j).max()) + 5 * sigma
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if inside(mid) >= self.level else (mid, hi)
+        return hi
+
+    def quantiles(self, span, p0) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.base.quantiles(span, p0)
+        span = np.asarray(span, dtype=float)
+        out_lo, out_hi = np.empty(len(lo)), np.empty(len(hi))
+        keys = pd.DataFrame({"lo": lo, "hi": hi, "span": span})
+        for (a, b, s), idx in keys.groupby(["lo", "hi", "span"]).groups.items():
+            out_lo[idx] = -self._widen(-a, s)
+            out_hi[idx] = self._widen(b, s)
+        return out_lo, out_hi
+
+    def summary(self) -> pd.DataFrame:
+        return self.base.summary()
