@@ -165,12 +165,6 @@ class EngineConfig(BaseModel):
         "the model learns from series spliced across them (forecast.rebasing); baselines and "
         "scores keep the published values. Empty: no splicing",
     )
-    nested_combination: bool = Field(
-        False,
-        description="units inside another unit (a town proper in its district) get combination "
-        "weights learned on their own calibration residuals (at least min_cell of them); "
-        "False: the top-level units' weights",
-    )
     rebasing_risk_period: float | None = Field(
         None,
         gt=0,

@@ -208,7 +208,6 @@ class TargetForecaster:
             min_cell=self.config.min_cell,
         )
         self.intervals_ = None
-        self.nested_combiner_: CombinationWeights | None = None
         if calibrate:
             self._calibrate(data, progress)
         return self
@@ -268,9 +267,7 @@ class TargetForecaster:
     def _calibration_residuals(self, data: Dataset, progress: Progress) -> pd.DataFrame:
         """Forecasts of uncalibrated forecasters fitted at each calibration origin, joined with
         the outcomes up to the fitting origin (data cut there: later outcomes never enter).
-        Column `top_level`: the weights and intervals read top-level units only (a nested
-        unit's people are already in its parent's residual); nested rows serve the opt-in
-        `nested_combination`."""
+        Top-level units only: a nested unit's people are already in its parent's residual."""
         cut = data.up_to(self.origin_)
         top = hierarchy.top_level(cut.units)
 
@@ -295,7 +292,7 @@ class TargetForecaster:
                 label="calibration origin",
             )
             if not res.empty:
-                res = res.assign(top_level=res["unit_id"].isin(top))
+                res = res[res["unit_id"].isin(top)]
                 frames.append(res.rename(columns={"origin": "cal_origin"}))
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -305,19 +302,6 @@ class TargetForecaster:
             log.warning("%s: no calibration origin had data; no intervals", self.target)
             return
         res = res[res[self.members[0]].notna() & res["actual"].notna()]
-        nested, res = res[~res["top_level"]], res[res["top_level"]]
-        if self.config.nested_combination and len(nested) >= self.config.min_cell:
-            # opt-in: units inside another one (a town proper in its district) get weights
-            # learned on their own calibration residuals
-            self.nested_combiner_ = CombinationWeights(
-                members=self.members,
-                step=self.config.weight_step,
-                shrinkage=self.config.combine_shrinkage,
-                min_cell=self.config.min_cell,
-            ).fit(nested)
-        if res.empty:
-            log.warning("%s: no top-level calibration residuals; no intervals", self.target)
-            return
         self.combiner_.fit(res)
         # issue 11 hook: the national share of each residual, and the national backtest errors
         ref = Reference.from_dataset(data.up_to(self.origin_), self.target, self.config.base_years)
@@ -450,9 +434,6 @@ class TargetForecaster:
         t, X = self._points(ctx, req)
         t["horizon"] = t["year"] - self.origin_
         w = self.combiner_.weights(t)
-        nested_rows = ~t["unit_id"].isin(ctx.top)
-        if getattr(self, "nested_combiner_", None) is not None and nested_rows.any():
-            w.loc[nested_rows] = self.nested_combiner_.weights(t[nested_rows]).to_numpy()
         for m in w.columns:
             t[f"w_{m}"] = w[m]
         t["weight"] = w["model"] if "model" in w else 0.0
