@@ -107,7 +107,10 @@ class _Context:
         if config.rebasing_years:
             model_data = rebasing.spliced(cut, config.rebasing_years, origin)
             refs = {
-                t: Reference.from_dataset(model_data, t, config.base_years) for t in cut.targets
+                t: Reference.from_dataset(model_data, t, config.base_years)
+                if t in config.rebasing_years
+                else base_refs[t]
+                for t in cut.targets
             }
         obs = observations(cut.panel, target)
         top = hierarchy.top_level(cut.units)

@@ -31,7 +31,7 @@ PRIOR_YEARS = 3
 def breaks(obs: pd.DataFrame, years: list[int], key: str = "unit_id") -> pd.DataFrame:
     """The log level break (columns key, year, jump) of every key at every re-basing year in
     `years` where the key is observed in `y - 1` and `y` (`obs`: key, year, value > 0)."""
-    wide = obs.pivot_table(index="year", columns=key, values="value", aggfunc="first")
+    wide = obs.drop_duplicates([key, "year"]).pivot(index="year", columns=key, values="value")
     if wide.empty:
         return pd.DataFrame(columns=[key, "year", "jump"])
     wide = wide.reindex(np.arange(int(wide.index.min()), int(wide.index.max()) + 1))
@@ -59,9 +59,10 @@ def splice(obs: pd.DataFrame, years: list[int], key: str = "unit_id") -> pd.Data
         return obs
     out = obs.copy()
     log_factor = np.zeros(len(out))
-    for (k, y), jump in b.set_index([key, "year"])["jump"].items():
-        m = (out[key] == k).to_numpy() & (out["year"] < y).to_numpy()
-        log_factor[m] += jump
+    year = out["year"].to_numpy()
+    for y, g in b.groupby("year"):
+        jump = out[key].map(pd.Series(g["jump"].to_numpy(), index=g[key])).fillna(0.0)
+        log_factor += np.where(year < y, jump.to_numpy(dtype=float), 0.0)
     out["value"] = out["value"].to_numpy(dtype=float) * np.exp(log_factor)
     return out
 
