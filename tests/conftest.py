@@ -50,6 +50,7 @@ def _rank(nodeid: str) -> int:
     return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: ignored when xdist is not installed
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """`--dist loadfile` with the work units of `_work_unit`, in collection order."""
     if config.getvalue("dist") != "loadfile":
