@@ -16,6 +16,8 @@ from forecast.policy import (
     load_policy,
     prob_below,
     quantile_pct,
+    range_contradiction,
+    range_tails,
     sensitivity_summary,
 )
 
@@ -153,6 +155,50 @@ def test_calibration_moves_the_probabilities():
     assert (
         cat(policy=common, change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)["p_decline"]
         < base["p_decline"]
+    )
+
+
+def test_identity_calibration_puts_the_range_bounds_at_their_quantiles():
+    below, above = range_tails(-20.0, -30.0, -12.0, LEVEL)
+    assert below == pytest.approx(0.1) and above == pytest.approx(0.1)
+    assert not range_contradiction(-20.0, -30.0, -12.0, LEVEL)
+    assert not range_contradiction(-20.0, np.nan, np.nan, LEVEL, Probability(bias=0.5))
+
+
+def test_a_probability_contradicting_its_range_is_caught():
+    # the calibration fitted before the shared-shock intervals, on a Zhanatas-like range:
+    # 80% range -11.3% .. +57.7%, so P(below -10%) is above 10%, yet it said about 2%
+    old = Probability(bias=0.0786, scale=0.4555, common_sd=0.1393)
+    args = (20.0, -11.3, 57.7, LEVEL)
+    assert prob_below(-10.0, *args) > 0.1
+    assert prob_below(-10.0, *args, old) < 0.05
+    assert range_contradiction(*args, old)
+    assert not range_contradiction(*args, Probability(scale=1.2))  # a mild widening is fine
+
+
+# half-widths (log scale) of the 80% ranges the engine gives at the policy horizon (10 years) on
+# the data each policy categorises: about the 1st to 99th percentile of the track records in
+# benchmarks/results/categories_*.md (the "consistency with the ranges shown" line)
+SHIPPED = {
+    "policy.yaml": (0.19, 0.45),  # the monotowns, categorised from kz_annual
+    "policy_kz_annual.yaml": (0.19, 0.45),
+    "policy_us_counties.yaml": (0.09, 0.21),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_calibration_does_not_contradict_the_ranges(name):
+    cal = load_policy(ROOT / "experiments" / name).probability
+    widths = np.linspace(*SHIPPED[name], 12)
+    mu = np.repeat(np.log1p(np.array([-0.3, -0.1, 0.0, 0.1, 0.3])), len(widths))
+    hw = np.tile(widths, 5)
+    change, lower, upper = (100 * np.expm1(x) for x in (mu, mu - hw, mu + hw))
+    bad = range_contradiction(change, lower, upper, LEVEL, cal)
+    below, above = range_tails(change, lower, upper, LEVEL, cal)
+    assert not bad.any(), (
+        f"{name}: calibration {cal} contradicts the 80% range for half-widths "
+        f"{sorted(set(np.round(hw[bad], 2)))}: chance below the range {below.min():.3f}.."
+        f"{below.max():.3f}, above it {above.min():.3f}..{above.max():.3f} (the range says 0.1)"
     )
 
 
