@@ -94,7 +94,7 @@ class Resettle(BaseModel):
         gt=0,
         le=1,
         description="precautionary rule: resettle only when P(change < decline_pct) is at least "
-        "this (0.9 with an 80% interval is the old 'whole interval below' rule)",
+        "this (0.9 with an 80% interval is the old 'whole interval below' rule; 1: never)",
     )
     boundary_probability: float = Field(
         0.5, gt=0, le=1, description="below min_probability but at least this: boundary case"
@@ -125,7 +125,10 @@ class Resettle(BaseModel):
 class Diversify(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_probability: float = Field(
-        0.5, gt=0, le=1, description="diversify only when P(change >= growth_pct) is at least this"
+        0.5,
+        gt=0,
+        le=1,
+        description="diversify only when P(change >= growth_pct) is at least this (1: never)",
     )
 
 
@@ -349,13 +352,22 @@ def _assign(
     jobs_collapse = (
         emp.notna() & (emp < emp_thr) if emp_thr is not None else pd.Series(False, index=f.index)
     )
-    probability_ok = pd.Series(p_decline >= r.min_probability, index=f.index)
+    # a threshold of 1 means no calls at all (no threshold paid on the record), also for units
+    # without an interval, whose probabilities are 0 or 1
+    probability_ok = pd.Series(
+        (p_decline >= r.min_probability) & (r.min_probability < 1), index=f.index
+    )
     structural = f.get("structural_share", pd.Series(np.nan, index=f.index))
     structural_ok = structural.isna() | (structural >= r.min_structural_share)
     state_resettle = _state_ok(f, p, "resettle")
     state_diversify = _state_ok(f, p, "diversify")
     resettle = probability_ok & structural_ok & state_resettle
-    diversify = (p_growth >= dv.min_probability) & ~jobs_collapse & state_diversify
+    diversify = (
+        (p_growth >= dv.min_probability)
+        & (dv.min_probability < 1)
+        & ~jobs_collapse
+        & state_diversify
+    )
     band = np.where(resettle, "resettle", np.where(diversify, "diversify", "stabilize"))
     boundary = ~resettle & (p_decline >= r.boundary_probability)
     a = p.agglomeration

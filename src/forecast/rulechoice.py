@@ -41,8 +41,9 @@ GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
 # weight of the range penalty in the calibration fit: a calibrated probability must not
 # contradict the range shown beside it (policy.RANGE_TAIL_FACTOR); 0 fits the log loss alone
 RANGE_WEIGHT = 100.0
+RANGE_GRID = 20  # widths of the ranges the penalty checks beside the record's own
 RESETTLE_FLOOR = 0.5
-NO_CALLS = 1.0  # the threshold when no threshold meets the required precision: nothing called  # resettlement is never advised on less than even odds
+NO_CALLS = 1.0  # no threshold meets the required precision: nothing called (policy reads 1 so)  # resettlement is never advised on less than even odds
 STRUCTURAL_GRID = (0.0, 0.25, 0.5)
 STATE_CANDIDATES = {  # indicator -> (direction that signals decline, candidate bounds)
     "unemployment_gap": ("at_least", (-1.0, 0.0, 1.0, 2.0)),
@@ -96,22 +97,33 @@ def _params(names: tuple[str, ...], theta: np.ndarray) -> Probability:
     )
 
 
-def range_penalty(record: pd.DataFrame, level: float, cal: Probability) -> float:
-    """How far `cal` takes the probabilities from the ranges shown beside them: the mean squared
-    excess of |log(calibrated tail / stated tail)| over log(RANGE_TAIL_FACTOR / 1.1), both
-    tails of every unit (0 when every calibrated tail is within a factor 1.8 of the stated one,
-    a margin inside the factor 2 beyond which `policy.range_contradiction` calls it a
-    contradiction)."""
+def _tail_excess(change, lower, upper, level: float, cal: Probability) -> np.ndarray:
     tail = (1 - level) / 2
-    below, above = range_tails(
-        record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal
-    )
+    below, above = range_tails(change, lower, upper, level, cal)
     excess = []
     for t in (below, above):
         t = np.clip(np.asarray(t, dtype=float), 1e-9, 1)
         excess.append(np.maximum(np.abs(np.log(t / tail)) - np.log(RANGE_TAIL_FACTOR / 1.1), 0))
-    e = np.concatenate(excess)
-    return float(np.nanmean(e**2)) if np.isfinite(e).any() else 0.0
+    return np.concatenate(excess)
+
+
+def range_penalty(record: pd.DataFrame, level: float, cal: Probability) -> float:
+    """How far `cal` takes the probabilities from the ranges shown beside them: the mean squared
+    excess of |log(calibrated tail / stated tail)| over log(RANGE_TAIL_FACTOR / 1.1) (0 when
+    every calibrated tail is within a factor 1.8 of the stated one, a margin inside the factor
+    2 beyond which `policy.range_contradiction` calls it a contradiction), over both tails of
+    every unit of the record, plus the same over a grid of ranges from half the narrowest of the
+    record to the widest: later forecasts may be narrower than the record's (a shift or a
+    shared spread contradicts narrow ranges most)."""
+    e = _tail_excess(record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
+    hw = (np.log1p(record["upper_pct"] / 100) - np.log1p(record["lower_pct"] / 100)) / 2
+    hw = hw[np.isfinite(hw) & (hw > 0)]
+    if len(hw) == 0:
+        return float(np.nanmean(e**2)) if np.isfinite(e).any() else 0.0
+    q1, q99 = np.percentile(hw, [1, 99])
+    grid = np.geomspace(q1 / 2, q99, RANGE_GRID)
+    g = _tail_excess(0.0, 100 * np.expm1(-grid), 100 * np.expm1(grid), level, cal)
+    return float(np.nanmean(e**2) + np.nanmean(g**2))
 
 
 def contradiction_share(record: pd.DataFrame, level: float, cal: Probability) -> float:
