@@ -2,18 +2,104 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from forecast.cli import app
 from forecast.config import EngineConfig, LightGBMParams
 
 ROOT = Path(__file__).resolve().parents[1]
 KZ = ROOT / "data" / "kz_towns"
 US = ROOT.parent / "shared" / "data" / "us_counties"
 US_MISSING = "../shared/data/us_counties not found: the US county panel is read in place"
+
+
+# `make test` runs the suite on two xdist workers with `--dist loadfile`, under the scheduler
+# below: one work unit per test module (its module fixtures are built once), except that the
+# modules reading the shared kz_towns run (fixture `kz_towns_run`) form one unit, so one worker
+# makes that run once for all of them; and the units start longest first (a long module
+# started last would leave the other core idle at the end). Modules not listed follow, in file
+# order. (`--dist loadgroup` would do the grouping, but its markers are ignored with pytest 9.)
+SHARED_RUN_MODULES = ("test_end_to_end.py", "test_report.py", "test_report_browser.py")
+LONGEST_FIRST = (
+    "test_kz_annual_run.py",
+    "kz_towns_run",  # SHARED_RUN_MODULES
+    "test_engine.py",
+    "test_hierarchy.py",
+    "test_retrain.py",
+    "test_runs.py",
+    "test_tracking.py",
+    "test_mlflow_server.py",
+    "test_towns.py",
+    "test_export.py",
+)
+
+
+def _work_unit(nodeid: str) -> str:
+    module = Path(nodeid.split("::", 1)[0]).name
+    return "kz_towns_run" if module in SHARED_RUN_MODULES else nodeid.split("::", 1)[0]
+
+
+def _rank(nodeid: str) -> int:
+    unit = Path(_work_unit(nodeid)).name
+    return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: ignored when xdist is not installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile` with the work units of `_work_unit`, in collection order."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedRunScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    config.option.loadscopereorder = False  # keep the longest-first order of the collection
+    return SharedRunScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest work units first (the order inside a module is kept); a test reading the shared
+    kz_towns run is a full-run test (marked `slow`) and must live in SHARED_RUN_MODULES."""
+    for item in items:
+        if "kz_towns_run" in getattr(item, "fixturenames", ()):
+            if item.path.name not in SHARED_RUN_MODULES:
+                raise pytest.UsageError(
+                    f"{item.nodeid} reads kz_towns_run: add its module to SHARED_RUN_MODULES "
+                    "(tests/conftest.py) so that the run is made once"
+                )
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: _rank(item.nodeid))
+
+
+@pytest.fixture(scope="session")
+def kz_towns_run(tmp_path_factory) -> tuple:
+    """One tracked `forecast run --data kz_towns` (the bundled data, its real engine config) for
+    the end-to-end, report and browser tests, which only read it (those that write into a run
+    folder take a copy: `copy_of_run`). Returns (CLI result, run folder, folder holding `runs/`
+    and `mlflow.db`). Under xdist their modules are one work unit: one worker, one run."""
+    tmp = tmp_path_factory.mktemp("kz_towns_run")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
+    try:
+        result = CliRunner().invoke(app, ["run", "--data", "kz_towns", "--runs", str(tmp / "runs")])
+    finally:
+        mp.undo()
+    assert result.exit_code == 0, result.output
+    (folder,) = [p.parent for p in (tmp / "runs").glob("*/*/categories.csv")]
+    return result, folder, tmp
+
+
+def copy_of_run(folder: Path, parent: Path) -> Path:
+    """A copy of a run folder under `parent` (same folder name), for tests that write into it."""
+    return Path(shutil.copytree(folder, parent / folder.name))
 
 
 def write_dataset(

@@ -32,13 +32,8 @@ OUTPUTS = (
 
 
 @pytest.fixture(scope="module")
-def kz_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("run")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp / 'mlflow.db'}")
-    result = CliRunner().invoke(app, ["run", "--data", "kz_towns", "--runs", str(tmp / "runs")])
-    mp.undo()
-    assert result.exit_code == 0, result.output
+def kz_run(kz_towns_run):
+    result, _, tmp = kz_towns_run  # the shared tracked run (conftest), made once per session
     folders = list((tmp / "runs" / "kz_towns").iterdir())
     return result, folders, tmp
 

@@ -22,6 +22,7 @@ from forecast.report.excel import write_workbook
 from forecast.report.headline import outcome_probs
 from forecast.report.html import render_report, write_report
 
+from .conftest import copy_of_run
 from .jsnumbers import needs_node, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -527,12 +528,9 @@ def test_cli_report_errors_are_one_line(tmp_path: Path):
 
 # ---- a real run ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory) -> Path:
-    runs = tmp_path_factory.mktemp("runs")
-    res = _cli("run", "--data", "kz_towns", "--no-track", "--runs", str(runs))
-    assert res.returncode == 0, res.stderr[-2000:]
-    (folder,) = [p.parent for p in runs.glob("*/*/categories.csv")]
-    return folder
+def real_run(kz_towns_run, tmp_path_factory) -> Path:
+    """A copy of the shared kz_towns run (conftest): the tests here write the report into it."""
+    return copy_of_run(kz_towns_run[1], tmp_path_factory.mktemp("runs"))
 
 
 def test_real_run_report(real_run: Path, tmp_path: Path):

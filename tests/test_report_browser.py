@@ -53,21 +53,15 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+from .conftest import copy_of_run  # noqa: E402
+
 pytestmark = pytest.mark.slow  # a full run and a browser
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
-    runs = tmp_path_factory.mktemp("runs")
-    res = subprocess.run(
-        [str(FORECAST), "run", "--data", "kz_towns", "--no-track", "--runs", str(runs)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=900,
-    )
-    assert res.returncode == 0, res.stderr[-2000:]
-    (folder,) = [p.parent for p in runs.glob("*/*/categories.csv")]
+def report(kz_towns_run, tmp_path_factory) -> Path:
+    """The report of a copy of the shared kz_towns run (conftest), written by `forecast report`."""
+    folder = copy_of_run(kz_towns_run[1], tmp_path_factory.mktemp("runs"))
     res = subprocess.run([str(FORECAST), "report", str(folder)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     return folder / "report.html"
