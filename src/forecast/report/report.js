@@ -637,12 +637,22 @@
         h("td", null, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
           r.scenario, desc ? h("div", { class: "note" }, desc) : null),
         h("td", null, catName(r.category), r.changed ? h("b", null, " *") : null),
-        h("td", null, prob(r.confidence)),
+        // the outcome probabilities under the scenario, as on the category card
+        h("td", { class: "num" }, prob(r.p_decline)),
+        h("td", { class: "num" }, prob(r.p_stabilize)),
+        h("td", { class: "num" }, prob(r.p_growth)),
         h("td", null, pct(r.change_pct))));
     });
+    const t = T();
+    const th = META.thresholds;
+    const outcomes = [fill(t.prob_decline, { decline: thr(th.decline) }), t.prob_mid,
+      fill(t.prob_growth, { growth: thr(th.growth) })];
     sec.appendChild(h("table", { class: "tbl" },
-      h("thead", null, h("tr", null, h("th", null, scenLabel("scenario")), h("th", null, scenLabel("category")),
-        h("th", null, scenLabel("confidence")), h("th", null, scenLabel("change")))), tb));
+      h("thead", null,
+        h("tr", null, h("th", { rowspan: "2" }, scenLabel("scenario")), h("th", { rowspan: "2" }, scenLabel("category")),
+          h("th", { colspan: "3" }, fill(t.probs_title, { year: u.target_year || META.target_year })),
+          h("th", { rowspan: "2" }, scenLabel("change"))),
+        h("tr", null, outcomes.map((x) => h("th", { class: "num" }, x)))), tb));
     const rb = SCEN.robust[u.id];
     if (rb) {
       sec.appendChild(h("p", { class: rb.robust ? "note" : "warn" },
