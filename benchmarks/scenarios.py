@@ -17,6 +17,7 @@ Writes benchmarks/results/scenarios_us.md (merged into benchmarks/results/scenar
 from __future__ import annotations
 
 import argparse
+import hashlib
 import platform
 import time
 import warnings
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import forecast
 from forecast import io, pipeline
 from forecast.response import estimate, relative_changes
 from forecast.scenario_apply import apply
@@ -39,11 +41,22 @@ SHOCK = np.log(1.15)
 BREAKS = (2000,)  # LAUS county employment re-based
 
 
+def engine_key(cfg) -> str:
+    """A hash of the engine config and of the engine's source (scenario modules excepted): a
+    cached baseline is reused only while neither changes."""
+    h = hashlib.sha256(cfg.model_dump_json().encode())
+    src = Path(forecast.__file__).parent
+    for f in sorted(src.glob("*.py")):
+        if not f.name.startswith(("scenario", "response")):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def fit_baseline(data, origin: int, cache: Path) -> pd.DataFrame:
-    path = cache / f"us_{origin}_{data.digest()[:10]}.csv"
+    cfg = pipeline.load_engine_config(dataset=data.name, horizons=list(range(1, H + 1)))
+    path = cache / f"us_{origin}_{data.digest()[:10]}_{engine_key(cfg)}.csv"
     if path.exists():
         return pd.read_csv(path, dtype={"unit_id": str})
-    cfg = pipeline.load_engine_config(horizons=list(range(1, H + 1)))
     table = pipeline.predict(data, origin, cfg.horizons, cfg)
     table.to_csv(path, index=False)
     return table

@@ -224,6 +224,8 @@ def evaluate(
         config.level,
         spec.response.heterogeneity,
         parents=parents,
+        rise_scale=spec.response.rise_scale,
+        heterogeneity_rise=spec.response.heterogeneity_rise,
     )
     cats = categories(data, forecasts, traj, expl, policy, config.level)
     return response, traj, cats
