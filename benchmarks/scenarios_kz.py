@@ -18,6 +18,7 @@ Writes benchmarks/results/scenarios_<dataset>.md (merged into benchmarks/results
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import tempfile
@@ -126,6 +127,18 @@ def main() -> int:
         res, total = _timed(lambda: scen(True))
         if res.baseline_run is None:
             raise SystemExit(f"no run to reuse under {root}: {args.data} was fitted again")
+        if args.runs_dir:  # the reused run's own stages, from its run.json
+            meta = json.loads((res.baseline_run / "run.json").read_text(encoding="utf-8"))
+            secs = meta.get("timings_s", {})
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in secs.items())
+            timing.insert(
+                0,
+                (
+                    f"`forecast run` reused ({res.baseline_run.name}; {stages})",
+                    sum(secs.values()),
+                    "",
+                ),
+            )
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in res.timings.items())
         timing.append(
             (f"**`forecast scenario`, reusing the run's baseline** ({stages})", total, "")
@@ -148,7 +161,10 @@ def main() -> int:
         f"## Kazakh {'default ' if data.name == io.BUNDLED_DEFAULT else ''}({data.name}): "
         "run time, zero events, sweep",
         "",
-        f"- command: `.venv/bin/python benchmarks/scenarios_kz.py --data {args.data}`",
+        f"- command: `.venv/bin/python benchmarks/scenarios_kz.py --data {args.data}"
+        + (f" --runs-dir {args.runs_dir}" if args.runs_dir else "")
+        + (" --no-cold" if args.no_cold else "")
+        + "`",
         f"- date: {date.today()}; machine: {platform.machine()}, Python "
         f"{platform.python_version()} (shared 2-core machine, other jobs running, "
         f"load average {os.getloadavg()[0]:.1f} at the end)",
