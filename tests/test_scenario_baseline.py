@@ -12,8 +12,10 @@ import pytest
 import yaml
 
 from forecast import io, pipeline, scenario_baseline, scenario_run
+from forecast.scenario_apply import Trajectories
+from forecast.scenarios import load_scenarios
 
-from .conftest import fast_engine_config
+from .conftest import ROOT, fast_engine_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
 
@@ -172,3 +174,32 @@ def test_no_run_says_so_and_fits(tmp_path, monkeypatch):
         data, _config(), policy, tmp_path, reuse=False, progress=notes.append
     )
     assert notes == ["fitting the engine (--refit)"]
+
+
+def test_scenarios_categorised_together_as_one_by_one(done, monkeypatch):
+    """The example file's scenarios are categorised in a few policy passes (scenarios that
+    cannot see each other share one); every category and probability is the one a pass of its
+    own gives."""
+    ran, _, _, _, _, policy = done
+    path = ROOT / "experiments" / "scenarios.yaml"
+    spec = load_scenarios(path)
+    data = io.read_dataset("kz_towns")
+    base = scenario_baseline.read_run(ran.out_dir, data, _config(), policy)
+    calls = []
+    real = scenario_run.category_facts
+    monkeypatch.setattr(
+        scenario_run, "category_facts", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    _, traj, cats = scenario_run.evaluate(
+        spec, path, data, base.forecasts, base.explanations, policy, _config()
+    )
+    assert 1 < len(calls) < 1 + len(spec.scenarios)
+    for name in traj.forecasts:
+        one = Trajectories(traj.table[traj.table["scenario"] == name], {name: traj.forecasts[name]})
+        alone = scenario_run.categories(
+            data, base.forecasts, one, base.explanations, policy, _config().level
+        )
+        pd.testing.assert_frame_equal(
+            alone[alone["scenario"] == name].reset_index(drop=True),
+            cats[cats["scenario"] == name].reset_index(drop=True),
+        )

@@ -150,7 +150,11 @@ def read_run(folder: Path, data: Dataset, config: EngineConfig, policy: Policy) 
         raise ForecastError(
             f"{folder / 'forecasts.csv'}: not every unit has every year to +{max(config.horizons)}"
         )
-    ex = pd.read_csv(folder / "explanations.csv", dtype={"unit_id": str, "target": str})
+    ex = pd.read_csv(
+        folder / "explanations.csv",
+        usecols=EXPLANATION_COLUMNS,
+        dtype={"unit_id": str, "target": str},
+    )
     ex = ex[(ex["target"] == policy.target) & (ex["horizon"] == policy.horizon)]
     ex = ex[EXPLANATION_COLUMNS].reset_index(drop=True)
     return Baseline(fc, ex, folder, "")

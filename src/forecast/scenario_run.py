@@ -108,7 +108,10 @@ def categories(
 
     The policy's rule without hysteresis (a change is then the scenario's doing, not last
     run's). A scenario is categorised again only where it can change the facts the policy
-    reads: the units it touches and the units whose growth pole it touches.
+    reads: the units it touches and the units whose growth pole, employment unit (the larger
+    territory whose jobs stand in for a town's) or other territory it touches. Their facts are
+    computed from the scenario's whole forecasts table, so that a pole's, stand-in's or other
+    territory's forecast is read as under the baseline where the scenario leaves it alone.
     """
 
     def categorised(facts: pd.DataFrame) -> pd.DataFrame:
@@ -116,26 +119,63 @@ def categories(
 
     base = categorised(category_facts(data, baseline, expl, policy))
     poles = _poles(data, policy)
+    linked = [c for c in ("employment_unit", "other_territory") if c in base]
+    reads = {  # unit -> the units whose forecasts its facts read
+        u: {u, poles.get(u), *(v for v in row if isinstance(v, str) and v)} - {None}
+        for u, row in base[linked].reindex(base.index).iterrows()
+    }
+    touched = {
+        name: set(traj.table.loc[traj.table["scenario"] == name, "unit_id"])
+        for name in traj.forecasts
+    }
+    affected = {
+        name: {u for u in base.index if reads[u] & touched[name]} for name in traj.forecasts
+    }
+    new: dict[str, pd.DataFrame] = {}
+    for batch in _batches(touched, affected, reads):
+        # one policy pass for scenarios that cannot see each other: each affected unit reads
+        # only its own scenario's rows (or the baseline's), so this equals one pass each
+        merged = baseline.copy()
+        for name in batch:
+            rows = merged["unit_id"].isin(touched[name]).to_numpy()
+            fc = traj.forecasts[name]
+            for col in ("forecast", "lower", "upper"):
+                merged.loc[rows, col] = fc.loc[rows, col].to_numpy()
+        units = set().union(*(affected[n] for n in batch))
+        facts = categorised(category_facts(data, merged, expl[expl["unit_id"].isin(units)], policy))
+        for name in batch:
+            new[name] = facts[facts.index.isin(affected[name])]
     frames = [_rows("baseline", base, base)]
-    for name, fc in traj.forecasts.items():
-        touched = set(traj.table.loc[traj.table["scenario"] == name, "unit_id"])
-        affected = {u for u in base.index if u in touched or poles.get(u) in touched}
-        c = base.copy()
-        if affected:
-            keep = affected | {poles[u] for u in affected if u in poles.index}
-            facts = category_facts(
-                data,
-                fc[fc["unit_id"].isin(keep)],
-                expl[expl["unit_id"].isin(keep)],
-                policy,
-            )
-            facts = facts[facts.index.isin(affected)]
-            new = categorised(facts)
-            c = pd.concat([c.drop(index=new.index), new]).loc[base.index]
+    for name in traj.forecasts:
+        c = base
+        if name in new:
+            c = pd.concat([base.drop(index=new[name].index), new[name]]).loc[base.index]
         frames.append(_rows(name, c, base))
     out = pd.concat(frames, ignore_index=True)
     out["changed"] = out["category"] != out["baseline_category"]
     return out[CATEGORY_COLUMNS]
+
+
+def _batches(
+    touched: dict[str, set], affected: dict[str, set], reads: dict[str, set]
+) -> list[list[str]]:
+    """Scenarios (that affect a policy unit) packed, in file order, into groups whose members
+    touch no unit another member's affected units read: categorised together, each affected
+    unit sees its own scenario's forecasts and the baseline's everywhere else."""
+    batches: list[tuple[list[str], set, set]] = []  # names, units touched, units read
+    for name in touched:
+        if not affected[name]:
+            continue
+        read = set().union(*(reads[u] for u in affected[name]))
+        for names, t, r in batches:
+            if not (touched[name] & (t | r)) and not (read & t):
+                names.append(name)
+                t |= touched[name]
+                r |= read
+                break
+        else:
+            batches.append(([name], set(touched[name]), read))
+    return [names for names, _, _ in batches]
 
 
 def _rows(name: str, c: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
