@@ -228,7 +228,10 @@ def tune(preps: list[Prepared]) -> tuple[list[Variant], list[dict]]:
     for share in (0.0, 0.25, 0.5, 0.75, 1.0):
         r = results(preps, Variant("s", 0.0, share))
         mape[share] = summarise(r)["mape_conditioned"]
-        rows.append({"variant": f"rise share {share}", "origin": "tuning", **summarise(r)})
+        rows.append(
+            {"variant": f"rise share {share}, spread 0", "origin": "tuning", "direction": "all"}
+            | summarise(r)
+        )
     share = min(mape, key=lambda k: (mape[k], -k))  # ties: the larger share (less shrinkage)
     tau_f, tau_r = sym_tau, sym_tau
     for _ in range(2):  # each direction's spread, the other held (events mix signed steps)
