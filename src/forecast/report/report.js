@@ -634,25 +634,29 @@
       const desc = r.scenario === "baseline" ? scenLabel("baseline")
         : scenDesc(SCEN.names.find((x) => x.name === r.scenario));
       tb.appendChild(h("tr", { class: r.changed ? "scen-changed" : null, "data-scenario": r.scenario },
-        h("td", null, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
+        h("td", { style: "overflow-wrap:anywhere" }, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
           r.scenario, desc ? h("div", { class: "note" }, desc) : null),
-        h("td", null, catName(r.category), r.changed ? h("b", null, " *") : null),
+        // the category, and under it the change to the policy horizon (one column less: the
+        // table fits the page's narrow column in every language)
+        h("td", null, catName(r.category), r.changed ? h("b", null, " *") : null,
+          h("div", { class: "note" }, pct(r.change_pct))),
         // the outcome probabilities under the scenario, as on the category card
         h("td", { class: "num" }, prob(r.p_decline)),
         h("td", { class: "num" }, prob(r.p_stabilize)),
-        h("td", { class: "num" }, prob(r.p_growth)),
-        h("td", null, pct(r.change_pct))));
+        h("td", { class: "num" }, prob(r.p_growth))));
     });
     const t = T();
     const th = META.thresholds;
     const outcomes = [fill(t.prob_decline, { decline: thr(th.decline) }), t.prob_mid,
       fill(t.prob_growth, { growth: thr(th.growth) })];
-    sec.appendChild(h("table", { class: "tbl" },
+    sec.appendChild(h("div", { class: "tablewrap" }, h("table", { class: "tbl", style: "font-size:0.85em;table-layout:fixed;width:100%" },
+      h("colgroup", null, h("col", { style: "width:34%" }), h("col", { style: "width:24%" }),
+        [0, 1, 2].map(() => h("col", { style: "width:14%" }))),
       h("thead", null,
-        h("tr", null, h("th", { rowspan: "2" }, scenLabel("scenario")), h("th", { rowspan: "2" }, scenLabel("category")),
-          h("th", { colspan: "3" }, fill(t.probs_title, { year: u.target_year || META.target_year })),
-          h("th", { rowspan: "2" }, scenLabel("change"))),
-        h("tr", null, outcomes.map((x) => h("th", { class: "num" }, x)))), tb));
+        h("tr", null, h("th", { rowspan: "2" }, scenLabel("scenario")),
+          h("th", { rowspan: "2" }, scenLabel("category"), h("div", { class: "note" }, scenLabel("change"))),
+          h("th", { colspan: "3" }, fill(t.probs_title, { year: u.target_year || META.target_year }))),
+        h("tr", null, outcomes.map((x) => h("th", { class: "num" }, x)))), tb)));
     const rb = SCEN.robust[u.id];
     if (rb) {
       sec.appendChild(h("p", { class: rb.robust ? "note" : "warn" },
