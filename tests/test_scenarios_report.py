@@ -46,8 +46,12 @@ def test_lines_categories_and_robustness(tmp_path):
         [2026, 100.0, 90.0, 110.0],
         [2027, 90.0, 80.0, 99.0],
     ]
-    assert p["robust"]["007"] == {"robust": False, "changed_by": ["cut (resettle)"]}
-    assert p["robust"]["008"] == {"robust": True, "changed_by": []}
+    assert p["robust"]["007"] == {
+        "robust": False,
+        "changed_by": ["cut (resettle)"],
+        "changes": [{"scenario": "cut", "category": "resettle"}],
+    }
+    assert p["robust"]["008"] == {"robust": True, "changed_by": [], "changes": []}
     assert [r["scenario"] for r in p["categories"]["007"]] == ["baseline", "cut"]
     assert set(p["labels"]) == {"en", "ru", "kk"}
     assert {frozenset(v) for v in p["labels"].values()} == {frozenset(p["labels"]["en"])}

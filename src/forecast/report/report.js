@@ -622,6 +622,11 @@
     if (d && typeof d === "object") return d[state.lang] || "";
     return state.lang === "en" ? d || "" : "";
   }
+  // "scenario (category)" for the scenarios that change a town's category, in the page's language
+  function scenChanges(rb) {
+    if (!rb.changes) return rb.changed_by.join(", "); // report data of older runs
+    return rb.changes.map((x) => x.scenario + " (" + catName(x.category) + ")").join(", ");
+  }
   function scenarioPanel(u) {
     // the baseline, and the scenarios that change this town's numbers or its category
     const mine = new Set();
@@ -660,7 +665,7 @@
     const rb = SCEN.robust[u.id];
     if (rb) {
       sec.appendChild(h("p", { class: rb.robust ? "note" : "warn" },
-        rb.robust ? scenLabel("robust") : scenLabel("not_robust") + ": " + rb.changed_by.join(", ")));
+        rb.robust ? scenLabel("robust") : scenLabel("not_robust") + ": " + scenChanges(rb)));
     }
     return sec;
   }
@@ -674,7 +679,7 @@
     sec.appendChild(h("p", null, h("b", null, scenLabel("robust") + " (" + robust.length + "/" + ids.length + "): "), robust.join(", ")));
     if (moved.length) {
       sec.appendChild(h("ul", { class: "reasons" }, moved.map((u) => h("li", null,
-        h("a", { href: unitHref(u.id) }, uname(u)), " — " + scenLabel("not_robust") + ": " + SCEN.robust[u.id].changed_by.join(", ")))));
+        h("a", { href: unitHref(u.id) }, uname(u)), " — " + scenLabel("not_robust") + ": " + scenChanges(SCEN.robust[u.id])))));
     }
     sec.appendChild(h("p", { class: "note" }, SCEN.names.map((x) => x.name + (scenDesc(x) ? ": " + scenDesc(x) : "")).join("; ")));
     return sec;

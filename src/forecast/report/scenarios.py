@@ -107,7 +107,14 @@ def scenario_payload(folder: Path) -> dict | None:
     robust = {}
     for uid, rows in by_unit.items():
         changed = [f"{x['scenario']} ({x['category']})" for x in rows if x["changed"]]
-        robust[uid] = {"robust": not changed, "changed_by": changed}
+        robust[uid] = {
+            "robust": not changed,
+            "changed_by": changed,
+            # the same, for the page's language (the category's name is translated there)
+            "changes": [
+                {"scenario": x["scenario"], "category": x["category"]} for x in rows if x["changed"]
+            ],
+        }
     return {
         "names": [{"name": n, "description": descriptions.get(n, "")} for n in names],
         "lines": lines,
