@@ -23,16 +23,18 @@ import fnmatch
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import shap
 import yaml
 
-from .engine import Forecast, TargetForecast
 from .errors import AdditivityError, ConfigError
 from .features import PREFIX
-from .model import GrowthModel
+
+if TYPE_CHECKING:  # the engine and LightGBM are not needed to read explanations
+    from .engine import Forecast, TargetForecast
+    from .model import GrowthModel
 
 COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
 __all__ = [
@@ -108,6 +110,8 @@ def _shap(
     model: GrowthModel, X: pd.DataFrame, output: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """SHAP values of the model on X, checked to add up to `output` (what the engine used)."""
+    import shap  # slow to import (numba, scikit-learn, matplotlib): only where SHAP is computed
+
     Xc = model.prepare(X)
     explainer = shap.TreeExplainer(model.booster)
     values = np.asarray(explainer.shap_values(Xc), dtype=float)
