@@ -128,7 +128,7 @@ class ResponseChoice(BaseModel):
         None, description="estimates CSV (default: the bundled resources/response_estimates.csv)"
     )
     heterogeneity: float = Field(
-        0.146,
+        0.179,
         ge=0,
         le=5,
         description="spread of the response between places, widening a scenario's range by "
