@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import tempfile
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from forecast.cli import app
+from forecast.report.pdf import find_browser
 
 from .conftest import ROOT
 
@@ -66,3 +72,55 @@ def test_components_are_written_for_the_monotowns(default_run):
     assert set(cats["unit_id"]) <= set(comp["unit_id"])
     for c in ("births", "deaths", "natural_increase", "net_migration", "employment"):
         assert comp[c].notna().any(), c
+
+
+def _dump_dom(page, query: str) -> str:
+    """The page after its script ran (headless Chromium), or a skip without Chromium."""
+    exe = find_browser()
+    if exe is None:
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    with tempfile.TemporaryDirectory(prefix="dump-dom-") as profile:
+        res = subprocess.run(
+            [
+                exe,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+                page.as_uri() + query,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+def test_town_page_shows_components_and_jobs(default_run):
+    """The report of the default run: a monotown's page draws its births, deaths and migration
+    beside the population forecast, and the jobs forecast with its range, in each language."""
+    folder, _, _ = default_run
+    page = folder / "report.html"
+    text = page.read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S)
+    data = json.loads(m.group(1))
+    comp = pd.read_csv(folder / "components.csv", dtype={"unit_id": str})
+    own = set(comp.loc[comp["births"].notna() | comp["net_migration"].notna(), "unit_id"])
+    for u in data["units"]:
+        if u["id"] in own:
+            assert u["comp"] == {"from": None}, u["id"]
+            assert data["components"][u["id"]], u["id"]
+        elif u["comp"] is None:
+            assert u["id"] not in data["components"]
+    titles = {"en": "births, deaths and migration", "ru": "рождения, смерти и миграция"}
+    titles["kk"] = "туу, өлім және көші-қон"
+    for lang, title in titles.items():
+        dom = _dump_dom(page, f"?lang={lang}#unit/KAR-Temirtau-T")
+        section = dom[dom.index('id="components"') :]
+        assert title in section[:400], lang
+        assert section.count('class="compbar"') >= 10  # a bar per year and part
+        jobs = dom[dom.index('id="chart-employment"') :]
+        assert 'class="chart fan"' in jobs[:3000] and 'fill="var(--band)"' in jobs[:6000]

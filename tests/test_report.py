@@ -22,6 +22,8 @@ from forecast.report.excel import write_workbook
 from forecast.report.headline import outcome_probs
 from forecast.report.html import render_report, write_report
 
+from .jsnumbers import needs_node, render
+
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST = Path(sys.executable).with_name("forecast")
 
@@ -334,6 +336,82 @@ def test_synthetic_report_is_self_contained_and_complete(synthetic: Path):
     assert data["meta"]["version"] and data["meta"]["as_of"] == 2024
 
 
+def test_components_of_change_and_stand_ins_in_the_payload(synthetic: Path):
+    """SYNTHETIC components of change: unit A has its own births, deaths and migration, B none
+    anywhere; C and D show those of district X (D's other territory, the unit whose employment
+    stands in for C's and D's). A flow is stored at the 1 January by which it is complete, so the
+    row of year t+1 is calendar year t; rates are per 1,000 of the year's mean population."""
+    before = payload_of(render_report(synthetic))
+    assert before["components"] == {}
+    assert all(u["comp"] is None for u in before["units"])
+
+    pd.DataFrame(
+        {
+            "unit_id": ["A", "A", "A", "X", "X"],
+            "year": [2021, 2022, 2023, 2022, 2023],
+            "population": [20000, 20200, None, 50000, 49000],
+            "births": [250, 260, 240, 600, 590],
+            "deaths": [150, 160, 170, 500, 520],
+            "natural_increase": [100, 100, 70, None, None],
+            "net_migration": [-100, -100, -70, None, None],
+        }
+    ).to_csv(synthetic / "components.csv", index=False)
+    units = pd.read_csv(synthetic / "units.csv")
+    extra = {"unit_id": "X", "name": "Xdistrict", "region": "North", "territory": "district"}
+    pd.concat([units, pd.DataFrame([extra])]).to_csv(synthetic / "units.csv", index=False)
+    cats = pd.read_csv(synthetic / "categories.csv")
+    cats["other_territory"] = cats["unit_id"].map({"D": "X"})
+    cats["employment_unit"] = cats["unit_id"].map({"A": "A", "C": "X", "D": "X"})
+    cats.to_csv(synthetic / "categories.csv", index=False)
+    fc = pd.read_csv(synthetic / "forecasts.csv")
+    jobs = fc[(fc["unit_id"] == "A") & (fc["target"] == "employment")].assign(unit_id="X")
+    pd.concat([fc, jobs]).to_csv(synthetic / "forecasts.csv", index=False)
+
+    data = payload_of(render_report(synthetic))
+    by = {u["id"]: u for u in data["units"]}
+    # A's own: calendar years 2020-2022; mean populations 20,000 (no 2020 value), 20,100, 20,200
+    assert by["A"]["comp"] == {"from": None}
+    assert data["components"]["A"] == [
+        {
+            "year": 2020,
+            "births": 250,
+            "deaths": 150,
+            "natural": 100,
+            "migration": -100,
+            "per1000": {"births": 12.5, "deaths": 7.5, "natural": 5.0, "migration": -5.0},
+        },
+        {
+            "year": 2021,
+            "births": 260,
+            "deaths": 160,
+            "natural": 100,
+            "migration": -100,
+            "per1000": {"births": 12.94, "deaths": 7.96, "natural": 4.98, "migration": -4.98},
+        },
+        {
+            "year": 2022,
+            "births": 240,
+            "deaths": 170,
+            "natural": 70,
+            "migration": -70,
+            "per1000": {"births": 11.88, "deaths": 8.42, "natural": 3.47, "migration": -3.47},
+        },
+    ]
+    # no components of its own nor of a territory standing in for it: the section is absent
+    assert by["B"]["comp"] is None
+    assert set(data["components"]) == {"A", "X"}
+    # C and D: the district's, flagged as standing in; X has no migration series
+    assert by["C"]["comp"]["from"]["id"] == by["D"]["comp"]["from"]["id"] == "X"
+    assert by["D"]["comp"]["from"]["territory"] == "district"
+    assert by["D"]["comp"]["from"]["name"]["en"] == "Xdistrict"
+    assert {r["migration"] for r in data["components"]["X"]} == {None}
+    # employment: A its own, C and D the district's (its series travels with the payload)
+    assert by["A"]["jobs"] == {"from": None} and by["B"]["jobs"] is None
+    assert by["C"]["jobs"]["from"]["id"] == by["D"]["jobs"]["from"]["id"] == "X"
+    assert list(data["series"]["X"]) == ["employment"]
+    assert data["series"]["X"]["employment"]["fc"][0]["value"] == pytest.approx(9018, abs=1)
+
+
 def test_script_text_in_a_name_cannot_close_the_data_block(synthetic: Path):
     page = render_report(synthetic)
     block = page[page.index('id="report-data">') : page.rindex("<script>")]
@@ -341,9 +419,19 @@ def test_script_text_in_a_name_cannot_close_the_data_block(synthetic: Path):
     assert payload_of(page)["units"][3]["name"]["en"] == "Delta </script><b>x"
 
 
+@needs_node
 def test_russian_sentences_are_built_from_the_columns(synthetic: Path):
+    """The sentences as the page shows them: their number tokens formatted by numbers.js."""
     data = payload_of(render_report(synthetic))
     by = {u["id"]: u for u in data["units"]}
+    for u in data["units"]:
+        for lang in ("en", "ru"):
+            t = u["text"][lang]
+            t["reasons"], t["sensitivity"] = (
+                render(t["reasons"], lang),
+                render(t["sensitivity"], lang),
+            )
+    data["warnings"]["ru"] = render(data["warnings"]["ru"], "ru")
     ru = by["C"]["text"]["ru"]
     joined = " ".join(ru["reasons"])
     # boundary case said plainly, numbers in Russian format (comma decimal, space before %)
@@ -367,15 +455,7 @@ def test_russian_sentences_are_built_from_the_columns(synthetic: Path):
     assert data["warnings"]["ru"][0].startswith("Бета: население меняется более чем на 30")
 
 
-def test_number_formats_per_locale():
-    assert tx.num(28560, "en") == "28,560"
-    assert tx.num(28560, "ru") == "28\u00a0560"
-    assert tx.pct(-13.389, "en") == "\u221213.4%"
-    assert tx.pct(-13.389, "ru") == "\u221213,4\u00a0%"
-    assert tx.pct(0.04, "en") == "0.0%"
-    assert tx.threshold(0.0, "en") == "+0%" and tx.threshold(-10.0, "ru") == "\u221210\u00a0%"
-    assert tx.share(0.709, "ru") == "71\u00a0%"
-    assert tx.num(float("nan"), "en") == "–"
+def test_plural_forms():  # number formats: tests/test_report_numbers.py
     forms = {"one": "город", "few": "города", "many": "городов"}
     assert [tx.plural(n, forms, "ru") for n in (1, 3, 11, 21, 27)] == [
         "город",
@@ -470,6 +550,8 @@ def test_real_run_report(real_run: Path, tmp_path: Path):
     cats = pd.read_csv(real_run / "categories.csv", dtype={"unit_id": str})
     assert len(cats) > 0
     assert {u["id"] for u in data["units"]} == set(cats["unit_id"])
+    # kz_towns has no births, deaths or migration: no components section, no error
+    assert data["components"] == {} and all(u["comp"] is None for u in data["units"])
     for u in data["units"]:
         assert u["text"]["ru"]["headline"].startswith("По прогнозу")
         assert data["series"][u["id"]]["population"]["fc"]
@@ -509,19 +591,20 @@ def test_headlines_agree_with_their_numbers_on_every_town(real_run: Path):
         assert hl["decision"] == row["category"]
         assert hl["p"] == pytest.approx(max(probs.values()), abs=1e-4)
         assert probs[hl["outcome"]] == pytest.approx(max(probs.values()), abs=1e-4)
+        # no other number in the headline but the thresholds and the rule's level
+        allowed = {
+            tx.share(hl["p"]),
+            tx.share(p_rule),
+            tx.threshold(data["meta"]["thresholds"]["decline"]),
+            tx.abs_threshold(data["meta"]["thresholds"]["decline"]),
+            tx.threshold(data["meta"]["thresholds"]["growth"]),
+        }
         for lang in ("en", "ru", "kk"):
             text = u["text"][lang]["decision"]
-            assert tx.share(hl["p"], lang) in text, (u["id"], lang, text)
-            # no other percentage in the headline but the thresholds and the rule's level
-            allowed = {
-                tx.share(hl["p"], lang),
-                tx.share(p_rule, lang),
-                tx.threshold(data["meta"]["thresholds"]["decline"], lang),
-                tx.abs_threshold(data["meta"]["thresholds"]["decline"], lang),
-                tx.threshold(data["meta"]["thresholds"]["growth"], lang),
-            }
-            pcts = re.findall(r"[−+]?\d+(?:[.,]\d+)?\u00a0?%", text)
-            assert set(pcts) <= allowed, (u["id"], lang, pcts)
+            assert tx.share(hl["p"]) in text, (u["id"], lang, text)
+            numbers = [m.group(0) for m in tx.TOKEN.finditer(text)]
+            assert numbers and set(numbers) <= allowed, (u["id"], lang, numbers)
+            assert not re.search(r"\d", tx.TOKEN.sub("", text)), (u["id"], lang, text)
         en = u["text"]["en"]["decision"]
         if (
             hl["outcome"] == "decline"
@@ -530,7 +613,7 @@ def test_headlines_agree_with_their_numbers_on_every_town(real_run: Path):
         ):
             ruled += 1
             assert hl["rule"] == "probability"
-            assert "only proposed" in en and f"{tx.share(p_rule, 'en')} or more" in en
+            assert "only proposed" in en and f"{tx.share(p_rule)} or more" in en
         else:
             assert "only proposed" not in en
     assert ruled, "the default run has towns where the precautionary rule decides"
@@ -540,7 +623,7 @@ def test_default_report_is_small_and_has_the_2022_map(real_run: Path):
     page = real_run / "report.html"
     assert page.stat().st_size < 1_000_000, page.stat().st_size
     data = payload_of(page.read_text(encoding="utf-8"))
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == 3
     regions = {r["region"] for r in data["map"]["regions"]}
     assert {"Abai", "Jetisu", "Ulytau"} <= regions and len(regions) == 20
     units = pd.read_csv(real_run / "units.csv")

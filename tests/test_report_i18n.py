@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from forecast.errors import ForecastError
 from forecast.report import names as nm
@@ -44,11 +45,7 @@ def test_kazakh_has_every_label_of_english():
             assert re.search("[А-Яа-яӘәҒғҚқҢңӨөҰұҮүІі]", v), (key, v)
 
 
-def test_number_formats_in_kazakh():
-    assert tx.num(28560.5, "kk", 1) == "28\u00a0560,5"
-    assert tx.pct(-12.0, "kk") == "\u221212,0%"
-    assert tx.threshold(0, "kk") == "+0%" and tx.abs_threshold(-10, "kk") == "10%"
-    assert tx.share(0.9, "kk") == "90%" and tx.share(0.9, "ru") == "90\u00a0%"
+def test_kazakh_plural():  # number formats: tests/test_report_numbers.py
     assert tx.plural(27, tx.ui("kk")["nouns"]["town"], "kk") == "қала"
 
 
@@ -140,3 +137,11 @@ def test_cli_report_rejects_an_unknown_language(tmp_path: Path):
     )
     assert res.returncode == 2
     assert res.stderr.strip() == "error: --lang must be one of en, ru, kk, got 'xx'"
+
+
+def test_every_driver_has_words_in_the_three_languages():
+    """A driver without Kazakh words would show its English label on the Kazakh page."""
+    text = (Path(tx.__file__).parents[1] / "resources" / "drivers.yaml").read_text("utf-8")
+    drivers = yaml.safe_load(text)["drivers"]
+    missing = [(d["name"], lang) for d in drivers for lang in tx.LANGS if not d.get(lang)]
+    assert drivers and not missing, missing

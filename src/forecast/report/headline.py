@@ -69,19 +69,19 @@ def headline_text(h: dict, row: dict, policy: dict, lang: str) -> str:
     if h["outcome"] is None:
         return text
     values = {
-        "p": tx.share(h["p"], lang),
-        "decline": tx.threshold(th.get("decline_pct"), lang),
-        "decline_abs": tx.abs_threshold(th.get("decline_pct"), lang),
-        "growth": tx.threshold(th.get("growth_pct"), lang),
+        "p": tx.share(h["p"]),
+        "decline": tx.threshold(th.get("decline_pct")),
+        "decline_abs": tx.abs_threshold(th.get("decline_pct")),
+        "growth": tx.threshold(th.get("growth_pct")),
     }
     text += " — " + tx.fill(u["outcome"][h["outcome"]], **values)
     if h["rule"] in ("interval", "probability"):
         key = "rule_interval" if h["rule"] == "interval" else "rule_probability"
-        text += "; " + tx.fill(u[key], p_rule=tx.share(h["p_rule"], lang), **values)
+        text += "; " + tx.fill(u[key], p_rule=tx.share(h["p_rule"]), **values)
     elif h["rule"] == "structural":
         text += "; " + tx.fill(
             u["rule_structural"],
-            min=tx.share(rs.get("min_structural_share"), lang),
-            structural=tx.share(row.get("structural_share"), lang),
+            min=tx.share(rs.get("min_structural_share")),
+            structural=tx.share(row.get("structural_share")),
         )
     return text + "."

@@ -97,7 +97,7 @@ def render_report(run_dir: Path) -> str:
         noscript=html.escape(en["noscript"]),
         css=_asset("report.css"),
         data=embed_json(payload),
-        js=_asset("report.js"),
+        js=_asset("numbers.js") + "\n" + _asset("report.js"),
     )
 
 

@@ -2,14 +2,16 @@
 
 The page's script draws every table and chart from this dict, so the HTML stays small for
 3,000 units and the language switch is instant. Everything that is a *sentence* about a unit is
-built here in every language (see :mod:`.text` and :mod:`.headline`); the script formats the
-numbers it draws with the same separators (``num`` in ``i18n.json``). Every record has named
-fields; the pieces read from the run folder are in :mod:`.runtables`.
+built here in every language (see :mod:`.text` and :mod:`.headline`), its numbers as tokens
+that the page formats with ``numbers.js``, the one formatter of every number it shows. Every
+record has named fields; the pieces read from the run folder are in :mod:`.runtables`.
 
 Top-level keys: ``schema_version``, ``meta``, ``i18n``, ``languages``, ``category_order``,
 ``units`` (one per row of categories.csv), ``driver_labels``, ``series`` (unit -> target ->
-``{obs, fc, latest}``), ``notes``, ``sources``, ``coverage``, ``accuracy``, ``calibration``,
-``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
+``{obs, fc, latest}``; also for a unit whose employment stands in for a town's),
+``components`` (unit -> the births, deaths and migration of each year, for units that have
+them; see ``RunTables.components``), ``notes``, ``sources``, ``coverage``, ``accuracy``,
+``calibration``, ``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
 None when the units are not in the bundled map's country).
 """
 
@@ -30,12 +32,13 @@ from .runtables import RunTables, number, text
 from .scenarios import scenario_payload
 
 # 1: the first payload (positional arrays); 2: three languages, named fields everywhere,
-# headline {decision, outcome, p, rule, p_rule}, outcome probabilities, map
-SCHEMA_VERSION = 2
+# headline {decision, outcome, p, rule, p_rule}, outcome probabilities, map; 3: numbers in
+# sentences as tokens (text.token), components of change, territory, jobs and comp sources
+SCHEMA_VERSION = 3
 CATEGORY_ORDER = ("diversify", "agglomerate", "stabilize", "resettle")
 TABLE_HORIZONS = (5, 10)
 SKIP_ATTRS = {"unit_id", "name", "name_ru", "name_kk", "region", "region_ru", "region_kk"}
-SKIP_ATTRS |= {"lat", "lon"}
+SKIP_ATTRS |= {"lat", "lon", "territory", "parent_id", "stands_in_for"}  # shown as words
 PLACE_ATTRS = {"nearest_city_250k", "region_centre"}  # values that are names of places
 FLAG_ATTRS = {"monotown", "metro"}  # and every *_dependent column
 TINY_PCT = 0.25  # drivers moving the forecast by less than this (pp) are pooled in the waterfall
@@ -47,11 +50,19 @@ def build_payload(run: RunFolder) -> dict:
     """The report's data for a run folder."""
     r = RunTables(run)
     ctx = _Context(r)
-    units, series, coverage = [], {}, []
+    units, series, coverage, components = [], {}, [], {}
     for row in r.cats.to_dict("records"):
         uid = str(row["unit_id"])
-        units.append(_unit(ctx, uid, row))
+        u = _unit(ctx, uid, row)
+        units.append(u)
         series[uid] = _unit_series(ctx, uid)
+        jobs = (u["jobs"] or {}).get("from")
+        if jobs and jobs["id"] not in series:
+            series[jobs["id"]] = _unit_series(ctx, jobs["id"], ["employment"])
+        comp = (u["comp"] or {}).get("from")
+        for cid in (uid, comp["id"] if comp else None):
+            if cid in ctx.components:
+                components[cid] = ctx.components[cid]
         cov = _coverage(uid, ctx.hist.get((uid, r.target), []))
         if cov:
             coverage.append(cov)
@@ -67,6 +78,7 @@ def build_payload(run: RunFolder) -> dict:
             for name in sorted({d["driver"] for wf in ctx.drivers.values() for d in wf})
         },
         "series": series,
+        "components": components,
         "notes": ctx.notes,
         "sources": ctx.sources,
         "coverage": coverage,
@@ -98,6 +110,7 @@ class _Context:
         self.hist, self.notes, self.sources = r.history_series()
         self.latest = r.latest()
         self.drivers = r.drivers()
+        self.components = r.components()
         self.targets = sorted(
             {t for (_, t) in self.fc} | {t for (_, t) in self.hist},
             key=lambda t: (t != r.target, t),
@@ -137,6 +150,9 @@ def _unit(ctx: _Context, uid: str, row: dict) -> dict:
         "top": {"driver": local[0]["driver"], "pct": local[0]["pct"]} if local else None,
         "wf": wf,
         "attrs": _attrs(urow, ctx.names) if urow is not None else [],
+        "territory": text(row.get("territory")),
+        "jobs": _jobs(ctx, uid, row),
+        "comp": _components_source(ctx, uid, row),
     }
     u["text"] = _unit_text(ctx, row, u, local[:3], wf)
     return u
@@ -193,10 +209,42 @@ def _unit_text(ctx: _Context, row: dict, u: dict, top3: list[dict], wf: list[dic
     return out
 
 
-def _unit_series(ctx: _Context, uid: str) -> dict:
+def _other(ctx: _Context, uid: str) -> dict:
+    """Another unit named on a unit's page: {id, name{lang}, territory}."""
+    urow = ctx.r.unit_row(uid)
+    territory = text(urow.get("territory")) if urow is not None else None
+    return {"id": uid, "name": ctx.names.unit(uid, None), "territory": territory}
+
+
+def _jobs(ctx: _Context, uid: str, row: dict) -> dict | None:
+    """Whose employment the page shows: {from: None} for the unit's own, {from: {id, name,
+    territory}} for a larger territory standing in for the town (categories.csv's
+    employment_unit), None without employment."""
+    own = (uid, "employment") in ctx.fc or (uid, "employment") in ctx.hist
+    other = text(row.get("employment_unit"))
+    if other and other != uid and (other, "employment") in ctx.fc:
+        return {"from": _other(ctx, other)}
+    return {"from": None} if own else None
+
+
+def _components_source(ctx: _Context, uid: str, row: dict) -> dict | None:
+    """Whose births, deaths and migration the page shows: {from: None} for the unit's own,
+    {from: {...}} when the unit has none: the other territory of the same town, else the
+    territory whose employment stands in for the town (categories.csv's other_territory,
+    employment_unit); None when none of them has any."""
+    if uid in ctx.components:
+        return {"from": None}
+    for col in ("other_territory", "employment_unit"):
+        other = text(row.get(col))
+        if other and other in ctx.components:
+            return {"from": _other(ctx, other)}
+    return None
+
+
+def _unit_series(ctx: _Context, uid: str, targets: list[str] | None = None) -> dict:
     """target -> {obs, fc, latest} for one unit (only the parts it has)."""
     out = {}
-    for t in ctx.targets:
+    for t in targets or ctx.targets:
         entry: dict = {}
         if (uid, t) in ctx.hist:
             entry["obs"] = ctx.hist[(uid, t)]

@@ -58,13 +58,13 @@ def _words(kind: str, v, lang: str, policy: dict, label: Label) -> str:
     if kind == "yes_no":
         return tx.ui(lang)["yes"] if v else tx.ui(lang)["no"]
     if kind == "threshold":
-        return tx.threshold(v, lang) if v is not None else "–"
+        return tx.threshold(v) if v is not None else "–"
     if kind == "km":
-        return tx.km(v, lang)
+        return tx.km(v)
     if kind == "points":
-        return tx.points(v, lang, dec=1, sign=False)
+        return tx.points(v, dec=1, sign=False)
     if kind == "share":
-        return tx.share(v, lang)
+        return tx.share(v)
     if kind == "drivers":
         return ", ".join(label(str(x), lang) for x in (v or []))
     f = focus(policy)  # kind == "focus"

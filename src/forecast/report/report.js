@@ -9,7 +9,6 @@
   const BY_ID = new Map(UNITS.map((u) => [u.id, u]));
   const LANGS = Object.keys(D.languages);
   const SVGNS = "http://www.w3.org/2000/svg";
-  const MINUS = "\u2212";
   const NBSP = "\u00a0";
   const state = { lang: initialLang(), sort: { key: "change", dir: 1 }, filter: null, search: "", showAll: false };
   const PAGE_ROWS = 300; // longer tables show their first rows (sorted, filtered) until asked
@@ -28,41 +27,20 @@
   function fill(tpl, vars) {
     return String(tpl).replace(/\{(\w+)\}/g, (m, k) => (vars && vars[k] !== undefined ? vars[k] : m));
   }
-  function isNum(x) { return typeof x === "number" && isFinite(x); }
-  function num(x, dec, sign) {
-    dec = dec || 0;
-    if (!isNum(x)) return "–";
-    const fmt = T().num; // the language's separators, from i18n.json (shared with the Python side)
-    const parts = Math.abs(x).toFixed(dec).split(".");
-    let body = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, fmt.group);
-    if (parts[1]) body += fmt.decimal + parts[1];
-    const r = Number(x.toFixed(dec));
-    if (r < 0) return MINUS + body;
-    if (sign && r > 0) return "+" + body;
-    return body;
-  }
-  function pctSuffix() { return T().num.pct; }
-  function pct(x, dec, sign) {
-    if (!isNum(x)) return "–";
-    return num(x, dec === undefined ? 1 : dec, sign === undefined ? true : sign) + pctSuffix();
-  }
-  function share(p) { return isNum(p) ? pct(100 * p, 0, false) : "–"; }
-  // a probability: never shown as a certainty it is not
-  function prob(p) {
-    if (!isNum(p)) return "–";
-    if (p >= 0.995) return ">" + pct(99, 0, false);
-    if (p < 0.005) return "<" + pct(1, 0, false);
-    return share(p);
-  }
-  function pts(x, sign) { return isNum(x) ? num(x, 1, sign !== false) + NBSP + T().unit_pp : "–"; }
-  function thr(x) {
-    if (!isNum(x)) return "–";
-    const dec = Math.abs(x - Math.round(x)) < 1e-9 ? 0 : 1;
-    let s = num(x, dec, true);
-    if (Number(x.toFixed(dec)) === 0) s = "+" + s;
-    return s + pctSuffix();
-  }
-  function km(x) { return isNum(x) ? num(x, 0) + NBSP + T().unit_km : "–"; }
+  // numbers: formatted in one place (numbers.js), with the page's language's separators
+  const FMT = {};
+  LANGS.forEach((l) => { FMT[l] = ReportNumbers.formatter(D.i18n[l]); });
+  function F() { return FMT[state.lang]; }
+  const isNum = ReportNumbers.isNum;
+  function num(x, dec, sign) { return F().num(x, dec, sign); }
+  function pct(x, dec, sign) { return F().pct(x, dec, sign); }
+  function share(p) { return F().share(p); }
+  function prob(p) { return F().prob(p); }
+  function pts(x, sign) { return F().pts(x, 1, sign); }
+  function thr(x) { return F().thr(x); }
+  function km(x) { return F().km(x); }
+  // a sentence (or list of them) written by the Python side, its numbers formatted here
+  function say(x) { return Array.isArray(x) ? x.map(say) : typeof x === "string" ? F().render(x) : x; }
   function plural(n, forms) {
     n = Math.abs(n);
     let key;
@@ -372,7 +350,11 @@
     });
     if (META.has_emp) {
       cols.push({ key: "emp", label: fill(t.th_jobs, { year: META.target_year }), type: "num", value: (u) => u.emp_change,
-        cell: (u) => h("td", { class: "num", "data-value": u.emp_change }, pct(u.emp_change)) });
+        cell: (u) => h("td", { class: "num", "data-value": u.emp_change }, pct(u.emp_change),
+          // the jobs forecast of a larger territory standing in for the town: say whose
+          u.jobs && u.jobs.from && isNum(u.emp_change) ? h("span", { class: "sub standin", title: fill(t.jobs_stand_in, {
+            name: u.jobs.from.name[state.lang] || u.jobs.from.name.en, territory: territoryName(u.jobs.from.territory),
+          }) }, "⚠ " + ((T().territories_short || {})[u.jobs.from.territory] || u.jobs.from.territory || "")) : null) });
     }
     cols.push(
       { key: "category", label: t.th_decision, type: "text",
@@ -701,11 +683,12 @@
 
     const head = h("section", { class: "panel" });
     head.appendChild(h("div", { class: "unithead" },
-      h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u))),
+      h("div", null, h("h2", { class: "uname" }, uname(u)), h("div", { class: "where" }, uregion(u),
+        u.territory ? h("span", { class: "territory", id: "territory" }, " · " + territoryName(u.territory)) : null)),
       h("div", { class: "catbig" }, chip(u), " ", u.boundary ? boundaryFlag(true) : null)));
-    if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, tx.decision));
-    if (tx.headline) head.appendChild(h("p", { class: "headline" }, tx.headline));
-    if (tx.range) head.appendChild(h("p", { class: "range" }, tx.range));
+    if (tx.decision) head.appendChild(h("p", { class: "decision", id: "decision" }, say(tx.decision)));
+    if (tx.headline) head.appendChild(h("p", { class: "headline" }, say(tx.headline)));
+    if (tx.range) head.appendChild(h("p", { class: "range" }, say(tx.range)));
     frag.appendChild(head);
 
     const left = h("div");
@@ -719,12 +702,17 @@
       append(popPanel, forecastTable(popSer, u));
     } else popPanel.appendChild(h("p", { class: "muted" }, t.not_available));
     left.appendChild(popPanel);
+    append(left, componentsPanel(u));
     META.targets.filter((x) => x !== META.target).forEach((target) => {
-      if (!ser[target]) return;
+      // employment: the town's own, or that of the larger territory standing in for it
+      const from = target === "employment" && u.jobs ? u.jobs.from : null;
+      const tser = from ? (D.series[from.id] || {})[target] : ser[target];
+      if (!tser) return;
       const p = h("section", { class: "panel", id: "chart-" + target },
         h("h3", null, target === "employment" ? t.card_jobs : target));
-      p.appendChild(fanChart(ser[target], { thresholds: false, unit: u, scenarios: scenLines(u.id, target) }));
-      append(p, forecastTable(ser[target], null));
+      if (from) p.appendChild(standIn(from, t.jobs_stand_in));
+      p.appendChild(fanChart(tser, { thresholds: false, unit: u, scenarios: scenLines(from ? from.id : u.id, target) }));
+      append(p, forecastTable(tser, null));
       left.appendChild(p);
     });
     right.appendChild(categoryPanel(u, tx));
@@ -732,6 +720,125 @@
     left.appendChild(factsPanel(u, ser));
     frag.appendChild(driversPanel(u));
     return frag;
+  }
+
+  function territoryName(k) { return (T().territories || {})[k] || k; }
+  // a note that another territory's numbers stand in for the town's
+  function standIn(from, tpl) {
+    const name = from.name[state.lang] || from.name.en;
+    return h("p", { class: "warn standin" }, "⚠ " + fill(tpl, {
+      name: name, territory: from.territory ? territoryName(from.territory) : "",
+    }));
+  }
+
+  // ---- components of change: births, deaths and migration of each year ----------------------
+  const COMP_COLORS = { natural: "#0f766e", migration: "#c2410c", births: "#2563eb", deaths: "#1d2330" };
+  function componentsPanel(u) {
+    const c = u.comp;
+    const rows = c ? (D.components || {})[c.from ? c.from.id : u.id] : null;
+    if (!rows || !rows.length) return null;
+    const t = T();
+    const sec = h("section", { class: "panel", id: "components" }, h("h3", null, t.comp_title));
+    if (c.from) sec.appendChild(standIn(c.from, t.comp_stand_in));
+    // per 1,000 residents where the population is known (comparable across towns and years)
+    const rate = rows.some((r) => isNum(r.per1000.natural) || isNum(r.per1000.migration));
+    const val = (r, k) => (rate ? r.per1000[k] : r[k]);
+    const fmt = (x) => (rate ? num(x, 1, true) : num(x, 0, true));
+    const last = rows.slice(-5);
+    const mean = (k) => {
+      const xs = last.map((r) => val(r, k)).filter(isNum);
+      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+    };
+    const nat = mean("natural"), mig = mean("migration");
+    const parts = [];
+    if (isNum(nat)) parts.push(fill(t.comp_part.natural, { x: fmt(nat) }));
+    if (isNum(mig)) parts.push(fill(t.comp_part.migration, { x: fmt(mig) }));
+    if (isNum(nat) && isNum(mig)) parts.push(fill(t.comp_part.total, { x: fmt(nat + mig) }));
+    if (parts.length) {
+      sec.appendChild(h("p", { class: "lead", id: "comp-summary" }, fill(rate ? t.comp_summary_rate : t.comp_summary_abs, {
+        from: last[0].year, to: last[last.length - 1].year, parts: parts.join("; "),
+      })));
+    }
+    sec.appendChild(componentsChart(rows, val, rate));
+    sec.appendChild(h("p", { class: "note" }, rate ? t.comp_note_rate : t.comp_note_abs));
+    const d = h("details", { class: "fctable" }, h("summary", null, t.comp_table));
+    const tb = h("tbody");
+    rows.slice().reverse().forEach((r) => tb.appendChild(h("tr", null, h("td", null, String(r.year)),
+      ["births", "deaths", "natural", "migration"].map((k) => h("td", { class: "num" }, num(r[k], 0, k === "natural" || k === "migration"))))));
+    d.appendChild(h("div", { class: "tablewrap" }, h("table", { class: "plain compact" }, h("thead", null, h("tr", null,
+      h("th", null, t.fc_year), ["births", "deaths", "natural", "migration"].map((k) => h("th", { class: "num" }, t.comp[k])))), tb)));
+    sec.appendChild(d);
+    return sec;
+  }
+
+  function componentsChart(rows, val, rate) {
+    const t = T();
+    const W = 720, H = 260, m = { l: 52, r: 14, t: 18, b: 28 };
+    const years = rows.map((r) => r.year);
+    const y0 = Math.min.apply(null, years) - 0.5, y1 = Math.max.apply(null, years) + 0.5;
+    let lo = 0, hi = 0;
+    rows.forEach((r) => {
+      const n = val(r, "natural"), g = val(r, "migration");
+      const up = Math.max(0, isNum(n) ? n : 0) + Math.max(0, isNum(g) ? g : 0);
+      const down = Math.min(0, isNum(n) ? n : 0) + Math.min(0, isNum(g) ? g : 0);
+      [up, down, val(r, "births"), val(r, "deaths")].filter(isNum).forEach((v) => { lo = Math.min(lo, v); hi = Math.max(hi, v); });
+    });
+    const pad = (hi - lo || 1) * 0.06;
+    lo -= lo < 0 ? pad : 0; hi += pad;
+    const X = (y) => m.l + ((y - y0) / (y1 - y0)) * (W - m.l - m.r);
+    const Y = (v) => m.t + ((hi - v) / (hi - lo)) * (H - m.t - m.b);
+    const bw = Math.max(2, Math.min(22, ((W - m.l - m.r) / rows.length) * 0.7));
+    const svg = s("svg", { class: "chart comp", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": t.comp_title });
+    const ax = s("g", { class: "axis" });
+    ticks(lo, hi, 7).forEach((v) => {
+      ax.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: Y(v), y2: Y(v) }));
+      ax.appendChild(s("text", { x: m.l - 6, y: Y(v) + 4, "text-anchor": "end" }, num(v, rate && niceStep(hi - lo, 7) < 1 ? 1 : 0, true)));
+    });
+    const ystep = [1, 2, 5, 10].find((st) => (y1 - y0) / st <= 12) || 10;
+    for (let yr = Math.ceil(y0 / ystep) * ystep; yr <= y1; yr += ystep) {
+      ax.appendChild(s("text", { x: X(yr), y: H - m.b + 17, "text-anchor": "middle" }, String(yr)));
+    }
+    ax.appendChild(s("text", { x: m.l - 6, y: m.t - 6, "text-anchor": "start", "font-size": 11 }, rate ? t.comp_per1000 : t.comp_people));
+    svg.appendChild(ax);
+    svg.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: Y(0), y2: Y(0), stroke: "#1d2330", "stroke-width": 1 }));
+    const unit = rate ? " " + t.comp_per1000 : "";
+    rows.forEach((r) => {
+      let up = 0, down = 0;
+      const tip = `${r.year}: ` + ["births", "deaths", "natural", "migration"].filter((k) => isNum(r[k]))
+        .map((k) => `${t.comp[k]} ${num(r[k], 0, k === "natural" || k === "migration")}` + (rate && isNum(r.per1000[k]) ? ` (${num(r.per1000[k], 1, k === "natural" || k === "migration")}${unit})` : "")).join("; ");
+      ["natural", "migration"].forEach((k) => {
+        const v = val(r, k);
+        if (!isNum(v) || v === 0) return;
+        const a = v > 0 ? up : down, b = a + v;
+        if (v > 0) up = b; else down = b;
+        svg.appendChild(s("rect", { x: X(r.year) - bw / 2, y: Math.min(Y(a), Y(b)), width: bw, height: Math.max(0.5, Math.abs(Y(a) - Y(b))),
+          fill: COMP_COLORS[k], class: "compbar", "data-part": k }, title(tip)));
+      });
+      const n = val(r, "natural"), g = val(r, "migration");
+      if (isNum(n) && isNum(g)) {
+        svg.appendChild(s("circle", { cx: X(r.year), cy: Y(n + g), r: 3, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.5 }, title(tip)));
+      }
+    });
+    ["births", "deaths"].forEach((k) => {
+      const pts_ = rows.filter((r) => isNum(val(r, k)));
+      if (pts_.length < 2) return;
+      svg.appendChild(s("polyline", { points: pts_.map((r) => X(r.year).toFixed(1) + "," + Y(val(r, k)).toFixed(1)).join(" "),
+        fill: "none", stroke: COMP_COLORS[k], "stroke-width": 1.4, "stroke-dasharray": k === "deaths" ? "4 3" : null, class: "compline", "data-part": k }));
+    });
+    const wrap = h("div", null, svg);
+    const legend = h("div", { class: "legend" });
+    const sw = (el) => s("svg", { width: 16, height: 12, viewBox: "0 0 16 12" }, el);
+    const has = (k) => rows.some((r) => isNum(val(r, k)));
+    const bar = (k) => sw(s("rect", { x: 2, y: 1, width: 12, height: 10, fill: COMP_COLORS[k] }));
+    const line = (k) => sw(s("line", { x1: 0, x2: 16, y1: 6, y2: 6, stroke: COMP_COLORS[k], "stroke-width": 1.6, "stroke-dasharray": k === "deaths" ? "4 3" : null }));
+    if (has("natural")) legend.appendChild(h("span", null, bar("natural"), t.comp.natural));
+    if (has("migration")) legend.appendChild(h("span", null, bar("migration"), t.comp.migration));
+    if (rows.some((r) => isNum(val(r, "natural")) && isNum(val(r, "migration")))) {
+      legend.appendChild(h("span", null, sw(s("circle", { cx: 8, cy: 6, r: 3, fill: "#fff", stroke: "#1d2330", "stroke-width": 1.5 })), t.comp.total));
+    }
+    ["births", "deaths"].forEach((k) => { if (has(k)) legend.appendChild(h("span", null, line(k), t.comp[k])); });
+    wrap.appendChild(legend);
+    return wrap;
   }
 
   function categoryPanel(u, tx) {
@@ -761,13 +868,13 @@
       sec.appendChild(leg);
     }
     sec.appendChild(h("h3", null, t.card_why));
-    sec.appendChild(h("ul", { class: "reasons", id: "reasons" }, tx.reasons.map((x) => h("li", null, x))));
+    sec.appendChild(h("ul", { class: "reasons", id: "reasons" }, say(tx.reasons).map((x) => h("li", null, x))));
     if (tx.crossed && tx.crossed.length) {
       sec.appendChild(h("h3", null, t.card_crossed));
-      sec.appendChild(h("ul", { class: "reasons" }, tx.crossed.map((x) => h("li", null, x))));
+      sec.appendChild(h("ul", { class: "reasons" }, say(tx.crossed).map((x) => h("li", null, x))));
     }
     sec.appendChild(h("h3", null, t.card_sens));
-    sec.appendChild(h("ul", { class: "reasons", id: "sensitivity" }, (tx.sensitivity || []).map((x) => h("li", null, x))));
+    sec.appendChild(h("ul", { class: "reasons", id: "sensitivity" }, say(tx.sensitivity || []).map((x) => h("li", null, x))));
     return sec;
   }
 
@@ -1185,7 +1292,7 @@
     if (!D.policy_rows || !D.policy_rows.length) { sec.appendChild(na()); return sec; }
     sec.appendChild(h("p", null, fill(t.policy_intro, { name: META.policy_name || "policy" })));
     const tb = h("tbody");
-    D.policy_rows.forEach((r) => tb.appendChild(h("tr", null, h("td", null, r.label[state.lang] || r.label.en), h("td", null, r.value[state.lang] || r.value.en))));
+    D.policy_rows.forEach((r) => tb.appendChild(h("tr", null, h("td", null, r.label[state.lang] || r.label.en), h("td", null, say(r.value[state.lang] || r.value.en)))));
     sec.appendChild(h("table", { class: "plain", id: "policy-table" }, h("thead", null, h("tr", null, h("th", null, t.pol_setting), h("th", null, t.pol_value))), tb));
     if (D.sensitivity && D.sensitivity.length) {
       sec.appendChild(h("h3", null, t.sens_title));
@@ -1217,7 +1324,7 @@
       sec.appendChild(h("p", { class: "warn" }, t.run_problems));
       sec.appendChild(h("ul", { class: "small" }, META.problems.map((x) => h("li", null, x))));
     }
-    const w = (D.warnings || {})[state.lang] || [];
+    const w = say((D.warnings || {})[state.lang] || []);
     if (w.length) {
       const det = h("details", null, h("summary", null, fill(t.warnings_title, { n: num(w.length) })), h("p", { class: "note" }, t.warnings_intro),
         h("ul", { class: "small" }, w.map((x) => h("li", null, x))));

@@ -23,6 +23,7 @@ REQUIRED = "categories.csv"
 CSV_FILES = (
     "forecasts",
     "history",
+    "components",
     "units",
     "categories",
     "drivers",
@@ -97,7 +98,7 @@ def read_run(run_dir: Path | str) -> RunFolder:
     if cats is None or "unit_id" not in cats.columns:
         raise ForecastError(f"{p / REQUIRED}: unreadable or without a unit_id column")
     cats["unit_id"] = cats["unit_id"].astype(str)
-    for name in ("forecasts", "history", "units", "drivers"):
+    for name in ("forecasts", "history", "components", "units", "drivers"):
         df = run.tables[name]
         if df is not None and "unit_id" in df.columns:
             df["unit_id"] = df["unit_id"].astype(str)

@@ -3,7 +3,8 @@
 Every piece has named fields (no positional arrays): a forecast point is
 ``{h, year, value, lower, upper}``, an observation ``{year, value, kind, source?, note?}``
 (``source`` and ``note`` index the payload's ``sources`` and ``notes`` lists, each text once),
-a driver ``{driver, persons, pct}``.
+a driver ``{driver, persons, pct}``, a year of the components of change
+``{year, births, deaths, natural, migration, per1000: {births, deaths, natural, migration}}``.
 """
 
 from __future__ import annotations
@@ -166,6 +167,50 @@ class RunTables:
                 "year": int(h.at[i, "year"]),
                 "value": number(h.at[i, "value"], 1),
             }
+        return out
+
+    def components(self) -> dict:
+        """unit -> [{year, births, deaths, natural, migration, per1000}], oldest first.
+
+        components.csv stores a flow at the 1 January by which it is complete (the births of
+        calendar year t at year t + 1, beside the population of 1 January t + 1). A record here
+        is one calendar year t: its flows in persons, and per 1,000 residents of the year's mean
+        population, (P(1 Jan t) + P(1 Jan t+1)) / 2, or the one of the two that is known.
+        Units without births, deaths or migration are left out.
+        """
+        c = self.run.table("components")
+        if c is None or c.empty or not {"unit_id", "year"} <= set(c):
+            return {}
+        c = c.sort_values(["unit_id", "year"], kind="mergesort").reset_index(drop=True)
+        if "natural_increase" not in c and {"births", "deaths"} <= set(c):
+            c["natural_increase"] = c["births"] - c["deaths"]
+        if "net_migration" not in c and {"arrivals", "departures"} <= set(c):
+            c["net_migration"] = c["arrivals"] - c["departures"]
+        flows = {
+            "births": "births",
+            "deaths": "deaths",
+            "natural": "natural_increase",
+            "migration": "net_migration",
+        }
+        flows = {k: col for k, col in flows.items() if col in c}
+        if not flows:
+            return {}
+        pop = c["population"] if "population" in c else pd.Series(np.nan, index=c.index)
+        prev = pop.groupby(c["unit_id"]).shift(1)
+        prev = prev.where(c["year"].groupby(c["unit_id"]).shift(1) == c["year"] - 1)
+        mean = pd.concat([prev, pop], axis=1).mean(axis=1)  # the known one when one is missing
+        out: dict = {}
+        keep = c[list(flows.values())].notna().any(axis=1)
+        for i in c.index[keep]:
+            rec: dict = {"year": int(c.at[i, "year"]) - 1}
+            per1000: dict = {}
+            for key, col in flows.items():
+                v = c.at[i, col]
+                rec[key] = number(v, 0)
+                m = mean.at[i]
+                per1000[key] = number(1000 * v / m, 2) if tx.is_num(m) and m > 0 else None
+            rec["per1000"] = per1000
+            out.setdefault(str(c.at[i, "unit_id"]), []).append(rec)
         return out
 
     def drivers(self) -> dict:

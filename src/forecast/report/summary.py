@@ -1,16 +1,32 @@
-"""A minimal self-contained HTML summary of a run (the full report lives in report.html)."""
+"""A minimal self-contained HTML summary of a run (the full report lives in report.html).
+
+English only. Its numbers are tokens (:mod:`.text`) formatted in the page by the report's one
+number formatter, ``numbers.js``, inlined with the English separators.
+"""
 
 from __future__ import annotations
 
 import html
-
-import pandas as pd
+import json
+from importlib import resources
 
 from . import headline as hl
+from . import text as tx
+
+SCRIPT = """<script>
+{numbers}
+(function () {{
+  var f = ReportNumbers.formatter({words});
+  document.querySelectorAll("td").forEach(function (td) {{ td.textContent = f.render(td.textContent); }});
+}})();
+</script>"""
 
 
-def _fmt(v, spec: str = ",.0f") -> str:
-    return "" if pd.isna(v) else format(v, spec)
+def _script() -> str:
+    en = tx.ui("en")
+    words = {"num": en["num"], "unit_pp": en["unit_pp"], "unit_km": en["unit_km"]}
+    numbers = resources.files("forecast").joinpath("report/numbers.js").read_text("utf-8")
+    return SCRIPT.format(numbers=numbers, words=json.dumps(words, ensure_ascii=False))
 
 
 def render_summary(result) -> str:
@@ -22,9 +38,9 @@ def render_summary(result) -> str:
         rows.append(
             "<tr>"
             f"<td>{html.escape(str(r.name))}</td><td>{html.escape(str(r.region))}</td>"
-            f"<td class=n>{_fmt(r.latest)} ({r.latest_year})</td>"
-            f"<td class=n>{_fmt(r.forecast)}</td>"
-            f"<td class=n>{r.change_pct:+.1f}% [{r.lower_pct:+.1f}%, {r.upper_pct:+.1f}%]</td>"
+            f"<td class=n>{tx.num(r.latest)} ({r.latest_year})</td>"
+            f"<td class=n>{tx.num(r.forecast)}</td>"
+            f"<td class=n>{tx.pct(r.change_pct)} [{tx.pct(r.lower_pct)}, {tx.pct(r.upper_pct)}]</td>"
             f"<td>{html.escape(r.category)}{' *' if r.boundary else ''}</td>"
             f"<td>{html.escape(hl.headline_text(h, r._asdict(), policy, 'en'))}</td>"
             f"<td>{html.escape(str(r.reasons))}</td>"
@@ -42,5 +58,7 @@ td.n{{text-align:right;white-space:nowrap}}</style></head><body>
 <table><thead><tr><th>Unit</th><th>Region</th><th>Latest</th><th>Forecast</th><th>Change</th>
 <th>Category</th><th>Decision and most likely outcome</th><th>Why</th></tr></thead><tbody>
 {"".join(rows)}
-</tbody></table></body></html>
+</tbody></table>
+{_script()}
+</body></html>
 """

@@ -2,9 +2,10 @@
 
 All wording lives in ``i18n.json`` (one block per language). Sentences about a unit are built
 here from the structured columns of categories.csv and the thresholds in policy.json, with the
-language's templates, rather than by translating the English ``reasons`` text; the numbers are
-formatted per locale (Russian: no-break space between thousands, decimal comma, space before %).
-The page's script formats the numbers it draws with the same rules (see ``report.js``).
+language's templates, rather than by translating the English ``reasons`` text. Numbers are not
+formatted here: a sentence carries each number as a token (:func:`token`) that the page formats
+in its language with the one formatter, ``numbers.js`` (Russian: no-break space between
+thousands, decimal comma, space before %), as it formats every number it draws.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from functools import lru_cache
 from importlib import resources
 
 LANGS = ("en", "ru", "kk")
-MINUS = "\u2212"
-NBSP = "\u00a0"
 
 
 @lru_cache(maxsize=1)
@@ -45,53 +44,61 @@ def is_num(x) -> bool:
 
 
 # ---- numbers ------------------------------------------------------------------------------
-def num(x, lang: str, dec: int = 0, sign: bool = False) -> str:
-    """28560 -> '28,560' (en) / '28 560' (ru); signs use a true minus."""
+# The page formats every number people read, in its language, in one place (numbers.js). A
+# sentence written here carries each number as a token the page formats: ⟦kind|value|dec|sign⟧.
+TOKEN = re.compile(r"\u27e6(\w+)\|([^|\u27e7]*)\|(\d*)\|(\+?)\u27e7")
+KINDS = ("num", "pct", "share", "pts", "thr", "absthr", "km")  # as in numbers.js
+MISSING = "–"
+
+
+def token(kind: str, x, dec: int | None = None, sign: bool = False) -> str:
+    """A number in a sentence, for the page to format: '⟦pct|-12.3|1|+⟧' ('–' if missing)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown number kind {kind!r} (one of {', '.join(KINDS)})")
     if not is_num(x):
-        return "–"
-    x = float(x)
-    fmt = ui(lang)["num"]  # the language's separators (i18n.json), shared with report.js
-    body = f"{abs(x):,.{dec}f}".replace(",", "\0").replace(".", fmt["decimal"])
-    body = body.replace("\0", fmt["group"])
-    r = round(x, dec)
-    if r < 0:
-        return MINUS + body
-    if sign and r > 0:
-        return "+" + body
-    return body
+        return MISSING
+    return (
+        f"\u27e6{kind}|{float(x)!r}|{'' if dec is None else int(dec)}|{'+' if sign else ''}\u27e7"
+    )
 
 
-def pct(x, lang: str, dec: int = 1, sign: bool = True) -> str:
-    if not is_num(x):
-        return "–"
-    return num(x, lang, dec, sign) + ui(lang)["num"]["pct"]
+def num(x, dec: int = 0, sign: bool = False) -> str:
+    """A count or amount: 28560 -> '28,560' (en) / '28 560' (ru) on the page."""
+    return token("num", x, dec, sign)
 
 
-def share(x, lang: str) -> str:
+def pct(x, dec: int = 1, sign: bool = True) -> str:
+    """A percentage change: -13.389 -> '−13.4%' (en) / '−13,4 %' (ru)."""
+    return token("pct", x, dec, sign)
+
+
+def share(x) -> str:
     """A probability or share in 0..1 as a whole percentage."""
-    return pct(100 * float(x), lang, 0, sign=False) if is_num(x) else "–"
+    return token("share", x)
 
 
-def points(x, lang: str, dec: int = 1, sign: bool = True) -> str:
-    if not is_num(x):
-        return "–"
-    return num(x, lang, dec, sign) + NBSP + ui(lang)["unit_pp"]
+def points(x, dec: int = 1, sign: bool = True) -> str:
+    """Percentage points."""
+    return token("pts", x, dec, sign)
 
 
-def km(x, lang: str) -> str:
-    return num(x, lang, 0) + NBSP + ui(lang)["unit_km"] if is_num(x) else "–"
+def km(x) -> str:
+    return token("km", x)
 
 
-def threshold(x, lang: str) -> str:
-    """A threshold in percent: '+0%', '-10%' (one decimal only when needed)."""
-    if not is_num(x):
-        return "–"
-    x = float(x)
-    dec = 0 if abs(x - round(x)) < 1e-9 else 1
-    s = num(x, lang, dec, sign=True)
-    if round(x, dec) == 0:
-        s = "+" + s if not s.startswith(("+", MINUS)) else s
-    return s + ui(lang)["num"]["pct"]
+def threshold(x) -> str:
+    """A threshold in percent: '+0%', '−10%' (one decimal only when needed)."""
+    return token("thr", x)
+
+
+def abs_threshold(x) -> str:
+    """A threshold without its sign: -10 -> '10%' (for 'a fall of more than 10%')."""
+    return token("absthr", x)
+
+
+def tokens(text: str) -> list[tuple[str, float, int | None, bool]]:
+    """The numbers a sentence carries: [(kind, value, decimals, sign)], in order."""
+    return [(k, float(x), int(d) if d else None, sg == "+") for k, x, d, sg in TOKEN.findall(text)]
 
 
 def plural(n: int, forms: dict, lang: str) -> str:
@@ -123,11 +130,6 @@ def fill(template: str, **values) -> str:
 # ---- names ------------------------------------------------------------------------------
 def category(name, lang: str) -> str:
     return ui(lang)["categories"].get(str(name), str(name))
-
-
-def abs_threshold(x, lang: str) -> str:
-    """A threshold without its sign: -10 -> '10%' (for 'a fall of more than 10%')."""
-    return threshold(abs(float(x)), lang).lstrip("+") if is_num(x) else "–"
 
 
 # ---- sentences about one unit -------------------------------------------------------------
@@ -169,27 +171,27 @@ def unit_sentences(
     latest = _get(r, "latest")
     cat = str(r.get("category", ""))
     f = {
-        "latest": num(latest, lang),
+        "latest": num(latest),
         "latest_year": _year(r.get("latest_year")),
-        "forecast": num(_get(r, "forecast"), lang),
+        "forecast": num(_get(r, "forecast")),
         "target_year": _year(r.get("target_year")),
-        "change": pct(change, lang),
-        "lo_pct": pct(lo_pct, lang),
-        "hi_pct": pct(hi_pct, lang),
-        "lo": num(latest * (1 + lo_pct / 100), lang) if latest and lo_pct is not None else "–",
-        "hi": num(latest * (1 + hi_pct / 100), lang) if latest and hi_pct is not None else "–",
-        "level": share(level, lang),
-        "decline": threshold(decline, lang),
-        "growth": threshold(growth, lang),
-        "emp": pct(_get(r, "employment_change_pct"), lang),
-        "emp_thr": threshold(emp_thr, lang),
+        "change": pct(change),
+        "lo_pct": pct(lo_pct),
+        "hi_pct": pct(hi_pct),
+        "lo": num(latest * (1 + lo_pct / 100)) if latest and lo_pct is not None else "–",
+        "hi": num(latest * (1 + hi_pct / 100)) if latest and hi_pct is not None else "–",
+        "level": share(level),
+        "decline": threshold(decline),
+        "growth": threshold(growth),
+        "emp": pct(_get(r, "employment_change_pct")),
+        "emp_thr": threshold(emp_thr),
         "pole": pole_label or str(r.get("pole") or ""),
-        "dist": km(_get(r, "pole_distance_km"), lang),
-        "limit": km(ag.get("max_distance_km"), lang),
-        "pole_change": pct(_get(r, "pole_change_pct"), lang),
-        "pole_min": threshold(ag.get("pole_min_growth_pct"), lang),
-        "structural": share(_get(r, "structural_share"), lang),
-        "structural_min": share(rs.get("min_structural_share"), lang),
+        "dist": km(_get(r, "pole_distance_km")),
+        "limit": km(ag.get("max_distance_km")),
+        "pole_change": pct(_get(r, "pole_change_pct")),
+        "pole_min": threshold(ag.get("pole_min_growth_pct")),
+        "structural": share(_get(r, "structural_share")),
+        "structural_min": share(rs.get("min_structural_share")),
     }
     headline = fill(s["headline"], **f) if change is not None and latest is not None else ""
     out = {"headline": headline, "range": "", "reasons": [], "crossed": []}
@@ -231,15 +233,15 @@ def unit_sentences(
                 fill(
                     s["hysteresis"],
                     prev=category(prev, lang),
-                    points=points(policy.get("hysteresis_points"), lang, sign=False),
+                    points=points(policy.get("hysteresis_points"), sign=False),
                 )
             )
         elif prev != cat:
             reasons.append(fill(s["previous"], prev=category(prev, lang)))
     if driver_list:
-        items = ", ".join(f"{label} ({points(pp, lang)})" for label, pp in driver_list)
+        items = ", ".join(f"{label} ({points(pp)})" for label, pp in driver_list)
         if is_num(national) and abs(float(national)) >= 0.05:
-            reasons.append(fill(s["drivers_national"], list=items, national=points(national, lang)))
+            reasons.append(fill(s["drivers_national"], list=items, national=points(national)))
         else:
             reasons.append(fill(s["drivers"], list=items))
 
@@ -251,9 +253,9 @@ def unit_sentences(
                 crossed.append(
                     fill(
                         s[key],
-                        thr=threshold(thr, lang),
+                        thr=threshold(thr),
                         change=f["change"],
-                        diff=points(abs(d), lang, sign=False),
+                        diff=points(abs(d), sign=False),
                         side=s["side_above"] if d >= 0 else s["side_below"],
                     )
                 )
@@ -282,9 +284,7 @@ def sensitivity(text, policy: dict, lang: str) -> list[str]:
     u = ui(lang)
     s = u["s"]
     if not isinstance(text, str) or not text.strip():
-        return [
-            fill(s["sens_none"], max=points(policy.get("sensitivity_max_points"), lang, 0, False))
-        ]
+        return [fill(s["sens_none"], max=points(policy.get("sensitivity_max_points"), 0, False))]
     out = []
     for part in text.split(";"):
         m = SENS.match(part)
@@ -296,12 +296,12 @@ def sensitivity(text, policy: dict, lang: str) -> list[str]:
         old = (policy.get(section) or {}).get(field)
         what = u["thresholds"].get(key, key)
         if unit == "km":
-            d_txt, old_txt = km(abs(delta), lang), km(old, lang)
-            new_txt = km(old + delta, lang) if is_num(old) else "–"
+            d_txt, old_txt = km(abs(delta)), km(old)
+            new_txt = km(old + delta) if is_num(old) else "–"
         else:
-            d_txt = points(abs(delta), lang, dec=1 if delta % 1 else 0, sign=False)
-            old_txt = threshold(old, lang)
-            new_txt = threshold(old + delta, lang) if is_num(old) else "–"
+            d_txt = points(abs(delta), dec=1 if delta % 1 else 0, sign=False)
+            old_txt = threshold(old)
+            new_txt = threshold(old + delta) if is_num(old) else "–"
         out.append(
             fill(
                 s["sens"],
@@ -329,11 +329,8 @@ def data_warning(text: str, lang: str, names: dict[str, str] | None = None) -> s
     if not m or lang == "en":
         return str(text)
     u = ui(lang)
-    suffix = u["num"]["pct"]
     steps = m.group("list").replace("->", "→")
-    steps = re.sub(
-        r"([+-])(\d+)%", lambda g: (MINUS if g[1] == "-" else "+") + g[2] + suffix, steps
-    )
+    steps = re.sub(r"([+-]\d+)%", lambda g: pct(int(g[1]), 0), steps)
     unit = m.group("unit")
     return fill(
         u["s"]["jump"],
