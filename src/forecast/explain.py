@@ -23,18 +23,15 @@ import fnmatch
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from .engine import Forecast, TargetForecast
 from .errors import AdditivityError, ConfigError
 from .features import PREFIX
-
-if TYPE_CHECKING:  # the engine and LightGBM are not needed to read explanations
-    from .engine import Forecast, TargetForecast
-    from .model import GrowthModel
+from .model import GrowthModel
 
 COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
 __all__ = [

@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import explain as explain_mod
 from .config import EngineConfig
+from .engine import Forecaster
 from .errors import ForecastError
 from .policy import Policy
 from .schema import Dataset
@@ -164,8 +165,6 @@ def fit_baseline(
 ) -> Baseline:
     """Fit the engine at the data's last year; forecast every year to the last horizon; SHAP
     only of the policy target at the policy horizon (all the categories read)."""
-    from .engine import Forecaster  # LightGBM: imported only when fitting
-
     forecaster = Forecaster(config=config).fit(data, data.last_year, progress=progress)
     forecasts = forecaster.forecast(data, every_year(config)).table()
     progress(f"explaining the baseline ({policy.target} at +{policy.horizon})")
