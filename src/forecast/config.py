@@ -151,6 +151,27 @@ class EngineConfig(BaseModel):
         "projection since the series begins + conformal relative error, convolved; "
         "'conformal': split conformal on the calibration residuals alone",
     )
+    feature_consistency: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="drop features whose observed share at the forecast anchors differs from "
+        "that in the (recency-weighted) training pairs by more than this (None: keep all); "
+        "kz_annual: regional totals from 2000, labour survey mostly from 2015",
+    )
+    rebasing_years: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="census re-basing years per target (e.g. population: [1999, 2009, 2022]): "
+        "the model learns from series spliced across them (forecast.rebasing); baselines and "
+        "scores keep the published values. Empty: no splicing",
+    )
+    rebasing_risk_period: float | None = Field(
+        None,
+        gt=0,
+        description="with rebasing_years: years between census re-basings; calibration "
+        "residuals are cleaned of past re-basing breaks and the intervals add a unit's break "
+        "(drawn from past ones) with probability span / this (forecast.rebasing.RebasingRisk)",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,

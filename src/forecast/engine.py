@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy, holdout
+from . import baselines, hierarchy, holdout, rebasing
 from .combination import CombinationWeights
 from .config import EngineConfig
 from .errors import (
@@ -36,7 +36,7 @@ from .errors import (
     NotFittedError,
     SparseHistoryWarning,
 )
-from .features import FeatureBuilder, observations, pairs
+from .features import FeatureBuilder, inconsistent_features, observations, pairs
 from .intervals import ConformalIntervals, make_intervals
 from .model import GrowthModel
 from .reference import (
@@ -86,6 +86,8 @@ class _Context:
 
     data: Dataset
     refs: dict[str, Reference]
+    # the totals the baselines (CSP-VSG) read: as published, even where the model's are spliced
+    base_refs: dict[str, Reference]
     builder: FeatureBuilder
     obs: pd.DataFrame
     # the observations of top-level units only: the training pairs come from them, since a
@@ -98,11 +100,24 @@ class _Context:
         cut = data.up_to(origin)
         if config.reference_source == "units":  # totals from the units themselves
             cut = dataclasses.replace(cut, country=None, regions=None)
-        refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+        base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+        # opt-in: the model learns from series spliced across census re-basings (forecast.
+        # rebasing); baselines and scoring keep the published values
+        model_data, refs = cut, base_refs
+        if config.rebasing_years:
+            model_data = rebasing.spliced(cut, config.rebasing_years, origin)
+            refs = {
+                t: Reference.from_dataset(model_data, t, config.base_years)
+                if t in config.rebasing_years
+                else base_refs[t]
+                for t in cut.targets
+            }
         obs = observations(cut.panel, target)
         top = hierarchy.top_level(cut.units)
-        train = obs[obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
-        return cls(cut, refs, FeatureBuilder(cut, target, refs), obs, train, top)
+        model_obs = observations(model_data.panel, target)
+        train = model_obs[model_obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
+        builder = FeatureBuilder(model_data, target, refs)
+        return cls(cut, refs, base_refs, builder, obs, train, top)
 
 
 @dataclass(frozen=True)
@@ -170,6 +185,8 @@ class TargetForecaster:
         ctx = _Context.of(data, self.target, self.config, self.origin_)
         progress(f"{self.target}: training pairs")
         X, z, w = self._training_table(ctx)
+        self.dropped_features_ = self._inconsistent(ctx, X, w)
+        X = X.drop(columns=self.dropped_features_)
         self.n_pairs_ = len(X)
         self.model_: GrowthModel | None = None
         if len(X) < self.config.lightgbm.min_child_samples:
@@ -211,6 +228,18 @@ class TargetForecaster:
         pr, y, span = pr[keep].reset_index(drop=True), y[keep], span[keep]
         w = span * recency_weights(pr["t1"], self.origin_, self.config.recency_halflife)  # #11
         return _design(ctx, pr, span), y / span, w
+
+    def _inconsistent(self, ctx: _Context, X: pd.DataFrame, w: np.ndarray) -> list[str]:
+        """Opt-in (`feature_consistency`): features observed far more (or less) often at the
+        forecast anchors of the top-level units than in the weighted training pairs
+        (forecast.features.inconsistent_features); the span is always kept."""
+        tol = self.config.feature_consistency
+        if tol is None or X.empty:
+            return []
+        anc = baselines.anchors(ctx.train_obs, self.origin_, self.config.base_years)
+        rows = anc.reset_index()[["unit_id", "t0"]]
+        at = _design(ctx, rows, np.ones(len(rows)))
+        return [c for c in inconsistent_features(X, w, at, tol) if c != "span"]
 
     def _anchor_growth(self, ctx: _Context, pr: pd.DataFrame) -> np.ndarray:
         """The part of log(v1 / v0) the model does not learn: the national growth."""
@@ -288,10 +317,21 @@ class TargetForecaster:
             }
         )
         national = national_errors(ref, self.origin_, self.config.reference_method)
+        years = self.config.rebasing_years.get(self.target, [])
+        period = self.config.rebasing_risk_period
+        unit_breaks = None
+        if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
+            unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
+            residuals["error"] -= rebasing.breaks_between(res, unit_breaks)
         try:
             self.intervals_ = interval_estimator(self.config, national).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
+            return
+        if unit_breaks is not None and not unit_breaks.empty:
+            self.intervals_ = rebasing.RebasingRisk(
+                self.intervals_, unit_breaks["jump"], period, self.config.level
+            )
 
     @property
     def members(self) -> list[str]:
@@ -320,6 +360,7 @@ class TargetForecaster:
         X = None
         if self.model_ is not None:
             X = _design(ctx, req, req["span"].to_numpy(dtype=float))
+            X = X.drop(columns=getattr(self, "dropped_features_", []), errors="ignore")
             z = self.model_.predict(X)
             ref = ctx.refs.get(self.target)
             ref_growth = np.zeros(len(req))
@@ -361,7 +402,7 @@ class TargetForecaster:
     def _baseline_inputs(self, ctx: _Context, req: pd.DataFrame) -> pd.DataFrame:
         """Anchor values plus the reference totals each unit's CSP-VSG uses: its region where the
         region total is known at both the base and the anchor year, the country otherwise."""
-        ref = ctx.refs.get(self.target)
+        ref = ctx.base_refs.get(self.target)
         frame = req[["p0", "t0", "pb", "tb", "year"]].copy()
         n = len(frame)
         r0, rb, r_hat = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)

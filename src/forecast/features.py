@@ -246,3 +246,29 @@ def pairs(
             }
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def inconsistent_features(
+    train: pd.DataFrame,
+    weights: np.ndarray,
+    anchors: pd.DataFrame,
+    tolerance: float,
+) -> list[str]:
+    """Features whose availability at the forecast anchors differs from that in the training
+    pairs by more than `tolerance` (absolute difference of the observed share; training pairs
+    weighted by `weights`).
+
+    A feature observed at the anchor but missing from most training pairs (a labour survey that
+    starts late, regional totals from 2000) gives the model a value it learned almost nothing
+    about, and one missing at the anchor but observed in training sends every forecast down the
+    "missing" branch; both bias the forecast. Dropping such features keeps the model on what it
+    was trained with. Columns absent from `anchors` count as unobserved there."""
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum() if len(w) and w.sum() > 0 else np.full(len(train), 1.0 / max(len(train), 1))
+    out = []
+    for c in train.columns:
+        trained = float(np.dot(w, train[c].notna().to_numpy(dtype=float)))
+        at = float(anchors[c].notna().mean()) if c in anchors and len(anchors) else 0.0
+        if abs(trained - at) > tolerance:
+            out.append(c)
+    return out
