@@ -28,7 +28,7 @@ import pandas as pd
 from forecast import io, pipeline, rulechoice
 from forecast import reality as rc
 from forecast.markdown import table as md_table
-from forecast.policy import load_policy
+from forecast.policy import RANGE_TAIL_FACTOR, load_policy
 from forecast.trackrecord import collect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +68,12 @@ def targets(pr: pd.DataFrame, rel: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _widths(rec: pd.DataFrame) -> str:
+    hw = (np.log1p(rec["upper_pct"] / 100) - np.log1p(rec["lower_pct"] / 100)) / 2
+    q = np.nanpercentile(hw, [5, 50, 95])
+    return f"5% {q[0]:.3f}, median {q[1]:.3f}, 95% {q[2]:.3f}"
+
+
 def curve_points(curve: pd.DataFrame, chosen: float) -> pd.DataFrame:
     keep = np.isclose(curve["threshold"] * 20, np.round(curve["threshold"] * 20)) | np.isclose(
         curve["threshold"], chosen
@@ -85,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", required=True, help="origins to report on, e.g. 1993-1996")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--group", default="mining_dependent", help="0/1 units.csv column to score")
-    ap.add_argument("--config", type=Path, default=None)
+    ap.add_argument(
+        "--config", type=Path, default=None, help="engine YAML (default: the dataset's own)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "categories.md")
     args = ap.parse_args(argv)
     t0 = time.time()
@@ -93,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore")
         data = io.read_dataset(args.data)
     warnings.filterwarnings("ignore", module="forecast")
-    cfg = pipeline.load_engine_config(args.config)
+    cfg = pipeline.load_engine_config(args.config, dataset=args.data)
     policy = load_policy(args.policy)
     choose_o, report_o = years(args.choose), years(args.report)
     if set(choose_o) & set(report_o):
@@ -189,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         f"on the choosing origins): bias {chosen.probability.bias:+.4f} (log), scale "
         f"{chosen.probability.scale:.4f}, common shock sd {chosen.probability.common_sd:.4f} "
         "(log)",
+        f"- consistency with the ranges shown: on the report origins, "
+        f"{rulechoice.contradiction_share(rp_rec, level, chosen.probability):.1%} of the units "
+        f"get a calibrated chance beyond a bound of their {level:.0%} range outside "
+        f"{(1 - level) / 2 / RANGE_TAIL_FACTOR:.0%}..{(1 - level) / 2 * RANGE_TAIL_FACTOR:.0%} "
+        f"(the range says {(1 - level) / 2:.0%}); half-widths of the ranges (log scale) "
+        f"{_widths(rp_rec)}",
         f"- resettle when P(decline) >= {r_pt:.2f} and structural share >= "
         f"{chosen.resettle.min_structural_share:g}"
         + "".join(

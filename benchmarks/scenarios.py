@@ -10,26 +10,32 @@ Shock events: counties whose employment relative to the country fell or rose by 
 between the origin and one of the 3 years after it. Conditioned forecast: the baseline changed
 by `forecast.scenario_apply.apply` with, as events, the yearly surprises of the realised
 employment (relative to the baseline employment forecast, net of the all-county surprise).
-Also: a zero-size event reproduces the baseline and a sweep of cuts never raises population.
+Variants of the conditioning (`Variant`), every setting chosen on the events of the tuning
+origins only: the symmetric response with one spread between places, and the response to rises
+shrunk with a spread for each direction (`tune`). The held-back origins are only scored.
 Writes benchmarks/results/scenarios_us.md (merged into benchmarks/results/scenarios.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import platform
 import time
 import warnings
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import forecast
 from forecast import io, pipeline
-from forecast.response import estimate, relative_changes
+from forecast.response import ResponseEstimate, estimate, relative_changes
 from forecast.scenario_apply import apply
 from forecast.scenarios import EmploymentShock
+from forecast.schema import Dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 US = ROOT.parent / "shared" / "data" / "us_counties"
@@ -39,11 +45,22 @@ SHOCK = np.log(1.15)
 BREAKS = (2000,)  # LAUS county employment re-based
 
 
+def engine_key(cfg) -> str:
+    """A hash of the engine config and of the engine's source (scenario modules excepted): a
+    cached baseline is reused only while neither changes."""
+    h = hashlib.sha256(cfg.model_dump_json().encode())
+    src = Path(forecast.__file__).parent
+    for f in sorted(src.glob("*.py")):
+        if not f.name.startswith(("scenario", "response")):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def fit_baseline(data, origin: int, cache: Path) -> pd.DataFrame:
-    path = cache / f"us_{origin}_{data.digest()[:10]}.csv"
+    cfg = pipeline.load_engine_config(dataset=data.name, horizons=list(range(1, H + 1)))
+    path = cache / f"us_{origin}_{data.digest()[:10]}_{engine_key(cfg)}.csv"
     if path.exists():
         return pd.read_csv(path, dtype={"unit_id": str})
-    cfg = pipeline.load_engine_config(horizons=list(range(1, H + 1)))
     table = pipeline.predict(data, origin, cfg.horizons, cfg)
     table.to_csv(path, index=False)
     return table
@@ -90,11 +107,22 @@ def surprises(data, fc: pd.DataFrame, origin: int, units) -> list[EmploymentShoc
     return out
 
 
-def one_origin(
-    data, origin: int, cache: Path, lags: int, tau: float, response_cut: int | None = None
-) -> tuple[pd.DataFrame, dict]:
-    """Events at `origin`, conditioned with the response estimated on data up to
-    `response_cut` (default: the origin)."""
+@dataclass
+class Prepared:
+    """One origin's shock events, their baseline, the realised surprises and the response."""
+
+    origin: int
+    base: pd.DataFrame
+    shocks: list[EmploymentShock]
+    actual: pd.Series
+    shock: pd.Series
+    response: ResponseEstimate
+    fit_s: float
+
+
+def prepare(data, origin: int, cache: Path, lags: int, response_cut: int | None = None) -> Prepared:
+    """Events at `origin`; the response estimated on data up to `response_cut` (default: the
+    origin) on US non-metro counties."""
     t0 = time.perf_counter()
     fc = fit_baseline(data, origin, cache)
     fit_s = time.perf_counter() - t0
@@ -109,59 +137,119 @@ def one_origin(
     ev = events(data, origin)
     shocks = surprises(data, fc, origin, ev.index)
     units = sorted({s.unit_id for s in shocks})
-    base = fc[fc["unit_id"].isin(units)]
-    traj = apply(base, shocks, [], resp, ["realised"], 0.8, tau).forecasts["realised"]
     year = origin + H
     actual = data.panel[data.panel["year"] == year].set_index("unit_id")["population"]
-    b = base[(base["target"] == "population") & (base["year"] == year)].set_index("unit_id")
+    return Prepared(origin, fc[fc["unit_id"].isin(units)], shocks, actual, ev, resp, fit_s)
+
+
+def fell(r: pd.DataFrame) -> pd.DataFrame:
+    return r[r["shock"] < 0]
+
+
+def rose(r: pd.DataFrame) -> pd.DataFrame:
+    return r[r["shock"] > 0]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How the realised employment path conditions the forecast (forecast.scenario_apply)."""
+
+    name: str
+    heterogeneity: float = 0.0
+    rise_scale: float = 1.0
+    heterogeneity_rise: float | None = None
+
+
+def condition(p: Prepared, v: Variant) -> pd.DataFrame:
+    """Baseline and conditioned population at origin + H, with the realised one."""
+    traj = apply(
+        p.base,
+        p.shocks,
+        [],
+        p.response,
+        ["realised"],
+        0.8,
+        v.heterogeneity,
+        rise_scale=v.rise_scale,
+        heterogeneity_rise=v.heterogeneity_rise,
+    ).forecasts["realised"]
+    year = p.origin + H
+    b = p.base[(p.base["target"] == "population") & (p.base["year"] == year)].set_index("unit_id")
     c = traj[(traj["target"] == "population") & (traj["year"] == year)].set_index("unit_id")
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "origin": origin,
-            "actual": actual.reindex(b.index),
+            "origin": p.origin,
+            "actual": p.actual.reindex(b.index),
             "baseline": b["forecast"],
             "baseline_lower": b["lower"],
             "baseline_upper": b["upper"],
             "conditioned": c["forecast"].reindex(b.index),
             "lower": c["lower"].reindex(b.index),
             "upper": c["upper"].reindex(b.index),
-            "shock": ev.reindex(b.index),
+            "shock": p.shock.reindex(b.index),
         }
     ).dropna()
-    info = {
-        "origin": origin,
-        "fit_s": round(fit_s, 1),
-        "response": ", ".join(
-            f"{e:.3f} ({s:.3f})" for e, s in zip(resp.effect, resp.se, strict=True)
-        ),
-        "response_years": f"{resp.first_year}-{resp.last_year}",
-        "heterogeneity": tau,
-    }
-    return rows, info
 
 
-def calibrate(data, origins: list[int], cut: int, cache: Path, lags: int):
-    """The heterogeneity giving 80% coverage of the conditioned ranges on the tuning events."""
-    frames = [one_origin(data, o, cache, lags, 0.0, response_cut=cut)[0] for o in origins]
-    res = pd.concat(frames, ignore_index=True)
-    lo, hi = 0.0, 3.0
+def results(preps: list[Prepared], v: Variant) -> pd.DataFrame:
+    return pd.concat([condition(p, v) for p in preps], ignore_index=True)
+
+
+def coverage(r: pd.DataFrame) -> float:
+    return float(((r["actual"] >= r["lower"]) & (r["actual"] <= r["upper"])).mean())
+
+
+def bisect_tau(score, target: float = 0.8, hi: float = 3.0) -> float:
+    """The smallest spread in [0, hi] whose coverage `score(tau)` reaches `target` (coverage
+    grows with the spread); 0 when the baseline ranges already reach it."""
+    if score(0.0) >= target:
+        return 0.0
+    lo = 0.0
     for _ in range(30):
         mid = (lo + hi) / 2
-        rs = [one_origin(data, o, cache, lags, mid, response_cut=cut)[0] for o in origins]
-        cov = summarise(pd.concat(rs, ignore_index=True))["coverage_conditioned"]
-        lo, hi = (mid, hi) if cov < 0.8 else (lo, mid)
+        lo, hi = (mid, hi) if score(mid) < target else (lo, mid)
         if hi - lo < 0.005:
             break
-    tau = round(hi, 3)
-    rs = pd.concat(
-        [one_origin(data, o, cache, lags, tau, response_cut=cut)[0] for o in origins],
-        ignore_index=True,
-    )
-    rows = [
-        {"heterogeneity": 0.0, "origin": "tuning", **summarise(res)},
-        {"heterogeneity": tau, "origin": "tuning", **summarise(rs)},
-    ]
-    return tau, rows
+    return round(hi, 3)
+
+
+def tune(preps: list[Prepared]) -> tuple[list[Variant], list[dict]]:
+    """The variants, each tuned on the tuning origins' events only.
+
+    * symmetric: one spread for all events, calibrated to 80% coverage (the earlier method);
+    * by direction: the response to rises shrunk by the share (0, 0.25, ..., 1) with the least
+      MAPE on the tuning events, then a spread for falls and one for rises, each calibrated to
+      80% coverage on the tuning events of its direction.
+    """
+    rows = []
+    sym_tau = bisect_tau(lambda t: coverage(results(preps, Variant("s", t))))
+    symmetric = Variant("symmetric", sym_tau)
+    mape = {}
+    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
+        r = results(preps, Variant("s", 0.0, share))
+        mape[share] = summarise(r)["mape_conditioned"]
+        rows.append(
+            {"variant": f"rise share {share}, spread 0", "origin": "tuning", "direction": "all"}
+            | summarise(r)
+        )
+    share = min(mape, key=lambda k: (mape[k], -k))  # ties: the larger share (less shrinkage)
+    tau_f, tau_r = sym_tau, sym_tau
+    for _ in range(2):  # each direction's spread, the other held (events mix signed steps)
+        tau_f = bisect_tau(
+            lambda t, other=tau_r: coverage(fell(results(preps, Variant("d", t, share, other))))
+        )
+        tau_r = bisect_tau(
+            lambda t, other=tau_f: coverage(rose(results(preps, Variant("d", other, share, t))))
+        )
+    by_direction = Variant("by direction", tau_f, share, tau_r)
+    variants = [Variant("unconditioned spread (tau 0)"), symmetric, by_direction]
+    for v in variants:
+        r = results(preps, v)
+        for name, part in (("fell", fell(r)), ("rose", rose(r)), ("all", r)):
+            rows.append(
+                {"variant": v.name, "origin": "tuning", "direction": name} | summarise(part)
+            )
+    return variants, rows
 
 
 def summarise(r: pd.DataFrame) -> dict:
@@ -194,14 +282,19 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def describe(v: Variant) -> str:
+    rise = "" if v.heterogeneity_rise is None else f", rises {v.heterogeneity_rise}"
+    return f"{v.name} (spread {v.heterogeneity}{rise}; response to rises x {v.rise_scale})"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--origins", default="2000,2001", help="held-back test origins")
     ap.add_argument(
         "--tune-origins",
         default="1994,1995",
-        help="origins whose events calibrate the heterogeneity (response estimated on data up "
-        "to the first test origin)",
+        help="origins whose events choose the variants' settings (response estimated on data "
+        "up to the first test origin)",
     )
     ap.add_argument("--states", default="", help="comma-separated state FIPS (a quick slice)")
     ap.add_argument("--lags", type=int, default=4)
@@ -218,8 +311,6 @@ def main() -> int:
             keep = data.units.index[
                 data.units["region"].isin([f"US-{s}" for s in args.states.split(",")])
             ]
-            from forecast.schema import Dataset
-
             data = Dataset(
                 name=data.name,
                 path=data.path,
@@ -231,31 +322,33 @@ def main() -> int:
                 warnings=data.warnings,
             )
         origins = [int(o) for o in args.origins.split(",")]
-        tune = [int(o) for o in args.tune_origins.split(",") if o]
-        tau, tuning = calibrate(data, tune, min(origins), cache, args.lags) if tune else (0.0, [])
-        frames, infos = [], []
-        for o in origins:
-            for t in (0.0, tau):
-                r, info = one_origin(data, o, cache, args.lags, t)
-                frames.append(r.assign(heterogeneity=t))
-                infos.append(info)
-                print(info, summarise(r))
-    res = pd.concat(frames, ignore_index=True)
+        tune_at = [int(o) for o in args.tune_origins.split(",") if o]
+        tuning = [prepare(data, o, cache, args.lags, response_cut=min(origins)) for o in tune_at]
+        variants, tune_rows = tune(tuning)
+        tests = [prepare(data, o, cache, args.lags) for o in origins]
     rows = []
-    for t in (0.0, tau):
-        r = res[res["heterogeneity"] == t]
+    for v in variants:
+        r = results(tests, v)
         for o in origins:
             rows.append(
-                {
-                    "heterogeneity": t,
-                    "origin": o,
-                    "direction": "all",
-                    **summarise(r[r["origin"] == o]),
-                }
+                {"variant": v.name, "origin": o, "direction": "all"}
+                | summarise(r[r["origin"] == o])
             )
         for name, m in (("fell", r["shock"] < 0), ("rose", r["shock"] > 0)):
-            rows.append({"heterogeneity": t, "origin": "all", "direction": name, **summarise(r[m])})
-        rows.append({"heterogeneity": t, "origin": "all", "direction": "all", **summarise(r)})
+            rows.append({"variant": v.name, "origin": "all", "direction": name} | summarise(r[m]))
+        rows.append({"variant": v.name, "origin": "all", "direction": "all"} | summarise(r))
+    infos = [
+        {
+            "origin": p.origin,
+            "fit_s": round(p.fit_s, 1),
+            "events": len(p.shock),
+            "response": ", ".join(
+                f"{e:.3f} ({s:.3f})" for e, s in zip(p.response.effect, p.response.se, strict=True)
+            ),
+            "response_years": f"{p.response.first_year}-{p.response.last_year}",
+        }
+        for p in tuning + tests
+    ]
     text = [
         "## Held-back shock events (US counties)",
         "",
@@ -267,17 +360,20 @@ def main() -> int:
         f" run time {time.perf_counter() - start:.0f} s",
         "- events: relative employment change >= 15% (either way) between the origin and one of "
         "the 3 years after it; population error at origin + 5",
-        "- response: us_nonmetro estimate refitted on data up to each origin (lags "
-        f"{args.lags}, 2000 LAUS break dropped)",
+        "- response: us_nonmetro estimate refitted on data up to each test origin (lags "
+        f"{args.lags}, 2000 LAUS break dropped); at the tuning origins on data up to the first "
+        "test origin",
+        f"- variants, every setting chosen on the events of the tuning origins {args.tune_origins}"
+        " only:",
+        *[f"  - {describe(v)}" for v in variants],
         "",
-        f"- heterogeneity (spread of the response between places) calibrated to 80% coverage "
-        f"on the events of the tuning origins {args.tune_origins}: **{tau:.3f}**",
+        "Held-back test origins:",
         "",
         table(rows),
         "",
-        "Tuning origins (response estimated on data up to the first test origin):",
+        f"Tuning origins {args.tune_origins} (where the settings were chosen):",
         "",
-        table(tuning) if tuning else "(none)",
+        table(tune_rows),
         "",
         "Response used at each origin (cumulative effect by years since the change, se):",
         "",

@@ -16,6 +16,8 @@ from forecast.policy import (
     load_policy,
     prob_below,
     quantile_pct,
+    range_contradiction,
+    range_tails,
     sensitivity_summary,
 )
 
@@ -153,6 +155,63 @@ def test_calibration_moves_the_probabilities():
     assert (
         cat(policy=common, change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)["p_decline"]
         < base["p_decline"]
+    )
+
+
+def test_threshold_of_one_means_no_calls_even_without_an_interval():
+    # a unit without an interval gets probability 0 or 1; a rule that paid nowhere on the record
+    # (min_probability 1) must still call nobody
+    never = Policy(resettle={"min_probability": 1.0, "boundary_probability": 0.3})
+    c = cat(policy=never, change_pct=-40.0, lower_pct=np.nan, upper_pct=np.nan)
+    assert c["p_decline"] == 1.0 and c["category"] == "stabilize" and c["boundary"]
+    assert cat(change_pct=-40.0, lower_pct=np.nan, upper_pct=np.nan)["category"] == "resettle"
+    no_div = Policy(diversify={"min_probability": 1.0})
+    c = cat(policy=no_div, change_pct=30.0, lower_pct=np.nan, upper_pct=np.nan)
+    assert c["p_growth"] == 1.0 and c["category"] == "stabilize"
+
+
+def test_identity_calibration_puts_the_range_bounds_at_their_quantiles():
+    below, above = range_tails(-20.0, -30.0, -12.0, LEVEL)
+    assert below == pytest.approx(0.1) and above == pytest.approx(0.1)
+    assert not range_contradiction(-20.0, -30.0, -12.0, LEVEL)
+    assert not range_contradiction(-20.0, np.nan, np.nan, LEVEL, Probability(bias=0.5))
+
+
+def test_a_probability_contradicting_its_range_is_caught():
+    # the calibration fitted before the shared-shock intervals, on a Zhanatas-like range:
+    # 80% range -11.3% .. +57.7%, so P(below -10%) is above 10%, yet it said about 2%
+    old = Probability(bias=0.0786, scale=0.4555, common_sd=0.1393)
+    args = (20.0, -11.3, 57.7, LEVEL)
+    assert prob_below(-10.0, *args) > 0.1
+    assert prob_below(-10.0, *args, old) < 0.05
+    assert range_contradiction(*args, old)
+    assert not range_contradiction(*args, Probability(scale=1.2))  # a mild widening is fine
+
+
+# half-widths (log scale) of the 80% ranges the engine gives at the policy horizon (10 years) on
+# the data each policy categorises: the narrowest to the widest on the track records of
+# benchmarks/results/categories_*.md (the "consistency with the ranges shown" line), the
+# narrow end taken a quarter lower (a shift or a shared spread contradicts narrow ranges most)
+SHIPPED = {
+    "policy.yaml": (0.14, 0.55),  # the monotowns, categorised from kz_annual
+    "policy_kz_annual.yaml": (0.14, 0.55),
+    "policy_us_counties.yaml": (0.057, 0.21),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_calibration_does_not_contradict_the_ranges(name):
+    cal = load_policy(ROOT / "experiments" / name).probability
+    widths = np.linspace(*SHIPPED[name], 12)
+    mu = np.repeat(np.log1p(np.array([-0.3, -0.1, 0.0, 0.1, 0.3])), len(widths))
+    hw = np.tile(widths, 5)
+    change, lower, upper = (100 * np.expm1(x) for x in (mu, mu - hw, mu + hw))
+    bad = range_contradiction(change, lower, upper, LEVEL, cal)
+    below, above = range_tails(change, lower, upper, LEVEL, cal)
+    assert not bad.any(), (
+        f"{name}: calibration {cal} contradicts the 80% range for half-widths "
+        f"{sorted(set(np.round(hw[bad], 2)))}: chance below the range {below.min():.3f}.."
+        f"{below.max():.3f}, above it {above.min():.3f}..{above.max():.3f} (the range says 0.1)"
     )
 
 

@@ -627,3 +627,24 @@ def test_default_report_is_small_and_has_the_2022_map(real_run: Path):
     units = pd.read_csv(real_run / "units.csv")
     assert set(units["region"].dropna()) <= regions
     assert {c["name"] for c in data["map"]["cities"]} >= set(units["nearest_city_250k"].dropna())
+
+
+def test_a_resettle_threshold_of_one_reads_as_never_in_every_language():
+    """min_probability 1 is how a policy says no threshold was right often enough on the record
+    (the US policy): the headline must say resettlement is not proposed, never "from 100%"."""
+    from forecast.report.headline import headline, headline_text
+
+    row = {"category": "stabilize", "p_decline": 0.7, "p_stabilize": 0.2, "p_growth": 0.1}
+    row["probability_ok"] = False
+    policy = {"thresholds": {"decline_pct": -10, "growth_pct": 0}}
+    never = headline(row, {**policy, "resettle": {"min_probability": 1.0}}, 0.8)
+    assert (never["rule"], never["p_rule"]) == ("never", None)
+    half = headline(row, {**policy, "resettle": {"min_probability": 0.5}}, 0.8)
+    assert (half["rule"], half["p_rule"]) == ("probability", 0.5)
+    texts = {
+        lang: headline_text(never, row, {**policy, "resettle": {"min_probability": 1.0}}, lang)
+        for lang in ("en", "ru", "kk")
+    }
+    assert "not proposed on this data" in texts["en"]
+    assert "не предлагается" in texts["ru"] and "ұсынылмайды" in texts["kk"]
+    assert all("100" not in t for t in texts.values())

@@ -60,8 +60,12 @@ def test_cost_ratio_sets_the_threshold_on_calibrated_probabilities():
 
 def test_calibration_recovers_a_too_narrow_interval():
     rec = history(6000, true_scale=1.6)
-    cal = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale")
+    cal = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale", range_weight=0)
     assert cal.scale == pytest.approx(1.6, abs=0.15)
+    # kept consistent with the ranges shown (tails within 5%..20%), it widens as far as that goes
+    held = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale")
+    assert 1.3 < held.scale < cal.scale
+    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
     mode, table = rulechoice.select_calibration(rec, Policy(), LEVEL)
     assert mode != "identity"  # fitting the spread beats the stated one on left-out origins
     assert set(table["left_out"]) == {1990, 1995}
@@ -87,3 +91,46 @@ def test_current_state_criterion_kept_only_when_it_helps():
     assert choice.policy.current_state[0].at_least in (0.0, 1.0, 2.0)
     rec = rec.drop(columns="unemployment_gap")
     assert rulechoice.choose(rec, Policy(), LEVEL, mode="identity").policy.current_state == []
+
+
+def test_precision_requirement_withholds_calls_that_were_rarely_right():
+    # decline at random (one unit in five, whatever the forecast): no threshold is right 60% of
+    # the time, so the rule calls nobody; the cost rule alone would still pick a threshold
+    rec = history(4000, seed=3)
+    rng = np.random.default_rng(99)  # not the history's seed: independent of the forecasts
+    rec["realized_pct"] = np.where(rng.uniform(size=len(rec)) < 0.2, -20.0, 5.0)
+    strict = Policy(choice={"cost_false_resettle": 0.2, "resettle_min_precision": 0.6})
+    loose = Policy(choice={"cost_false_resettle": 0.2})
+    assert rulechoice.choose(rec, loose, LEVEL, mode="identity").policy.resettle.min_probability < 1
+    got = rulechoice.choose(rec, strict, LEVEL, mode="identity").policy
+    assert got.resettle.min_probability == rulechoice.NO_CALLS
+    assert (p_decline(rec) >= got.resettle.min_probability).sum() == 0
+
+
+def test_precision_requirement_is_met_on_the_record_when_it_can_be():
+    # decline follows the stated probability (calibrated): the cheapest threshold at 2:1 sits near
+    # 2/3; asking for 90% precision moves it up to where the calls were right 90% of the time
+    rec = history(20_000, seed=4)
+    pol = Policy(choice={"diversify_min_precision": 0.9, "min_calls": 50})
+    choice = rulechoice.choose(rec, pol, LEVEL, mode="identity")
+    m = choice.policy.diversify.min_probability
+    row = choice.diversify_curve.set_index("threshold").loc[m]
+    assert row["precision"] >= 0.9 and row["called"] >= 50
+    free = rulechoice.choose(rec, Policy(), LEVEL, mode="identity").policy.diversify
+    assert free.min_probability < m
+
+
+def test_calibration_never_contradicts_the_ranges_it_is_shown_with():
+    # outcomes 0.15 (log) above the forecast median, intervals of the right width: the log loss
+    # alone would move the median so far that the calibrated chance of landing below the stated
+    # 80% range drops under 5%; the fit keeps every unit within the range's 5%..20%
+    rec = history(6000, seed=6)
+    rec["realized_pct"] = 100 * np.expm1(np.log1p(rec["realized_pct"] / 100) + 0.15)
+    free = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common", range_weight=0)
+    held = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    assert free.bias == pytest.approx(0.15, abs=0.03)
+    assert rulechoice.contradiction_share(rec, LEVEL, free) > 0.5
+    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
+    ident = rulechoice.log_loss(rec, Policy(), LEVEL, Policy().probability)
+    assert 0 < held.bias < free.bias
+    assert rulechoice.log_loss(rec, Policy(), LEVEL, held) < ident  # still an improvement

@@ -196,6 +196,22 @@ def test_shape_errors(tmp_path, event, message):
     assert message in str(exc.value)
 
 
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        ("{rise_scale: 1.5}", "response.rise_scale: Input should be less than or equal to 1"),
+        ("{rise_scale: -0.1}", "response.rise_scale: Input should be greater than or equal to 0"),
+        ("{heterogeneity_rise: -1}", "response.heterogeneity_rise: Input should be greater"),
+    ],
+)
+def test_response_errors(tmp_path, response, message):
+    body = one_event("{type: jobs, unit: MINE, year: 2025, percent: 1}")
+    path = write(tmp_path, body.replace("scenarios:", f"response: {response}\nscenarios:", 1))
+    with pytest.raises(ConfigError) as exc:
+        load_scenarios(path)
+    assert str(exc.value).startswith(f"{path}: {message}")
+
+
 def test_duplicate_and_reserved_names(tmp_path):
     ev = "{type: jobs, unit: MINE, year: 2025, percent: 1}"
     body = f"scenarios:\n  - {{name: a, events: [{ev}]}}\n  - {{name: a, events: [{ev}]}}\n"
@@ -277,6 +293,49 @@ def test_larger_cut_never_gives_larger_population(tmp_path):
             if previous is not None:
                 assert (now <= previous + 1e-9).all(), (response.group, cut)
             previous = now
+
+
+def _pop(tmp_path, event: str, **kw) -> pd.DataFrame:
+    _, (shocks, moves) = check(tmp_path, one_event(event))
+    out = apply(baseline_table(), shocks, moves, RESPONSE, ["s1"], 0.8, 0.1, **kw).table
+    return out[out["target"] == "population"].set_index("year")
+
+
+def test_rises_respond_by_their_own_share(tmp_path):
+    gain = "{type: new_jobs, unit: MINE, year: 2023, persons: 1000}"
+    full = _pop(tmp_path, gain)
+    half = _pop(tmp_path, gain, rise_scale=0.5)
+    none = _pop(tmp_path, gain, rise_scale=0.0, heterogeneity_rise=0.3)
+    s = np.log(6000 / 5000)
+    for year, eff in ((2023, 0.1), (2025, 0.3)):
+        assert full.loc[year, "response_log"] == pytest.approx(eff * s)
+        assert half.loc[year, "response_log"] == pytest.approx(0.5 * eff * s)
+    # no response: the baseline point, a range widened only by the spread for rises
+    assert (none["forecast"] == none["baseline"]).all()
+    z = 1.2815515655446004
+    lo = np.log(none["baseline"] / none["baseline_lower"])
+    assert np.log(none.loc[2025, "forecast"] / none.loc[2025, "lower"]) == pytest.approx(
+        np.hypot(lo.loc[2025], z * 0.3 * s)
+    )
+    # falls keep the whole estimate
+    cut = "{type: jobs, unit: MINE, year: 2023, percent: -20}"
+    a, b = _pop(tmp_path, cut), _pop(tmp_path, cut, rise_scale=0.0, heterogeneity_rise=0.3)
+    assert (a[["forecast", "lower", "upper"]] == b[["forecast", "lower", "upper"]]).all().all()
+
+
+def test_population_never_falls_with_more_jobs_across_zero(tmp_path):
+    previous = None
+    for persons in range(-4500, 3000, 250):
+        ev = f"{{type: jobs, unit: MINE, year: 2023, persons: {persons}}}"
+        now = _pop(tmp_path, ev, rise_scale=0.3)["forecast"].to_numpy()
+        if previous is not None:
+            assert (now >= previous - 1e-9).all(), persons
+        previous = now
+
+
+def test_rise_scale_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match="rise_scale must be between 0 and 1, got 1.5"):
+        apply(baseline_table(), [], [], RESPONSE, ["s1"], 0.8, rise_scale=1.5)
 
 
 def test_resettlement_conserves_people(tmp_path):

@@ -108,6 +108,13 @@ def test_categories_per_scenario(scenario_run):
     assert set(cats["scenario"]) == {"baseline", "nothing", "temirtau_cut", "arkalyk_moves"}
     assert cats.groupby("scenario").size().eq(27).all()  # the 27 monotowns of the policy
     assert cats["confidence"].between(0, 1).all()
+    # the outcome probabilities under each scenario: they add up to one, and the category's
+    # confidence is one of them (the policy's definition)
+    probs = cats[["p_decline", "p_stabilize", "p_growth"]]
+    assert (probs.sum(axis=1) - 1).abs().max() < 1e-5  # written with 6 significant digits
+    band = {"resettle": "p_decline", "stabilize": "p_stabilize", "diversify": "p_growth"}
+    for r in cats[cats["category"].isin(band)].itertuples():
+        assert r.confidence == getattr(r, band[r.category])
     nothing = cats[cats["scenario"] == "nothing"]
     assert not nothing["changed"].any()
     changed = cats[cats["changed"]]

@@ -249,6 +249,12 @@ def scenario(
         help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
     ),
     track: bool = typer.Option(True, help="log the scenarios to MLflow"),
+    reuse: bool = typer.Option(
+        True,
+        "--reuse/--refit",
+        help="reuse the baseline of the newest finished run of the same data and engine config "
+        "(default), or fit the engine again",
+    ),
 ):
     """What if: each scenario's trajectories with 80% ranges and the category under it."""
     from . import pipeline, scenario_run
@@ -262,15 +268,34 @@ def scenario(
         pol, _ = pipeline.resolve_policy(policy)
         with _progress("scenarios") as report:
             res = scenario_run.run(
-                data, path, config=cfg, policy=pol, runs_root=runs, track=track, progress=report
+                data,
+                path,
+                config=cfg,
+                policy=pol,
+                runs_root=runs,
+                track=track,
+                reuse=reuse,
+                progress=report,
             )
     cats = res.categories
+    th = pol.thresholds
+    # the outcome probabilities the rules read (as categories.csv and the report do)
+    probs = {
+        "p_decline": f"P(< {th.decline_pct:+.0f}%)",
+        "p_stabilize": "P(between)",
+        "p_growth": f"P(>= {th.growth_pct:+.0f}%)",
+    }
     t = Table(title=f"category under each scenario ({path.name})")
-    for col in ("scenario", "town", "category", "confidence", "baseline", "change"):
-        t.add_column(col)
+    for col in ("scenario", "town", "baseline", "category", *probs.values(), "change"):
+        t.add_column(col, justify="right" if col in (*probs.values(), "change") else "left")
     for r in cats[cats["changed"]].itertuples():
         t.add_row(
-            r.scenario, str(r.name), r.category, f"{r.confidence:.2f}", r.baseline_category, "yes"
+            r.scenario,
+            str(r.name),
+            r.baseline_category,
+            r.category,
+            *(f"{getattr(r, p):.0%}" for p in probs),
+            f"{r.change_pct:+.1f}% ({r.baseline_change_pct:+.1f}%)",
         )
     console.print(t if cats["changed"].any() else "no scenario changes a category")
     robust = scenario_run.robust_units(cats)

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import shap
 import yaml
 
 from .engine import Forecast, TargetForecast
@@ -108,6 +107,8 @@ def _shap(
     model: GrowthModel, X: pd.DataFrame, output: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """SHAP values of the model on X, checked to add up to `output` (what the engine used)."""
+    import shap  # slow to import (numba, scikit-learn, matplotlib): only where SHAP is computed
+
     Xc = model.prepare(X)
     explainer = shap.TreeExplainer(model.booster)
     values = np.asarray(explainer.shap_values(Xc), dtype=float)

@@ -94,7 +94,7 @@ class Resettle(BaseModel):
         gt=0,
         le=1,
         description="precautionary rule: resettle only when P(change < decline_pct) is at least "
-        "this (0.9 with an 80% interval is the old 'whole interval below' rule)",
+        "this (0.9 with an 80% interval is the old 'whole interval below' rule; 1: never)",
     )
     boundary_probability: float = Field(
         0.5, gt=0, le=1, description="below min_probability but at least this: boundary case"
@@ -125,7 +125,10 @@ class Resettle(BaseModel):
 class Diversify(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_probability: float = Field(
-        0.5, gt=0, le=1, description="diversify only when P(change >= growth_pct) is at least this"
+        0.5,
+        gt=0,
+        le=1,
+        description="diversify only when P(change >= growth_pct) is at least this (1: never)",
     )
 
 
@@ -162,6 +165,17 @@ class ChoiceCriteria(BaseModel):
     )
     cost_false_diversify: float = Field(1.0, gt=0, description="diversify, and it did not grow")
     cost_missed_growth: float = Field(1.0, gt=0, description="a growing town not told diversify")
+    resettle_min_precision: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="resettle only from a probability whose calls were right at least this "
+        "often on the record (with at least min_calls calls); none qualifies: no resettle",
+    )
+    diversify_min_precision: float | None = Field(
+        None, ge=0, le=1, description="the same requirement for diversify"
+    )
+    min_calls: int = Field(10, ge=1, description="calls on the record a precision is read from")
 
 
 class Focus(BaseModel):
@@ -235,6 +249,44 @@ def quantile_pct(
     return 100 * np.expm1(np.where(no_interval, mu, x))
 
 
+# A calibrated probability contradicts the range shown beside it "by a wide margin" when the
+# calibrated chance of landing beyond either bound of the stated `level` range is less than half
+# or more than twice the (1 - level) / 2 the range stands for (10% for an 80% range): e.g. a
+# range -11% .. +58% shown with a 2% chance of falling below -10%.
+RANGE_TAIL_FACTOR = 2.0
+
+
+def range_tails(
+    change_pct, lower_pct, upper_pct, level: float, cal: Probability | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The calibrated P(change < lower_pct) and P(change > upper_pct) of each unit's own range:
+    both (1 - level) / 2 under the identity calibration."""
+    args = (change_pct, lower_pct, upper_pct, level, cal)
+    return prob_below(lower_pct, *args), 1 - prob_below(upper_pct, *args)
+
+
+def range_contradiction(
+    change_pct,
+    lower_pct,
+    upper_pct,
+    level: float,
+    cal: Probability | None = None,
+    factor: float = RANGE_TAIL_FACTOR,
+) -> np.ndarray:
+    """True where the calibrated probabilities contradict the unit's stated range by a wide
+    margin: a tail beyond a bound under (1 - level) / 2 / factor or over (1 - level) / 2 x
+    factor. Units without an interval never contradict it."""
+    tail = (1 - level) / 2
+    below, above = range_tails(change_pct, lower_pct, upper_pct, level, cal)
+    lo, hi = tail / factor, tail * factor
+    with np.errstate(invalid="ignore"):
+        bad = (below < lo) | (below > hi) | (above < lo) | (above > hi)
+    no_interval = np.isnan(np.asarray(lower_pct, dtype=float)) | np.isnan(
+        np.asarray(upper_pct, dtype=float)
+    )
+    return bad & ~no_interval
+
+
 def probabilities(f: pd.DataFrame, p: Policy, level: float, decline=None, growth=None):
     """Calibrated (p_decline, p_growth) for each row of the facts table."""
     t = p.thresholds
@@ -300,13 +352,22 @@ def _assign(
     jobs_collapse = (
         emp.notna() & (emp < emp_thr) if emp_thr is not None else pd.Series(False, index=f.index)
     )
-    probability_ok = pd.Series(p_decline >= r.min_probability, index=f.index)
+    # a threshold of 1 means no calls at all (no threshold paid on the record), also for units
+    # without an interval, whose probabilities are 0 or 1
+    probability_ok = pd.Series(
+        (p_decline >= r.min_probability) & (r.min_probability < 1), index=f.index
+    )
     structural = f.get("structural_share", pd.Series(np.nan, index=f.index))
     structural_ok = structural.isna() | (structural >= r.min_structural_share)
     state_resettle = _state_ok(f, p, "resettle")
     state_diversify = _state_ok(f, p, "diversify")
     resettle = probability_ok & structural_ok & state_resettle
-    diversify = (p_growth >= dv.min_probability) & ~jobs_collapse & state_diversify
+    diversify = (
+        (p_growth >= dv.min_probability)
+        & (dv.min_probability < 1)
+        & ~jobs_collapse
+        & state_diversify
+    )
     band = np.where(resettle, "resettle", np.where(diversify, "diversify", "stabilize"))
     boundary = ~resettle & (p_decline >= r.boundary_probability)
     a = p.agglomeration

@@ -27,10 +27,23 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from .policy import Policy, Probability, StateCriterion, prob_below
+from .policy import (
+    RANGE_TAIL_FACTOR,
+    Policy,
+    Probability,
+    StateCriterion,
+    prob_below,
+    range_contradiction,
+    range_tails,
+)
 
 GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
-RESETTLE_FLOOR = 0.5  # resettlement is never advised on less than even odds
+# weight of the range penalty in the calibration fit: a calibrated probability must not
+# contradict the range shown beside it (policy.RANGE_TAIL_FACTOR); 0 fits the log loss alone
+RANGE_WEIGHT = 100.0
+RANGE_GRID = 20  # widths of the ranges the penalty checks beside the record's own
+RESETTLE_FLOOR = 0.5
+NO_CALLS = 1.0  # no threshold meets the required precision: nothing called (policy reads 1 so)  # resettlement is never advised on less than even odds
 STRUCTURAL_GRID = (0.0, 0.25, 0.5)
 STATE_CANDIDATES = {  # indicator -> (direction that signals decline, candidate bounds)
     "unemployment_gap": ("at_least", (-1.0, 0.0, 1.0, 2.0)),
@@ -84,17 +97,66 @@ def _params(names: tuple[str, ...], theta: np.ndarray) -> Probability:
     )
 
 
+def _tail_excess(change, lower, upper, level: float, cal: Probability) -> np.ndarray:
+    tail = (1 - level) / 2
+    below, above = range_tails(change, lower, upper, level, cal)
+    excess = []
+    for t in (below, above):
+        t = np.clip(np.asarray(t, dtype=float), 1e-9, 1)
+        excess.append(np.maximum(np.abs(np.log(t / tail)) - np.log(RANGE_TAIL_FACTOR / 1.1), 0))
+    return np.concatenate(excess)
+
+
+def range_penalty(record: pd.DataFrame, level: float, cal: Probability) -> float:
+    """How far `cal` takes the probabilities from the ranges shown beside them: the mean squared
+    excess of |log(calibrated tail / stated tail)| over log(RANGE_TAIL_FACTOR / 1.1) (0 when
+    every calibrated tail is within a factor 1.8 of the stated one, a margin inside the factor
+    2 beyond which `policy.range_contradiction` calls it a contradiction), over both tails of
+    every unit of the record, plus the same over a grid of ranges from half the narrowest of the
+    record to the widest: later forecasts may be narrower than the record's (a shift or a
+    shared spread contradicts narrow ranges most)."""
+    e = _tail_excess(record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
+    hw = (np.log1p(record["upper_pct"] / 100) - np.log1p(record["lower_pct"] / 100)) / 2
+    hw = hw[np.isfinite(hw) & (hw > 0)]
+    if len(hw) == 0:
+        return float(np.nanmean(e**2)) if np.isfinite(e).any() else 0.0
+    q1, q99 = np.percentile(hw, [1, 99])
+    grid = np.geomspace(q1 / 2, q99, RANGE_GRID)
+    g = _tail_excess(0.0, 100 * np.expm1(-grid), 100 * np.expm1(grid), level, cal)
+    return float(np.nanmean(e**2) + np.nanmean(g**2))
+
+
+def contradiction_share(record: pd.DataFrame, level: float, cal: Probability) -> float:
+    """Share of the units whose calibrated probabilities contradict their range (see
+    `policy.range_contradiction`)."""
+    bad = range_contradiction(
+        record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal
+    )
+    return float(np.mean(bad)) if len(bad) else 0.0
+
+
 def fit_probability(
-    record: pd.DataFrame, policy: Policy, level: float, mode: str = "scale+common"
+    record: pd.DataFrame,
+    policy: Policy,
+    level: float,
+    mode: str = "scale+common",
+    range_weight: float = RANGE_WEIGHT,
 ) -> Probability:
-    """The calibration with the least log loss of the decline and growth events; `mode` (a key
-    of MODES) says which parameters are fitted."""
+    """The calibration with the least log loss of the decline and growth events, penalised by
+    `range_weight` x `range_penalty` so that the calibrated probabilities stay consistent with
+    the ranges shown beside them; `mode` (a key of MODES) says which parameters are fitted."""
     names = MODES[mode]
     if not names:
         return Probability()
     start = np.array([0.02 if n == "common_sd" else 0.0 for n in names])
+
+    def objective(th: np.ndarray) -> float:
+        cal = _params(names, th)
+        loss = log_loss(record, policy, level, cal)
+        return loss + (range_weight * range_penalty(record, level, cal) if range_weight else 0)
+
     res = minimize(
-        lambda th: log_loss(record, policy, level, _params(names, th)),
+        objective,
         start,
         method="Nelder-Mead",
         options={"xatol": 1e-4, "fatol": 1e-7},
@@ -123,6 +185,7 @@ def select_calibration(record: pd.DataFrame, policy: Policy, level: float):
                     "scale": cal.scale,
                     "common_sd": cal.common_sd,
                     "log_loss": log_loss(record[held], policy, level, cal),
+                    "contradicting_range": contradiction_share(record[held], level, cal),
                 }
             )
     table = pd.DataFrame(rows)
@@ -153,11 +216,37 @@ def pr_curve(prob: np.ndarray, event: np.ndarray, grid: np.ndarray = GRID, mask=
     return pd.DataFrame(rows)
 
 
-def _cheapest(curve: pd.DataFrame, cost_false: float, cost_missed: float) -> pd.Series:
+def _cheapest(
+    curve: pd.DataFrame,
+    cost_false: float,
+    cost_missed: float,
+    min_precision: float | None = None,
+    min_calls: int = 0,
+) -> pd.Series:
+    """The threshold of the least cost among those whose precision on the record is at least
+    `min_precision` with at least `min_calls` calls; if none qualifies, no calls (threshold
+    NO_CALLS)."""
     cost = cost_false * curve["false_calls"] + cost_missed * curve["missed"]
-    best = cost.min()
+    ok = pd.Series(True, index=curve.index)
+    if min_precision is not None:
+        ok = (curve["precision"] >= min_precision - 1e-9) & (curve["called"] >= min_calls)
+    if not ok.any():
+        n_event = int(curve["correct"].iloc[0] + curve["missed"].iloc[0]) if len(curve) else 0
+        return pd.Series(
+            {
+                "threshold": NO_CALLS,
+                "called": 0,
+                "correct": 0,
+                "false_calls": 0,
+                "missed": n_event,
+                "precision": np.nan,
+                "recall": 0.0,
+                "cost": float(cost_missed * n_event),
+            }
+        )
+    best = cost[ok].min()
     # ties: the most precautionary (highest) threshold
-    pick = curve.loc[cost[cost <= best + 1e-9].index[-1]].copy()
+    pick = curve.loc[cost[ok & (cost <= best + 1e-9)].index[-1]].copy()
     pick["cost"] = float(best)
     return pick
 
@@ -210,7 +299,13 @@ def choose_resettle(
             grid=GRID[GRID >= RESETTLE_FLOOR],
             mask=_structural_ok(record, share) & state,
         )
-        pick = _cheapest(curve, ch.cost_false_resettle, ch.cost_missed_decline)
+        pick = _cheapest(
+            curve,
+            ch.cost_false_resettle,
+            ch.cost_missed_decline,
+            ch.resettle_min_precision,
+            ch.min_calls,
+        )
         trials.append({"min_structural_share": share, **pick.to_dict()})
         if best is None or pick["cost"] < best[0] - 1e-9:
             best = (pick["cost"], share, float(pick["threshold"]), curve)
@@ -241,6 +336,8 @@ def choose_state_criteria(
             pr_curve(p_decline, dec, grid=GRID[GRID >= RESETTLE_FLOOR], mask=mask),
             ch.cost_false_resettle,
             ch.cost_missed_decline,
+            ch.resettle_min_precision,
+            ch.min_calls,
         )
         m = pooled["threshold"]
         per = {}
@@ -302,6 +399,12 @@ def choose(record: pd.DataFrame, policy: Policy, level: float, mode: str | None 
     new.resettle.boundary_probability = watch_threshold(p_decline, dec, ch.watch_recall, threshold)
     jobs_ok = np.ones(len(record), dtype=bool)
     d_curve = pr_curve(p_growth, gro, mask=jobs_ok)
-    pick = _cheapest(d_curve, ch.cost_false_diversify, ch.cost_missed_growth)
+    pick = _cheapest(
+        d_curve,
+        ch.cost_false_diversify,
+        ch.cost_missed_growth,
+        ch.diversify_min_precision,
+        ch.min_calls,
+    )
     new.diversify.min_probability = float(pick["threshold"])
     return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials)

@@ -119,6 +119,9 @@ def apply(
     level: float,
     heterogeneity: float = 0.0,
     parents: dict[str, str] | None = None,
+    *,
+    rise_scale: float = 1.0,
+    heterogeneity_rise: float | None = None,
 ) -> Trajectories:
     """Scenario trajectories from the baseline forecasts table (unit_id, target, origin_year,
     horizon, year, forecast, lower, upper).
@@ -128,7 +131,16 @@ def apply(
     response, `heterogeneity` the spread of the response between places (calibrated on shock
     events, docs/scenarios.md). `parents` (unit -> the unit containing it, e.g. a town inside
     its city administration): the change of a unit, in persons, is also the change of every
-    unit containing it (forecast and range shifted by it)."""
+    unit containing it (forecast and range shifted by it).
+
+    Rises of employment (an event with a positive shift) may be treated apart from falls:
+    their response is `rise_scale` times the estimate (0..1; in US counties a rise of employment
+    is followed by people less than a fall is, docs/scenarios.md) and their spread between
+    places is `heterogeneity_rise` (default: `heterogeneity`). A larger cut still never gives a
+    larger population: the response is non-decreasing in the shift either way."""
+    if not 0 <= rise_scale <= 1:
+        raise ValueError(f"rise_scale must be between 0 and 1, got {rise_scale}")
+    tau_rise = heterogeneity if heterogeneity_rise is None else heterogeneity_rise
     z = ndtri((1 + level) / 2)
     effect = response.monotone()
     rows, full = [], {}
@@ -153,8 +165,11 @@ def apply(
                     since = years - s.year
                     shift += np.where(since >= 0, s.shift, 0.0)
                     eff, se = effect.at(since)
-                    resp += eff * s.shift
-                    spread += z * np.sqrt(se**2 + heterogeneity**2) * abs(s.shift)
+                    rise = s.shift > 0
+                    scale = rise_scale if rise else 1.0
+                    tau = tau_rise if rise else heterogeneity
+                    resp += scale * eff * s.shift
+                    spread += z * np.sqrt((scale * se) ** 2 + tau**2) * abs(s.shift)
                 f = b["forecast"].to_numpy(dtype=float)
                 a_lo = np.log(f / b["lower"].to_numpy(dtype=float))
                 a_hi = np.log(b["upper"].to_numpy(dtype=float) / f)

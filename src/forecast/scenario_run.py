@@ -1,9 +1,12 @@
 """`forecast scenario`: baseline forecast -> scenario trajectories -> category per scenario.
 
-`run` fits the engine once, applies every scenario of the file to the baseline and categorises
+`run` takes the baseline (the newest finished run's of the same data and engine config, else a
+fit: :mod:`forecast.scenario_baseline`), applies every scenario of the file to it and categorises
 each scenario's forecasts with the policy (the same facts and rules as the baseline, no
 hysteresis, so that a changed category is the scenario's doing). Outputs: scenarios.csv
-(trajectories), scenario_categories.csv, the scenario file, the response estimate used.
+(trajectories), scenario_categories.csv (category and the outcome probabilities p_decline,
+p_stabilize, p_growth under each scenario), the scenario file, the response estimate used and
+scenario_run.json (where the baseline came from).
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import explain as explain_mod
-from . import io, runs, tracking
+from . import io, runs, scenario_baseline, tracking
 from .config import EngineConfig
-from .engine import Forecaster
 from .errors import ConfigError
 from .facts import category_facts
 from .policy import Policy, assign
@@ -32,17 +33,24 @@ from .schema import Dataset
 Progress = Callable[[str], None]
 DEFAULT_SCENARIOS = "scenarios.yaml"
 ESTIMATES_FILE = Path(__file__).parent / "resources" / "response_estimates.csv"
+PROBABILITIES = ("p_decline", "p_stabilize", "p_growth")  # the outcome probabilities (policy)
 CATEGORY_COLUMNS = [
     "scenario",
     "unit_id",
     "name",
     "category",
     "confidence",
+    "p_decline",
+    "p_stabilize",
+    "p_growth",
     "change_pct",
     "lower_pct",
     "upper_pct",
     "baseline_category",
     "baseline_confidence",
+    "baseline_p_decline",
+    "baseline_p_stabilize",
+    "baseline_p_growth",
     "baseline_change_pct",
     "changed",
 ]
@@ -100,7 +108,10 @@ def categories(
 
     The policy's rule without hysteresis (a change is then the scenario's doing, not last
     run's). A scenario is categorised again only where it can change the facts the policy
-    reads: the units it touches and the units whose growth pole it touches.
+    reads: the units it touches and the units whose growth pole, employment unit (the larger
+    territory whose jobs stand in for a town's) or other territory it touches. Their facts are
+    computed from the scenario's whole forecasts table, so that a pole's, stand-in's or other
+    territory's forecast is read as under the baseline where the scenario leaves it alone.
     """
 
     def categorised(facts: pd.DataFrame) -> pd.DataFrame:
@@ -108,26 +119,63 @@ def categories(
 
     base = categorised(category_facts(data, baseline, expl, policy))
     poles = _poles(data, policy)
+    linked = [c for c in ("employment_unit", "other_territory") if c in base]
+    reads = {  # unit -> the units whose forecasts its facts read
+        u: {u, poles.get(u), *(v for v in row if isinstance(v, str) and v)} - {None}
+        for u, row in base[linked].reindex(base.index).iterrows()
+    }
+    touched = {
+        name: set(traj.table.loc[traj.table["scenario"] == name, "unit_id"])
+        for name in traj.forecasts
+    }
+    affected = {
+        name: {u for u in base.index if reads[u] & touched[name]} for name in traj.forecasts
+    }
+    new: dict[str, pd.DataFrame] = {}
+    for batch in _batches(touched, affected, reads):
+        # one policy pass for scenarios that cannot see each other: each affected unit reads
+        # only its own scenario's rows (or the baseline's), so this equals one pass each
+        merged = baseline.copy()
+        for name in batch:
+            rows = merged["unit_id"].isin(touched[name]).to_numpy()
+            fc = traj.forecasts[name]
+            for col in ("forecast", "lower", "upper"):
+                merged.loc[rows, col] = fc.loc[rows, col].to_numpy()
+        units = set().union(*(affected[n] for n in batch))
+        facts = categorised(category_facts(data, merged, expl[expl["unit_id"].isin(units)], policy))
+        for name in batch:
+            new[name] = facts[facts.index.isin(affected[name])]
     frames = [_rows("baseline", base, base)]
-    for name, fc in traj.forecasts.items():
-        touched = set(traj.table.loc[traj.table["scenario"] == name, "unit_id"])
-        affected = {u for u in base.index if u in touched or poles.get(u) in touched}
-        c = base.copy()
-        if affected:
-            keep = affected | {poles[u] for u in affected if u in poles.index}
-            facts = category_facts(
-                data,
-                fc[fc["unit_id"].isin(keep)],
-                expl[expl["unit_id"].isin(keep)],
-                policy,
-            )
-            facts = facts[facts.index.isin(affected)]
-            new = categorised(facts)
-            c = pd.concat([c.drop(index=new.index), new]).loc[base.index]
+    for name in traj.forecasts:
+        c = base
+        if name in new:
+            c = pd.concat([base.drop(index=new[name].index), new[name]]).loc[base.index]
         frames.append(_rows(name, c, base))
     out = pd.concat(frames, ignore_index=True)
     out["changed"] = out["category"] != out["baseline_category"]
     return out[CATEGORY_COLUMNS]
+
+
+def _batches(
+    touched: dict[str, set], affected: dict[str, set], reads: dict[str, set]
+) -> list[list[str]]:
+    """Scenarios (that affect a policy unit) packed, in file order, into groups whose members
+    touch no unit another member's affected units read: categorised together, each affected
+    unit sees its own scenario's forecasts and the baseline's everywhere else."""
+    batches: list[tuple[list[str], set, set]] = []  # names, units touched, units read
+    for name in touched:
+        if not affected[name]:
+            continue
+        read = set().union(*(reads[u] for u in affected[name]))
+        for names, t, r in batches:
+            if not (touched[name] & (t | r)) and not (read & t):
+                names.append(name)
+                t |= touched[name]
+                r |= read
+                break
+        else:
+            batches.append(([name], set(touched[name]), read))
+    return [names for names, _, _ in batches]
 
 
 def _rows(name: str, c: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
@@ -138,11 +186,13 @@ def _rows(name: str, c: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
             "name": c["name"].to_numpy(),
             "category": c["category"].to_numpy(),
             "confidence": c["confidence"].to_numpy(),
+            **{p: c[p].to_numpy() for p in PROBABILITIES},
             "change_pct": c["change_pct"].to_numpy(),
             "lower_pct": c["lower_pct"].to_numpy(),
             "upper_pct": c["upper_pct"].to_numpy(),
             "baseline_category": base["category"].reindex(c.index).to_numpy(),
             "baseline_confidence": base["confidence"].reindex(c.index).to_numpy(),
+            **{f"baseline_{p}": base[p].reindex(c.index).to_numpy() for p in PROBABILITIES},
             "baseline_change_pct": base["change_pct"].reindex(c.index).to_numpy(),
         }
     )
@@ -176,6 +226,7 @@ class ScenarioResult:
     categories: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
+    baseline_run: Path | None = None  # the run folder whose baseline was reused (None: fitted)
 
 
 def evaluate(
@@ -213,6 +264,8 @@ def evaluate(
         config.level,
         spec.response.heterogeneity,
         parents=parents,
+        rise_scale=spec.response.rise_scale,
+        heterogeneity_rise=spec.response.heterogeneity_rise,
     )
     cats = categories(data, forecasts, traj, expl, policy, config.level)
     return response, traj, cats
@@ -261,8 +314,12 @@ def run(
     policy: Policy,
     runs_root: Path | None = None,
     track: bool = True,
+    reuse: bool = True,
     progress: Progress = _quiet,
 ) -> ScenarioResult:
+    """Apply the scenario file to the baseline of `dataset` and write a `<stamp>_scenarios`
+    folder. The baseline is the newest finished run's of the same data and engine config when
+    `reuse` (see :mod:`forecast.scenario_baseline`), else fitted here."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     spec = load_scenarios(scenarios_path)  # fail on a bad file before any fitting
@@ -278,26 +335,37 @@ def run(
             f"the policy horizon {policy.horizon} is not among the forecast horizons "
             f"{config.horizons}"
         )
-    horizons = list(range(1, max(config.horizons) + 1))  # every year: events fall in any year
-    forecaster = Forecaster(config=config).fit(data, data.last_year, progress=progress)
-    fc = forecaster.forecast(data, horizons)
-    forecasts = fc.table()
-    timings["fit_forecast"] = round(time.perf_counter() - t0, 2)
-    t1 = time.perf_counter()
-    progress("explaining the baseline")
-    expl = explain_mod.explain(forecaster, fc)
-    timings["explain"] = round(time.perf_counter() - t1, 2)
+    runs_root = runs.root(runs_root)
+    timings["validate"] = round(time.perf_counter() - t0, 2)
+    t0 = time.perf_counter()
+    base = scenario_baseline.baseline(
+        data, config, policy, runs_root, reuse=reuse, progress=progress
+    )
+    forecasts, expl = base.forecasts, base.explanations
+    timings["baseline"] = round(time.perf_counter() - t0, 2)
     t1 = time.perf_counter()
     progress(f"applying {len(spec.scenarios)} scenario(s)")
     response, traj, cats = evaluate(spec, scenarios_path, data, forecasts, expl, policy, config)
     timings["scenarios"] = round(time.perf_counter() - t1, 2)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    runs_root = runs.root(runs_root)
     out_dir = runs_root / data.name / f"{stamp}_scenarios"
     out_dir.mkdir(parents=True, exist_ok=False)
     io.write_csv(forecasts, out_dir / "forecasts.csv", float_format="%.6g")
     write(out_dir, scenarios_path, response, traj, cats)
-    result = ScenarioResult(out_dir, spec, scenarios_path, response, traj, cats, timings)
+    io.write_json(
+        {
+            "dataset": data.name,
+            "dataset_digest": data.digest(),
+            "as_of": data.last_year,
+            "baseline_from": str(base.run) if base.run else "fitted by this scenario run",
+            "baseline_note": base.note,
+            "timings_s": timings,
+        },
+        out_dir / "scenario_run.json",
+    )
+    result = ScenarioResult(
+        out_dir, spec, scenarios_path, response, traj, cats, timings, baseline_run=base.run
+    )
     if track:
         progress("logging to MLflow")
         result.run_id = tracking.log_scenarios(result, data.name)

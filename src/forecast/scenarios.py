@@ -128,12 +128,26 @@ class ResponseChoice(BaseModel):
         None, description="estimates CSV (default: the bundled resources/response_estimates.csv)"
     )
     heterogeneity: float = Field(
-        0.146,
+        0.179,
         ge=0,
         le=5,
         description="spread of the response between places, widening a scenario's range by "
         "z x heterogeneity x |log employment change| (calibrated on held-back US shock events, "
         "benchmarks/results/scenarios.md)",
+    )
+    rise_scale: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="the response to a rise of employment (new jobs, a positive `jobs` event) as "
+        "a share of the estimate: rises are followed by people less than falls (chosen on the "
+        "US shock events of the tuning origins, benchmarks/results/scenarios.md)",
+    )
+    heterogeneity_rise: float | None = Field(
+        None,
+        ge=0,
+        le=5,
+        description="spread of the response between places for rises (default: heterogeneity)",
     )
 
 

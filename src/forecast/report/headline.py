@@ -48,9 +48,11 @@ def headline(row: dict, policy: dict, level: float) -> dict:
     rs = policy.get("resettle") or {}
     if cat != "resettle" and best == "decline":
         if tx.is_num(rs.get("min_probability")) and not tx._flag(row, "probability_ok"):
-            # the rule chosen by its track record: resettle from a stated probability of decline
-            out["rule"] = "probability"
-            out["p_rule"] = round(float(rs["min_probability"]), 4)
+            # the rule chosen by its track record: resettle from a stated probability of decline;
+            # a threshold of 1 means no threshold was right often enough: never resettle
+            p_rule = float(rs["min_probability"])
+            out["rule"] = "never" if p_rule >= 1.0 else "probability"
+            out["p_rule"] = None if p_rule >= 1.0 else round(p_rule, 4)
         elif rs.get("require_interval_below", True) and not tx._flag(row, "interval_ok"):
             # policies before the track-record rule: the whole likely range below the threshold
             out["rule"] = "interval"
@@ -78,6 +80,8 @@ def headline_text(h: dict, row: dict, policy: dict, lang: str) -> str:
     if h["rule"] in ("interval", "probability"):
         key = "rule_interval" if h["rule"] == "interval" else "rule_probability"
         text += "; " + tx.fill(u[key], p_rule=tx.share(h["p_rule"]), **values)
+    elif h["rule"] == "never":
+        text += "; " + tx.fill(u["rule_never"], **values)
     elif h["rule"] == "structural":
         text += "; " + tx.fill(
             u["rule_structural"],

@@ -604,6 +604,11 @@
     if (d && typeof d === "object") return d[state.lang] || "";
     return state.lang === "en" ? d || "" : "";
   }
+  // "scenario (category)" for the scenarios that change a town's category, in the page's language
+  function scenChanges(rb) {
+    if (!rb.changes) return rb.changed_by.join(", "); // report data of older runs
+    return rb.changes.map((x) => x.scenario + " (" + catName(x.category) + ")").join(", ");
+  }
   function scenarioPanel(u) {
     // the baseline, and the scenarios that change this town's numbers or its category
     const mine = new Set();
@@ -616,19 +621,33 @@
       const desc = r.scenario === "baseline" ? scenLabel("baseline")
         : scenDesc(SCEN.names.find((x) => x.name === r.scenario));
       tb.appendChild(h("tr", { class: r.changed ? "scen-changed" : null, "data-scenario": r.scenario },
-        h("td", null, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
+        h("td", { style: "overflow-wrap:anywhere" }, r.scenario === "baseline" ? null : h("span", { style: `color:${scenColor(r.scenario)}` }, "■ "),
           r.scenario, desc ? h("div", { class: "note" }, desc) : null),
-        h("td", null, catName(r.category), r.changed ? h("b", null, " *") : null),
-        h("td", null, prob(r.confidence)),
-        h("td", null, pct(r.change_pct))));
+        // the category, and under it the change to the policy horizon (one column less: the
+        // table fits the page's narrow column in every language)
+        h("td", null, catName(r.category), r.changed ? h("b", null, " *") : null,
+          h("div", { class: "note" }, pct(r.change_pct))),
+        // the outcome probabilities under the scenario, as on the category card
+        h("td", { class: "num" }, prob(r.p_decline)),
+        h("td", { class: "num" }, prob(r.p_stabilize)),
+        h("td", { class: "num" }, prob(r.p_growth))));
     });
-    sec.appendChild(h("table", { class: "tbl" },
-      h("thead", null, h("tr", null, h("th", null, scenLabel("scenario")), h("th", null, scenLabel("category")),
-        h("th", null, scenLabel("confidence")), h("th", null, scenLabel("change")))), tb));
+    const t = T();
+    const th = META.thresholds;
+    const outcomes = [fill(t.prob_decline, { decline: thr(th.decline) }), t.prob_mid,
+      fill(t.prob_growth, { growth: thr(th.growth) })];
+    sec.appendChild(h("div", { class: "tablewrap" }, h("table", { class: "tbl", style: "font-size:0.85em;table-layout:fixed;width:100%" },
+      h("colgroup", null, h("col", { style: "width:34%" }), h("col", { style: "width:24%" }),
+        [0, 1, 2].map(() => h("col", { style: "width:14%" }))),
+      h("thead", null,
+        h("tr", null, h("th", { rowspan: "2" }, scenLabel("scenario")),
+          h("th", { rowspan: "2" }, scenLabel("category"), h("div", { class: "note" }, scenLabel("change"))),
+          h("th", { colspan: "3" }, fill(t.probs_title, { year: u.target_year || META.target_year }))),
+        h("tr", null, outcomes.map((x) => h("th", { class: "num" }, x)))), tb)));
     const rb = SCEN.robust[u.id];
     if (rb) {
       sec.appendChild(h("p", { class: rb.robust ? "note" : "warn" },
-        rb.robust ? scenLabel("robust") : scenLabel("not_robust") + ": " + rb.changed_by.join(", ")));
+        rb.robust ? scenLabel("robust") : scenLabel("not_robust") + ": " + scenChanges(rb)));
     }
     return sec;
   }
@@ -642,7 +661,7 @@
     sec.appendChild(h("p", null, h("b", null, scenLabel("robust") + " (" + robust.length + "/" + ids.length + "): "), robust.join(", ")));
     if (moved.length) {
       sec.appendChild(h("ul", { class: "reasons" }, moved.map((u) => h("li", null,
-        h("a", { href: unitHref(u.id) }, uname(u)), " — " + scenLabel("not_robust") + ": " + SCEN.robust[u.id].changed_by.join(", ")))));
+        h("a", { href: unitHref(u.id) }, uname(u)), " — " + scenLabel("not_robust") + ": " + scenChanges(SCEN.robust[u.id])))));
     }
     sec.appendChild(h("p", { class: "note" }, SCEN.names.map((x) => x.name + (scenDesc(x) ? ": " + scenDesc(x) : "")).join("; ")));
     return sec;

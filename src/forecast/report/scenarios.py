@@ -9,13 +9,15 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+# columns of scenario_categories.csv shown under each scenario; their words are the category
+# card's (i18n.json: prob_decline, prob_mid, prob_growth), so the two never disagree
+PROBABILITIES = ("p_decline", "p_stabilize", "p_growth")
 LABELS = {
     "en": {
         "title": "Scenarios",
         "table": "Category under each scenario",
         "scenario": "scenario",
         "category": "category",
-        "confidence": "confidence",
         "change": "change to the policy horizon",
         "changed": "changes the category",
         "baseline": "baseline (no event)",
@@ -29,7 +31,6 @@ LABELS = {
         "table": "Категория при каждом сценарии",
         "scenario": "сценарий",
         "category": "категория",
-        "confidence": "уверенность",
         "change": "изменение к горизонту политики",
         "changed": "меняет категорию",
         "baseline": "базовый (без событий)",
@@ -43,7 +44,6 @@ LABELS = {
         "table": "Әр сценарий бойынша санат",
         "scenario": "сценарий",
         "category": "санат",
-        "confidence": "сенімділік",
         "change": "саясат көкжиегіне дейінгі өзгеріс",
         "changed": "санатты өзгертеді",
         "baseline": "базалық (оқиғасыз)",
@@ -98,7 +98,8 @@ def scenario_payload(folder: Path) -> dict | None:
             {
                 "scenario": r.scenario,
                 "category": r.category,
-                "confidence": _num(r.confidence, 3),
+                # the outcome probabilities, as on the category card (not a "confidence")
+                **{k: _num(getattr(r, k, None), 3) for k in PROBABILITIES},
                 "change_pct": _num(r.change_pct, 2),
                 "changed": bool(r.changed),
             }
@@ -106,7 +107,14 @@ def scenario_payload(folder: Path) -> dict | None:
     robust = {}
     for uid, rows in by_unit.items():
         changed = [f"{x['scenario']} ({x['category']})" for x in rows if x["changed"]]
-        robust[uid] = {"robust": not changed, "changed_by": changed}
+        robust[uid] = {
+            "robust": not changed,
+            "changed_by": changed,
+            # the same, for the page's language (the category's name is translated there)
+            "changes": [
+                {"scenario": x["scenario"], "category": x["category"]} for x in rows if x["changed"]
+            ],
+        }
     return {
         "names": [{"name": n, "description": descriptions.get(n, "")} for n in names],
         "lines": lines,
