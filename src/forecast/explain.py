@@ -35,6 +35,7 @@ from .model import GrowthModel
 
 COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
 __all__ = [
+    "COLUMNS",
     "COMPONENTS",
     "AdditivityError",
     "DriverMap",
@@ -45,6 +46,22 @@ __all__ = [
     "explain",
     "explain_target",
     "global_importance",
+]
+
+
+# the columns of explanations.csv, in order (also what a reused run must hold)
+COLUMNS = [
+    "unit_id",
+    "target",
+    "horizon",
+    "year",
+    "feature",
+    "driver",
+    "value",
+    "shap",
+    "contribution_log",
+    "contribution_pct",
+    "contribution_persons",
 ]
 
 
@@ -176,20 +193,7 @@ def explain_target(
         out["p0"] * out["contribution_log"],
     )
     out["target"] = tf.target
-    cols = [
-        "unit_id",
-        "target",
-        "horizon",
-        "year",
-        "feature",
-        "driver",
-        "value",
-        "shap",
-        "contribution_log",
-        "contribution_pct",
-        "contribution_persons",
-    ]
-    return out.sort_values(["unit_id", "horizon", "row"], kind="mergesort")[cols].reset_index(
+    return out.sort_values(["unit_id", "horizon", "row"], kind="mergesort")[COLUMNS].reset_index(
         drop=True
     )
 

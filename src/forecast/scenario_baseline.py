@@ -47,19 +47,7 @@ FORECAST_COLUMNS = [
     "level",
     "model",
 ]
-EXPLANATION_COLUMNS = [
-    "unit_id",
-    "target",
-    "horizon",
-    "year",
-    "feature",
-    "driver",
-    "value",
-    "shap",
-    "contribution_log",
-    "contribution_pct",
-    "contribution_persons",
-]
+EXPLANATION_COLUMNS = explain_mod.COLUMNS
 
 
 def _quiet(_: str) -> None:
