@@ -32,6 +32,31 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 150)
 
 
+# options several commands share, written once
+def _data_option(default):
+    return typer.Option(default, "--data", help="dataset folder or bundled name")
+
+
+def _config_option():
+    return typer.Option(
+        None,
+        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
+    )
+
+
+def _policy_option():
+    return typer.Option(None, help="policy YAML (default experiments/policy.yaml)")
+
+
+def _runs_option():
+    return typer.Option(
+        None,
+        "--runs-dir",
+        "--runs",
+        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
+    )
+
+
 def _fail(message: str, code: int = 1) -> None:
     err.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
@@ -123,7 +148,7 @@ def validate(dataset: str = typer.Argument(..., help="dataset folder or bundled 
 
 @app.command()
 def predict(
-    data: str = typer.Option(..., "--data", help="dataset folder or bundled name"),
+    data: str = _data_option(...),
     as_of: int | None = typer.Option(
         None, "--as-of", help="train on observations up to this year (not with --model)"
     ),
@@ -134,10 +159,7 @@ def predict(
     level: float | None = typer.Option(
         None, help="central coverage of the intervals (default: the config's)"
     ),
-    config: Path | None = typer.Option(
-        None,
-        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
-    ),
+    config: Path | None = _config_option(),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -184,19 +206,11 @@ def predict(
 
 @app.command()
 def run(
-    data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
+    data: str = _data_option(io.BUNDLED_DEFAULT),
     as_of: int | None = typer.Option(None, "--as-of", help="default: latest year in the data"),
-    config: Path | None = typer.Option(
-        None,
-        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
-    ),
-    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
-    runs: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        "--runs",
-        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
-    ),
+    config: Path | None = _config_option(),
+    policy: Path | None = _policy_option(),
+    runs: Path | None = _runs_option(),
     track: bool = typer.Option(True, help="log the run to MLflow"),
     pdf: bool = typer.Option(
         False, "--pdf", help="also print the report to report.pdf (when Chromium is installed)"
@@ -236,18 +250,10 @@ def scenario(
     scenarios: Path | None = typer.Option(
         None, "--scenarios", help="scenario YAML (default experiments/scenarios.yaml)"
     ),
-    data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
-    config: Path | None = typer.Option(
-        None,
-        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
-    ),
-    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
-    runs: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        "--runs",
-        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
-    ),
+    data: str = _data_option(io.BUNDLED_DEFAULT),
+    config: Path | None = _config_option(),
+    policy: Path | None = _policy_option(),
+    runs: Path | None = _runs_option(),
     track: bool = typer.Option(True, help="log the scenarios to MLflow"),
     reuse: bool = typer.Option(
         True,
@@ -308,21 +314,13 @@ def scenario(
 
 @app.command("retrain")
 def retrain_command(
-    data: str = typer.Option(io.BUNDLED_DEFAULT, "--data", help="dataset folder or bundled name"),
+    data: str = _data_option(io.BUNDLED_DEFAULT),
     as_of: int | None = typer.Option(
         None, "--as-of", help="train the challenger on data up to this year (default: latest)"
     ),
-    config: Path | None = typer.Option(
-        None,
-        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
-    ),
-    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
-    runs: Path | None = typer.Option(
-        None,
-        "--runs-dir",
-        "--runs",
-        help="where run folders go (default $TOWN_PROSPECTS_RUNS, else ./runs)",
-    ),
+    config: Path | None = _config_option(),
+    policy: Path | None = _policy_option(),
+    runs: Path | None = _runs_option(),
 ):
     """Train a challenger, score it and the champion on the same backtest origins, and move the
     `champion` alias only if the promotion rule of the config holds."""
@@ -453,7 +451,7 @@ def _years(text: str, option: str) -> list[int]:
 
 @app.command()
 def benchmark(
-    data: str = typer.Option(..., "--data", help="dataset folder or bundled name"),
+    data: str = _data_option(...),
     test_origins: str = typer.Option(..., "--test-origins", help="held-back origin(s), e.g. 1996"),
     tune_origins: str = typer.Option("", "--tune-origins", help="origins used while tuning"),
     horizons: str = typer.Option("5,10", help="headline horizons"),
@@ -461,10 +459,7 @@ def benchmark(
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/<dataset>.md)"
     ),
-    config: Path | None = typer.Option(
-        None,
-        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
-    ),
+    config: Path | None = _config_option(),
 ):
     """Backtest the engine against the baselines (and peers) and write a results file."""
     from . import benchmark as bench
@@ -509,17 +504,14 @@ def benchmark(
 
 @app.command("reality-check")
 def reality_check(
-    data: str = typer.Option(..., "--data", help="dataset folder or bundled name"),
+    data: str = _data_option(...),
     origin: int = typer.Option(..., "--origin", help="categorise from data up to this year"),
-    policy: Path | None = typer.Option(None, help="policy YAML (default experiments/policy.yaml)"),
+    policy: Path | None = _policy_option(),
     group: str | None = typer.Option("mining_dependent", help="units.csv column for a subgroup"),
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/reality_check_<dataset>.md)"
     ),
-    config: Path | None = typer.Option(
-        None,
-        help="engine YAML (default experiments/engine_<dataset>.yaml if present, else engine.yaml)",
-    ),
+    config: Path | None = _config_option(),
 ):
     """Categorise at a past origin and compare with what happened by origin + policy horizon."""
     from . import pipeline
