@@ -50,6 +50,16 @@ def test_unfitted_weights_give_everything_to_the_first_member():
     assert cw.combine(table).tolist() == pytest.approx([90.0])
 
 
+def test_unfitted_equal_weights_need_no_residuals():
+    """shrinkage 1 (equal weights, kz_annual): the same weights before fit as after it."""
+    table = pd.DataFrame({"span": [5], "model": [90.0], "average": [110.0]})
+    cw = CombinationWeights(members=["model", "average"], shrinkage=1.0)
+    assert cw.weights(table).loc[0].tolist() == [0.5, 0.5]
+    assert cw.combine(table).tolist() == pytest.approx([np.sqrt(90.0 * 110.0)])
+    half = CombinationWeights(members=["model", "average"], shrinkage=0.5)
+    assert half.weights(table).loc[0].tolist() == [1.0, 0.0]  # unchanged below 1
+
+
 def test_rolling_joins_outcomes_and_keeps_only_observed_cells(tmp_path):
     panel = pd.DataFrame(
         {"unit_id": ["A"] * 4 + ["B"] * 2, "year": [2000, 2001, 2002, 2004, 2000, 2001]}

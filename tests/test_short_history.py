@@ -83,7 +83,7 @@ def test_one_year_change_intervals_never_read_after_the_origin(tmp_path, fast_co
     )
 
 
-@pytest.mark.parametrize("relative", ["net_of_national", "total"])
+@pytest.mark.parametrize("relative", ["net_of_national", "total", "net_of_unit_mean"])
 def test_total_residuals_keep_the_realised_national_error(
     tmp_path, fast_config, monkeypatch, relative
 ):
@@ -114,5 +114,57 @@ def test_total_residuals_keep_the_realised_national_error(
     assert len(res) > 0 and res["error"].notna().all()
     if relative == "total":
         assert (res["ref_error"] == 0).all()
+    elif relative == "net_of_unit_mean":
+        # calibration origins 1997 (spans 1-3) and 1992 (spans 1-8): the common part is the
+        # median error of the units at the same origin and span
+        for span, rows in res.groupby("span"):
+            assert rows["ref_error"].nunique() == (2 if span <= 3 else 1)
+            if span > 3:
+                np.testing.assert_allclose(rows["ref_error"], rows["error"].median())
     else:  # the synthetic total grows unevenly: its projection errs, and that is taken out
         assert (res["ref_error"].abs() > 1e-6).any()
+
+
+def test_one_year_changes_shared_add_the_national_backtest_errors(
+    tmp_path, fast_config, monkeypatch
+):
+    """'one_year_changes_shared' (kz_annual at 1994): the units' one-year relative changes are
+    the relative part, the national projection's backtest errors over its long series the
+    common part; the interval is wider than the relative part alone and never reads later
+    national values."""
+    import forecast.engine as engine
+
+    panel, units = synthetic_panel(n_units=200, seed=3, noise=0.02, employment=True)
+    panel.loc[panel["year"] < 1999, "employment"] = np.nan
+    # SYNTHETIC national employment since 1960: growth of 2% a year, then a fall in the 1990s
+    years = np.arange(1960, 2011)
+    growth = np.where(years < 1990, 0.02, -0.03)
+    country = pd.DataFrame({"year": years, "employment": 1e6 * np.exp(np.cumsum(growth))})
+    data = read_dataset(write_dataset(tmp_path / "c", panel, units, **{"country.csv": country}))
+    seen = []
+    real = engine.interval_estimator
+
+    def spy(config, reference_errors=None):
+        seen.append(reference_errors)
+        return real(config, reference_errors)
+
+    monkeypatch.setattr(engine, "interval_estimator", spy)
+    alone = fast_config.model_copy(update={"short_history_intervals": "one_year_changes"})
+    shared = fast_config.model_copy(update={"short_history_intervals": "one_year_changes_shared"})
+    a = _employment(Forecaster(config=alone).fit(data, 2000), data, [1, 5])
+    n_alone = len(seen)
+    b = _employment(Forecaster(config=shared).fit(data, 2000), data, [1, 5])
+    national = seen[n_alone:]
+    assert any(e is not None and len(e) > 100 for e in national)  # origins since 1963
+    for t in (a, b):
+        assert np.isfinite(t[["lower", "upper"]].to_numpy()).all()
+    # at one year both use the one-year changes as they are: the national part only widens
+    # (longer spans scale by span ** interval_span_exponent instead of linearly)
+    h1a, h1b = a[a["horizon"] == 1], b[b["horizon"] == 1]
+    assert (np.log(h1b["upper"] / h1b["lower"]) > np.log(h1a["upper"] / h1a["lower"])).all()
+    # later national values do not move the intervals
+    later = country.copy()
+    later.loc[later["year"] > 2000, "employment"] *= 0.5
+    other = read_dataset(write_dataset(tmp_path / "d", panel, units, **{"country.csv": later}))
+    c = _employment(Forecaster(config=shared).fit(other, 2000), other, [1, 5])
+    np.testing.assert_allclose(c["upper"], b["upper"])

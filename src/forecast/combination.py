@@ -3,7 +3,8 @@
 The combined forecast is log-linear: `log(forecast) = sum_m w_m log(member_m)` with weights on
 the simplex, chosen per span (and overall, key -1) to minimise the mean absolute log error of
 the combination at calibration origins, then shrunk towards equal weights. Before `fit` (or
-with one member) the first member takes all the weight.
+with one member) the first member takes all the weight; with `shrinkage` 1 the weights are
+equal whether fitted or not.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ class CombinationWeights:
     def weights(self, table: pd.DataFrame) -> pd.DataFrame:
         """Per-row weights of the members (renormalised over the members available there)."""
         members = self.members
-        default = self.weights_.get(-1, np.eye(len(members))[0])
+        # before fit the first member takes all, except with equal weights (shrinkage 1),
+        # which need no residuals (kz_annual at 1994: no calibration origin)
+        first = np.full(len(members), 1 / len(members)) if self.shrinkage >= 1 else None
+        default = self.weights_.get(-1, np.eye(len(members))[0] if first is None else first)
         w = np.array([self.weights_.get(int(s), default) for s in table["span"]], dtype=float)
         w = w.reshape(len(table), len(members))
         avail = np.column_stack([np.isfinite(table[m].to_numpy(dtype=float)) for m in members])

@@ -109,12 +109,15 @@ class EngineConfig(BaseModel):
         "calibration origin when none of `calibration_offsets` has them (US employment, "
         "observed from 1990: 2 gives intervals from 1992); None: 3, offsets only",
     )
-    short_history_intervals: Literal["none", "one_year_changes"] = Field(
+    short_history_intervals: Literal["none", "one_year_changes", "one_year_changes_shared"] = Field(
         "none",
         description="issue 11: intervals where no calibration origin is possible at all (a "
-        "target observed for two years): 'one_year_changes' = conformal on the units' observed "
-        "one-year changes relative to the nation (the errors of a no-change-in-share forecast),"
-        " scaled linearly with the span; 'none': no intervals",
+        "target observed for two years): 'one_year_changes' = conformal on the units' "
+        "observed one-year changes relative to the nation (the errors of a no-change-in-"
+        "share forecast), scaled linearly with the span; 'one_year_changes_shared' = those "
+        "changes as the relative part of `interval_method` (with shared_shock: plus the "
+        "national projection's backtest errors since the series begins; kz_annual at 1994, "
+        "whose districts are annual from 1992 only); 'none': no intervals",
     )
     symmetric_intervals: bool = Field(
         True, description="conformal on |log error| (robust when the sign of bias flips)"
@@ -141,11 +144,13 @@ class EngineConfig(BaseModel):
         description="training pairs weigh half as much for every this many years their end lies "
         "before the origin (None: equal weights); chosen on US origins 1981/1986",
     )
-    reference_method: Literal["chosen", "lin_exp"] = Field(
+    reference_method: Literal["chosen", "lin_exp", "long_backtest"] = Field(
         "chosen",
         description="national projection the model grows with: 'chosen' = no change, drift or "
         "damped trend, whichever backtests best on the national series up to the origin "
-        "(forecast.reference_choice); 'lin_exp' = the classic trend",
+        "(forecast.reference_choice); 'lin_exp' = the classic trend; 'long_backtest' = no "
+        "change or damped trend by their unweighted backtest since the series begins "
+        "(forecast.national)",
     )
     interval_span_exponent: float = Field(
         0.9,
@@ -167,13 +172,16 @@ class EngineConfig(BaseModel):
         "projection since the series begins + conformal relative error, convolved; "
         "'conformal': split conformal on the calibration residuals alone",
     )
-    interval_relative: Literal["net_of_national", "total"] = Field(
+    interval_relative: Literal["net_of_national", "total", "net_of_unit_mean"] = Field(
         "net_of_national",
         description="issue 11, 'shared_shock' only: the calibration residuals enter as the "
         "relative part net of the national error realised at their origin, or 'total' (as "
         "they are: the national backtest errors are added on top). Net of national widened "
         "US population intervals to 0.88-0.91 at +6..+10 from 1986 (the unit-mean error and "
-        "the national one moved apart); 'total' covered 0.78-0.81 (benchmarks/us_tuning.py)",
+        "the national one moved apart); 'total' covered 0.78-0.81 (benchmarks/us_tuning.py); "
+        "'net_of_unit_mean': net of the median error of all units at the same calibration "
+        "origin and span (the common shock as the units shared it: the Kazakh districts' "
+        "errors did not follow the national series')",
     )
     feature_consistency: float | None = Field(
         None,
@@ -195,6 +203,13 @@ class EngineConfig(BaseModel):
         description="with rebasing_years: years between census re-basings; calibration "
         "residuals are cleaned of past re-basing breaks and the intervals add a unit's break "
         "(drawn from past ones) with probability span / this (forecast.rebasing.RebasingRisk)",
+    )
+    rebasing_census_window: tuple[int, int] | None = Field(
+        None,
+        description="issue 11, with rebasing_risk_period: the next census re-basing is due "
+        "this many years [a, b] after the last one in rebasing_years (each whole year alike, "
+        "given none by the origin); the interval adds a unit's break with the probability it "
+        "falls within the span (forecast.census_calendar) instead of span / period",
     )
     seed: int = 7
     n_jobs: int = Field(

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, hierarchy, holdout, rebasing
+from .census_calendar import CalendarRebasingRisk
 from .combination import CombinationWeights
 from .config import EngineConfig
 from .errors import (
@@ -39,13 +40,9 @@ from .errors import (
 from .features import FeatureBuilder, inconsistent_features, observations, pairs
 from .intervals import ConformalIntervals, make_intervals
 from .model import GrowthModel
-from .reference import (
-    COUNTRY,
-    Reference,
-    national_errors,
-    national_projection,
-    recency_weights,
-)
+from .national import errors as national_errors
+from .national import projection as national_projection
+from .reference import COUNTRY, Reference, recency_weights
 from .schema import Dataset
 
 log = logging.getLogger(__name__)
@@ -308,7 +305,7 @@ class TargetForecaster:
     def _calibrate(self, data: Dataset, progress: Progress) -> None:
         res = self._calibration_residuals(data, progress)
         if res.empty:
-            if self.config.short_history_intervals == "one_year_changes":
+            if self.config.short_history_intervals != "none":
                 self._short_history_intervals(data)
                 return
             log.warning("%s: no calibration origin had data; no intervals", self.target)
@@ -334,21 +331,38 @@ class TargetForecaster:
         if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
             unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
             residuals["error"] -= rebasing.breaks_between(res, unit_breaks)
+        if self.config.interval_relative == "net_of_unit_mean":  # opt-in (issue 11, kz_annual)
+            cell = [res["cal_origin"].to_numpy(), res["span"].to_numpy()]
+            residuals["ref_error"] = residuals.groupby(cell)["error"].transform("median")
         try:
             self.intervals_ = interval_estimator(self.config, national).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
         if unit_breaks is not None and not unit_breaks.empty:
-            self.intervals_ = rebasing.RebasingRisk(
-                self.intervals_, unit_breaks["jump"], period, self.config.level
-            )
+            window = self.config.rebasing_census_window
+            if window is not None:  # opt-in (issue 11): the census calendar
+                last = max((y for y in years if y <= self.origin_), default=None)
+                self.intervals_ = CalendarRebasingRisk(
+                    self.intervals_,
+                    unit_breaks["jump"],
+                    self.config.level,
+                    origin=self.origin_,
+                    last=last,
+                    window=window,
+                )
+            else:
+                self.intervals_ = rebasing.RebasingRisk(
+                    self.intervals_, unit_breaks["jump"], period, self.config.level
+                )
 
     def _short_history_intervals(self, data: Dataset) -> None:
         """issue 11: intervals for a target too short for any calibration origin (observed for
         two or three years): split conformal on the observed one-year changes of the top-level
         units up to the origin relative to the nation's, i.e. the span-1 errors of a forecast
-        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`)."""
+        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`). With
+        'one_year_changes_shared' they are the relative part of the config's interval method
+        (shared_shock: plus the national backtest errors; kz_annual at 1994)."""
         cut = data.up_to(self.origin_)
         obs = observations(cut.panel, self.target)
         obs = obs[obs["unit_id"].isin(hierarchy.top_level(cut.units))]
@@ -371,13 +385,19 @@ class TargetForecaster:
                 - np.nan_to_num(national),
             }
         )
+        estimator = ConformalIntervals(
+            level=self.config.level,
+            size_breaks=self.config.size_breaks,
+            min_cell=self.config.min_cell,
+            symmetric=self.config.symmetric_intervals,
+        )
+        if self.config.short_history_intervals == "one_year_changes_shared":
+            # the changes are relative already; the common part is the national backtest's
+            residuals["ref_error"] = 0.0
+            how = self.config.reference_method
+            estimator = interval_estimator(self.config, national_errors(ref, self.origin_, how))
         try:
-            self.intervals_ = ConformalIntervals(
-                level=self.config.level,
-                size_breaks=self.config.size_breaks,
-                min_cell=self.config.min_cell,
-                symmetric=self.config.symmetric_intervals,
-            ).fit(residuals)
+            self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
 
