@@ -36,6 +36,7 @@ from forecast.baselines import BASELINES  # noqa: E402
 from forecast.benchmark import _machine, _table  # noqa: E402
 from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
+from forecast.national import LONG_BACKTEST, long_choice  # noqa: E402
 from forecast.reference import COUNTRY, Reference  # noqa: E402
 
 KEEP = ["unit_id", "horizon", "year", "t0", "p0", "span", "actual", "combined", "model"]
@@ -82,9 +83,11 @@ def run_job(data, target, origin, horizons, config) -> pd.DataFrame:
         columns={"forecast": "combined"}
     )
     ref = Reference.from_dataset(data.up_to(origin), target, config.base_years)
-    choice = ref.choice(COUNTRY, origin)
+    how = config.reference_method  # the projection the engine used (issue 11: long_backtest)
+    choice = long_choice(ref, origin) if how == LONG_BACKTEST else ref.choice(COUNTRY, origin)
+    method = "lin_exp" if how == "lin_exp" else (choice.method if choice else "")
     out = t[[*KEEP, "lower", "upper", *BASELINES]].assign(target=target, origin=origin)
-    return out.assign(reference_method=choice.method if choice else "")
+    return out.assign(reference_method=method)
 
 
 def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

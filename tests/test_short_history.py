@@ -168,3 +168,14 @@ def test_one_year_changes_shared_add_the_national_backtest_errors(
     other = read_dataset(write_dataset(tmp_path / "d", panel, units, **{"country.csv": later}))
     c = _employment(Forecaster(config=shared).fit(other, 2000), other, [1, 5])
     np.testing.assert_allclose(c["upper"], b["upper"])
+
+
+def test_one_year_changes_shared_need_a_national_history(tmp_path, fast_config):
+    """Without a national series longer than the units' two years (no country.csv: the total
+    is chained from the same units) there is no common part to add: no interval rather than
+    one year's dispersion presented as an 80% range."""
+    _, data = _jobs_from(tmp_path, 1999, "no_country")
+    shared = fast_config.model_copy(update={"short_history_intervals": "one_year_changes_shared"})
+    t = _employment(Forecaster(config=shared).fit(data, 2000), data, [1, 5])
+    assert t["lower"].isna().all() and t["upper"].isna().all()
+    assert t["forecast"].notna().all()

@@ -393,9 +393,20 @@ class TargetForecaster:
         )
         if self.config.short_history_intervals == "one_year_changes_shared":
             # the changes are relative already; the common part is the national backtest's
+            national = national_errors(ref, self.origin_, self.config.reference_method)
+            if national.empty or len(residuals) < self.config.min_cell:
+                log.warning(
+                    "%s: %s one-year change(s) up to %s and %s national backtest error(s): "
+                    "no intervals (one_year_changes_shared needs min_cell of the first and a "
+                    "national history)",
+                    self.target,
+                    len(residuals),
+                    self.origin_,
+                    len(national),
+                )
+                return
             residuals["ref_error"] = 0.0
-            how = self.config.reference_method
-            estimator = interval_estimator(self.config, national_errors(ref, self.origin_, how))
+            estimator = interval_estimator(self.config, national)
         try:
             self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
