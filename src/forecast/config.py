@@ -141,11 +141,13 @@ class EngineConfig(BaseModel):
         description="training pairs weigh half as much for every this many years their end lies "
         "before the origin (None: equal weights); chosen on US origins 1981/1986",
     )
-    reference_method: Literal["chosen", "lin_exp"] = Field(
+    reference_method: Literal["chosen", "chosen_safe", "lin_exp"] = Field(
         "chosen",
         description="national projection the model grows with: 'chosen' = no change, drift or "
         "damped trend, whichever backtests best on the national series up to the origin "
-        "(forecast.reference_choice); 'lin_exp' = the classic trend",
+        "(forecast.reference_choice); 'chosen_safe' = the same, but a short cyclical series "
+        "(under 20 years, fallen in some year: US employment) chooses between no change and "
+        "the damped trend only; 'lin_exp' = the classic trend",
     )
     interval_span_exponent: float = Field(
         0.9,
