@@ -126,6 +126,13 @@ class EngineConfig(BaseModel):
         default_factory=lambda: ["model", "lin_exp"],
         description="forecasts combined (log-linearly) with weights learned per span",
     )
+    combine_groups: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="issue 11, opt-in: per target, units.csv flag columns whose units get "
+        "their own combination weights over their own members, learned on their own "
+        "calibration residuals (e.g. employment: {mining_dependent: [model, lin_exp, naive]}); "
+        "empty: one set of weights for all units",
+    )
     combine_shrinkage: float = Field(
         0.5,
         ge=0,
@@ -217,6 +224,19 @@ class EngineConfig(BaseModel):
                 f"combine_members must start with 'model' and use baselines from "
                 f"{', '.join(BASELINES)} (got {v})"
             )
+        return v
+
+    @field_validator("combine_groups")
+    @classmethod
+    def _groups(cls, v: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        for target, groups in v.items():
+            for column, members in groups.items():
+                unknown = [m for m in members if m not in ("model", *BASELINES)]
+                if unknown or not members:
+                    raise ValueError(
+                        f"combine_groups.{target}.{column}: members must be 'model' or "
+                        f"baselines from {', '.join(BASELINES)} (got {members})"
+                    )
         return v
 
     @field_validator("horizons")

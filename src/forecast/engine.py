@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, hierarchy, holdout, rebasing
-from .combination import CombinationWeights
+from .combination import combiner
 from .config import EngineConfig
 from .errors import (
     ForecastError,
@@ -204,11 +204,14 @@ class TargetForecaster:
             self.model_ = GrowthModel(
                 params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
             ).fit(X, z, w)
-        self.combiner_ = CombinationWeights(
-            members=self.members,
+        self.combiner_ = combiner(  # issue 11: grouped weights where the config asks
+            self.members,
             step=self.config.weight_step,
             shrinkage=self.config.combine_shrinkage,
             min_cell=self.config.min_cell,
+            groups=self.config.combine_groups.get(self.target) if self.config.combine else None,
+            units=data.units.reset_index(),
+            has_model=self.model_ is not None,
         )
         self.intervals_ = None
         if calibrate:

@@ -142,9 +142,7 @@ class Reference:
             )
         return self._choices[(key, origin, safe_below)]
 
-    def projected(
-        self, key: str, origin: int, years, safe_below: int | None = None
-    ) -> np.ndarray:
+    def projected(self, key: str, origin: int, years, safe_below: int | None = None) -> np.ndarray:
         """Observed where `year <= origin`, else the chosen method's projection from `origin`."""
         years = np.asarray(years, dtype=float)
         c = self.choice(key, origin, safe_below)
