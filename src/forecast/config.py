@@ -164,6 +164,17 @@ class EngineConfig(BaseModel):
         "(0.9: relative residuals of US population, calibration at 1981 and 1986; 1.0 in "
         "experiments/engine.yaml, benchmarks/results/us_tuning.md)",
     )
+    short_span_exponent: float | None = Field(
+        None,
+        gt=0,
+        le=1.5,
+        description="issue 11, opt-in: the span exponent instead of interval_span_exponent "
+        "when the longest calibrated span is at most 2 years (a short series, e.g. US "
+        "employment from 1990; also the one-year-changes intervals): 0.8 extrapolated "
+        "calibration at +1/+2 to +10 best on US population origins 1981/1986 "
+        "(benchmarks/results/us_tuning.md); None: as interval_span_exponent (linear for "
+        "one-year changes)",
+    )
     reference_halflife: float | None = Field(
         10.0,
         gt=0,

@@ -58,6 +58,9 @@ def _quiet(_: str) -> None:
     pass
 
 
+SHORT_SPAN = 2  # issue 11: calibration this short extrapolates with short_span_exponent
+
+
 def interval_estimator(
     config: EngineConfig, reference_errors: pd.DataFrame | None = None
 ) -> ConformalIntervals:
@@ -337,8 +340,17 @@ class TargetForecaster:
         if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
             unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
             residuals["error"] -= rebasing.breaks_between(res, unit_breaks)
+        cfg, short = self.config, self.config.short_span_exponent
+        if short is not None and residuals["span"].max() <= SHORT_SPAN:
+            # issue 11: calibrated at +1/+2 only, extrapolated to +10 (tuned on population)
+            cfg = cfg.model_copy(update={"interval_span_exponent": short})
+        else:
+            short = None
         try:
-            self.intervals_ = interval_estimator(self.config, national).fit(residuals)
+            estimator = interval_estimator(cfg, national)
+            if short is not None:  # also where no national backtest exists yet
+                estimator.beyond_exponent = short
+            self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
@@ -351,7 +363,8 @@ class TargetForecaster:
         """issue 11: intervals for a target too short for any calibration origin (observed for
         two or three years): split conformal on the observed one-year changes of the top-level
         units up to the origin relative to the nation's, i.e. the span-1 errors of a forecast
-        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`)."""
+        that keeps each unit's share; longer spans scale like span ** `short_span_exponent`
+        (linearly without it; `ConformalIntervals`)."""
         cut = data.up_to(self.origin_)
         obs = observations(cut.panel, self.target)
         obs = obs[obs["unit_id"].isin(hierarchy.top_level(cut.units))]
@@ -380,6 +393,7 @@ class TargetForecaster:
                 size_breaks=self.config.size_breaks,
                 min_cell=self.config.min_cell,
                 symmetric=self.config.symmetric_intervals,
+                beyond_exponent=self.config.short_span_exponent or 1.0,
             ).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
