@@ -13,7 +13,8 @@ the same for resource groups (units.csv `economic_type` = Mining, `mining_depend
 `monotown` = 1, a named `resource`); coverage of the 80% interval per test origin. Writes the markdown file and
 the rows (`.csv.gz`) next to it; run time and peak memory are measured in-process (use
 `/usr/bin/time -v` around it for the whole process). `--before OLD.md` (a previous output of
-this script) adds a before/after table of the held-back test origins.
+this script) adds a before/after table of the held-back test origins; `--notes FILE.md` puts
+the text of FILE.md (what changed and why) after the header.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--config", type=Path, default=None)
     ap.add_argument("--before", type=Path, default=None, help="a previous output (.md)")
+    ap.add_argument("--notes", type=Path, default=None, help="markdown put after the header")
     args = ap.parse_args(argv)
     before = read_tables(args.before) if args.before else None
     warnings.simplefilter("ignore")
@@ -191,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         "outcomes inside, median width in percent of the forecast).",
         "",
     ]
+    if args.notes:
+        md += [args.notes.read_text(encoding="utf-8").strip(), ""]
     methods = rows.groupby(["target", "origin"])[["reference_method", "safe_only"]].first()
     methods = methods.reset_index()
     md += [
