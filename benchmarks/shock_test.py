@@ -27,6 +27,7 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ from forecast.baselines import BASELINES  # noqa: E402
 from forecast.benchmark import _machine, _table  # noqa: E402
 from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
+from forecast.intervals import conformal_quantile  # noqa: E402
 from forecast.reference import Reference, national_choice  # noqa: E402
 
 KEEP = ["unit_id", "horizon", "year", "t0", "p0", "span", "actual", "combined", "model"]
@@ -148,6 +150,29 @@ def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
+def one_year_exponents(data, rows: pd.DataFrame, exponents=(0.7, 0.8, 0.9, 1.0)) -> pd.DataFrame:
+    """Tuning origins only: 80% coverage of the published forecasts with the interval a target
+    observed for two years gets (`short_history_intervals: one_year_changes`): the conformal
+    80% quantile of the units' last one-year change relative to the nation's, grown to longer
+    spans like span ** exponent. Chooses `short_span_exponent` without a test origin."""
+    out = []
+    for (target, origin), r in rows[rows["role"] == "tune"].groupby(["target", "origin"]):
+        wide = data.panel.pivot(index="unit_id", columns="year", values=target)
+        if origin - 1 not in wide or origin not in wide:
+            continue
+        a, b = wide[origin - 1], wide[origin]
+        rel = (np.log(b / a) - np.log(b.sum() / a.sum())).dropna().abs().to_numpy()
+        q = conformal_quantile(rel, 0.8)
+        err = np.abs(np.log(r["actual"] / r["combined"]))
+        for e in exponents:
+            cov = (err <= q * r["horizon"] ** e).groupby(r["horizon"]).mean()
+            row = {"target": target, "origin": origin, "exponent": e}
+            row.update({f"h{h}": c for h, c in cov.items()})
+            row["cov_mad"] = float((cov - 0.8).abs().mean())
+            out.append(row)
+    return pd.DataFrame(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -214,6 +239,18 @@ def main(argv: list[str] | None = None) -> None:
             if g.empty:
                 continue
             md += [f"### {title}: {name}", "", _table(summary(g, keys), cols), ""]
+    oy = one_year_exponents(data, rows)
+    if not oy.empty:
+        md += [
+            "## One-year-change intervals on the tuning origins (choice of short_span_exponent)",
+            "",
+            "80% coverage of the published forecasts at the tuning origins if the interval "
+            "were that of a two-year series: the conformal quantile of the last one-year "
+            "relative change, grown like span ** exponent (`one_year_exponents`).",
+            "",
+            _table(oy, list(oy.columns), digits=3),
+            "",
+        ]
     test = rows[rows["role"] == "test"]
     if not test.empty:
         cov = summary(test, keys)
