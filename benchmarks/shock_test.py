@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         f"- run time {seconds:.0f} s, peak memory (RSS, in-process) {peak:,.0f} MB",
         f"- engine: reference_method={cfg.reference_method}, interval_method="
         f"{cfg.interval_method}, combine_members={cfg.combine_members}, "
-        f"recency_halflife={cfg.recency_halflife}, level={cfg.level}",
+        f"recency_halflife={cfg.recency_halflife}, level={cfg.level}, "
+        f"combine_groups={cfg.combine_groups}, short_span_exponent={cfg.short_span_exponent}",
         "",
         "`mape` and `ratio` (MAPE / best baseline's MAPE, < 1 beats every baseline) and `bias` "
         "(MALPE, + = over-forecast) of the published forecast; `model_ratio`, `model_bias`: "
