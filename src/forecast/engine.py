@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import baselines, hierarchy, holdout, rebasing
 from .census_calendar import CalendarRebasingRisk
-from .combination import CombinationWeights
+from .combination import combiner
 from .config import EngineConfig
 from .errors import (
     ForecastError,
@@ -53,6 +53,9 @@ BASELINES_ONLY = "baselines"
 
 def _quiet(_: str) -> None:
     pass
+
+
+SHORT_SPAN = 2  # issue 11: calibration this short extrapolates with short_span_exponent
 
 
 def interval_estimator(
@@ -201,11 +204,14 @@ class TargetForecaster:
             self.model_ = GrowthModel(
                 params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
             ).fit(X, z, w)
-        self.combiner_ = CombinationWeights(
-            members=self.members,
+        self.combiner_ = combiner(  # issue 11: grouped weights where the config asks
+            self.members,
             step=self.config.weight_step,
             shrinkage=self.config.combine_shrinkage,
             min_cell=self.config.min_cell,
+            groups=self.config.combine_groups.get(self.target) if self.config.combine else None,
+            units=data.units.reset_index(),
+            has_model=self.model_ is not None,
         )
         self.intervals_ = None
         if calibrate:
@@ -334,8 +340,17 @@ class TargetForecaster:
         if self.config.interval_relative == "net_of_unit_mean":  # opt-in (issue 11, kz_annual)
             cell = [res["cal_origin"].to_numpy(), res["span"].to_numpy()]
             residuals["ref_error"] = residuals.groupby(cell)["error"].transform("median")
+        cfg, short = self.config, self.config.short_span_exponent
+        if short is not None and residuals["span"].max() <= SHORT_SPAN:
+            # issue 11: calibrated at +1/+2 only, extrapolated to +10 (tuned on population)
+            cfg = cfg.model_copy(update={"interval_span_exponent": short})
+        else:
+            short = None
         try:
-            self.intervals_ = interval_estimator(self.config, national).fit(residuals)
+            estimator = interval_estimator(cfg, national)
+            if short is not None:  # also where no national backtest exists yet
+                estimator.beyond_exponent = short
+            self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
@@ -360,9 +375,10 @@ class TargetForecaster:
         """issue 11: intervals for a target too short for any calibration origin (observed for
         two or three years): split conformal on the observed one-year changes of the top-level
         units up to the origin relative to the nation's, i.e. the span-1 errors of a forecast
-        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`). With
-        'one_year_changes_shared' they are the relative part of the config's interval method
-        (shared_shock: plus the national backtest errors; kz_annual at 1994)."""
+        that keeps each unit's share; longer spans scale like span ** `short_span_exponent`
+        (linearly without it; `ConformalIntervals`). With 'one_year_changes_shared' they are the
+        relative part of the config's interval method (shared_shock: plus the national backtest
+        errors; kz_annual at 1994)."""
         cut = data.up_to(self.origin_)
         obs = observations(cut.panel, self.target)
         obs = obs[obs["unit_id"].isin(hierarchy.top_level(cut.units))]
@@ -390,6 +406,7 @@ class TargetForecaster:
             size_breaks=self.config.size_breaks,
             min_cell=self.config.min_cell,
             symmetric=self.config.symmetric_intervals,
+            beyond_exponent=self.config.short_span_exponent or 1.0,
         )
         if self.config.short_history_intervals == "one_year_changes_shared":
             # the changes are relative already; the common part is the national backtest's
@@ -406,7 +423,12 @@ class TargetForecaster:
                 )
                 return
             residuals["ref_error"] = 0.0
-            estimator = interval_estimator(self.config, national)
+            cfg, short = self.config, self.config.short_span_exponent
+            if short is not None:  # as in _calibrate: a one-year calibration extrapolated
+                cfg = cfg.model_copy(update={"interval_span_exponent": short})
+            estimator = interval_estimator(cfg, national)
+            if short is not None:
+                estimator.beyond_exponent = short
         try:
             self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
