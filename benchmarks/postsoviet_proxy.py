@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.us.exists():
         others.append(("../shared/data/us_counties", args.us))
     for label, p in others:
-        found.append({"variant": label, "origin": "all years", "detected": detected(io.read_dataset(p))})
+        found.append(
+            {"variant": label, "origin": "all years", "detected": detected(io.read_dataset(p))}
+        )
     det = pd.DataFrame(found)
     det["detected"] = det["detected"].map(lambda ys: ", ".join(map(str, ys)) or "none")
     cmd = "nice -n 10 .venv/bin/python benchmarks/postsoviet_proxy.py " + " ".join(

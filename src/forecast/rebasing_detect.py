@@ -38,9 +38,7 @@ USUAL_YEARS = 10  # the usual spread: median of up to this many earlier years
 DEFAULT_PERIOD = 10.0  # years between censuses when fewer than two re-basings are seen
 
 
-def statistics(
-    obs: pd.DataFrame, key: str = "unit_id", min_units: int = MIN_UNITS
-) -> pd.DataFrame:
+def statistics(obs: pd.DataFrame, key: str = "unit_id", min_units: int = MIN_UNITS) -> pd.DataFrame:
     """Per year (index): `n` units with a jump, `spread` (MAD of the jumps), `usual` (median
     of the up to USUAL_YEARS earlier spreads, NaN before MIN_YEARS of them) and `ratio`.
     `obs`: key, year, value (> 0). Years with fewer than `min_units` jumps get no spread."""
@@ -70,7 +68,9 @@ def detect(
     """Re-basing years of `target` in `data` (cut it at the origin first: every year it holds
     is read), found by the rule of the module docstring."""
     if threshold <= 1:
-        raise ValueError(f"threshold must be above 1 (a multiple of the usual spread), got {threshold}")
+        raise ValueError(
+            f"threshold must be above 1 (a multiple of the usual spread), got {threshold}"
+        )
     if min_units < 2:
         raise ValueError(f"min_units must be at least 2, got {min_units}")
     if target not in data.panel:
