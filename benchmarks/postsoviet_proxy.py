@@ -10,7 +10,9 @@ checks it gets engine.yaml), without its `rebasing` column (a measured break the
 does not have), in two variants:
 - `full`: the whole history (districts from the 1990s);
 - `short`: the panel cut to start `--short-years` (8) years before the origin, as municipal
-  series are short (national and regional series kept whole, outcomes after the origin kept).
+  series are short (national and regional series kept whole, outcomes after the origin kept);
+- `short_nonational`: the same without country.csv and regions.csv (the national total is then
+  chain-linked from the short unit series, as for a dataset of municipalities alone).
 At every origin the population forecaster is fitted on data cut at the origin (calibration
 included) and scored at +5 and +10 where outcomes exist: MAPE / best baseline's MAPE (the six
 baselines on the same rows), bias (MALPE, + = over-forecast), 80% coverage and median width, for
@@ -54,11 +56,14 @@ KEYS = ["variant", "origin", "horizon", "size_class"]
 COLS = [*KEYS, "n", "best_baseline", "ratio", "bias", "coverage", "width_pct"]
 
 
-def neutral_copy(src: Path, dest: Path, start: int | None) -> Path:
-    """`src` copied to `dest` without the `rebasing` column; the panel from `start` on."""
+def neutral_copy(src: Path, dest: Path, start: int | None, national: bool = True) -> Path:
+    """`src` copied to `dest` without the `rebasing` column; the panel from `start` on;
+    without country.csv and regions.csv unless `national`."""
     dest.mkdir(parents=True)
     for f in src.iterdir():
         if f.name.startswith("panel.") or f.name.startswith("sources."):
+            continue
+        if not national and f.name in ("country.csv", "regions.csv"):
             continue
         if f.is_file():
             shutil.copy(f, dest / f.name)
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--role", choices=sorted(ROLES), default="tune")
     ap.add_argument("--origins", default=None, help="comma-separated, overrides --role's")
-    ap.add_argument("--variants", default="full,short")
+    ap.add_argument("--variants", default="full,short,short_nonational")
     ap.add_argument("--short-years", type=int, default=8)
     ap.add_argument("--data", type=Path, default=ROOT / "data" / "kz_annual")
     ap.add_argument("--us", type=Path, default=ROOT.parent / "shared" / "data" / "us_counties")
@@ -144,9 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for variant in variants:
             for origin in origins:
-                begin = origin - args.short_years if variant == "short" else None
+                begin = origin - args.short_years if variant.startswith("short") else None
                 name = f"panel_{variant}_{origin}"  # neutral: no engine_<name>.yaml exists
-                path = neutral_copy(args.data, Path(tmp) / name, begin)
+                national = not variant.endswith("_nonational")
+                path = neutral_copy(args.data, Path(tmp) / name, begin, national)
                 cfg_path = pipeline.engine_config_path(path)
                 engine_files.add(cfg_path.name if cfg_path else "defaults")
                 cfg = pipeline.load_engine_config(dataset=path)

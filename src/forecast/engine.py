@@ -342,8 +342,9 @@ class TargetForecaster:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
         if unit_breaks is not None and not unit_breaks.empty:
+            timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
             self.intervals_ = rebasing.RebasingRisk(
-                self.intervals_, unit_breaks["jump"], period, self.config.level
+                self.intervals_, unit_breaks["jump"], period, self.config.level, timing
             )
 
     def _short_history_intervals(self, data: Dataset) -> None:

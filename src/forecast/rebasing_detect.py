@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import hierarchy
 from .errors import ForecastError
+from .rebasing import NextRebasing
 from .schema import Dataset
 
 THRESHOLD = 3.0  # spread of the year / its usual spread
@@ -118,3 +119,17 @@ def period_for(config, data: Dataset, target: str) -> float | None:
         return None
     found = detect(data, target)
     return risk_period(found) if found else None
+
+
+def timing_for(config, data: Dataset, target: str, origin: int) -> NextRebasing | None:
+    """Where the re-basing risk comes from detection alone (no `rebasing_risk_period` in the
+    config), its chance within a span from the date of the last re-basing found up to
+    `origin` (`NextRebasing`); None otherwise (the config's `span / period`)."""
+    if config.rebasing_risk_period or target not in config.rebasing_detection:
+        return None
+    if target not in data.panel:
+        return None
+    found = [y for y in detect(data.up_to(origin), target) if y <= origin]
+    if not found:
+        return None
+    return NextRebasing(last=max(found), period=risk_period(found), origin=int(origin))
