@@ -10,7 +10,15 @@ from forecast.config import EngineConfig
 from forecast.engine import Forecaster
 from forecast.errors import ForecastError
 from forecast.io import read_dataset
-from forecast.rebasing_detect import detect, period_for, risk_period, statistics, years_for
+from forecast.rebasing import NextRebasing, RebasingRisk
+from forecast.rebasing_detect import (
+    detect,
+    period_for,
+    risk_period,
+    statistics,
+    timing_for,
+    years_for,
+)
 
 from .conftest import fast_engine_config, write_dataset
 
@@ -107,6 +115,60 @@ def test_period_and_the_years_the_engine_uses(tmp_path):
     calm = _dataset(tmp_path, 0.0)
     assert years_for(EngineConfig(), calm) == {}
     assert period_for(EngineConfig(), calm, "population") is None
+
+
+def test_next_rebasing_chance_from_the_last_one():
+    # last 2009, a census every 10 years: the next in 2017..2022, one year as likely as another
+    at_2009 = NextRebasing(last=2009, period=10, origin=2009)
+    assert at_2009(5) == 0.0  # 2010-2014: too early for the next census
+    assert at_2009(10) == pytest.approx(3 / 6)  # 2017, 2018, 2019 of 2017..2022
+    assert at_2009(15) == 1.0
+    # at 2019 no re-basing yet: it falls in 2020..2022
+    at_2019 = NextRebasing(last=2009, period=10, origin=2019)
+    assert at_2019(1) == pytest.approx(1 / 3) and at_2019(3) == 1.0
+    # overdue (past 2022): any year, span / period
+    assert NextRebasing(last=2009, period=10, origin=2023)(5) == 0.5
+
+
+class _Fixed:
+    def quantiles(self, span, p0):
+        s = np.asarray(span, dtype=float)
+        return -0.01 * s, 0.01 * s
+
+    def summary(self):
+        return pd.DataFrame()
+
+
+def test_rebasing_risk_with_a_timed_chance():
+    jumps = np.random.default_rng(0).normal(0, 0.1, 200)
+    timed = RebasingRisk(_Fixed(), jumps, 10, 0.8, NextRebasing(last=2009, period=10, origin=2009))
+    lo, hi = timed.quantiles([5, 10], [1e4, 1e4])
+    assert hi[0] == pytest.approx(0.05) and lo[0] == pytest.approx(-0.05)  # no chance: as is
+    untimed = RebasingRisk(_Fixed(), jumps, 20, 0.8)  # chance 10 / 20, as timed at span 10
+    assert hi[1] > 0.1 and hi[1] == pytest.approx(untimed.quantiles([10], [1e4])[1][0])
+
+
+def test_timing_only_where_the_period_comes_from_detection(tmp_path):
+    data = _dataset(tmp_path, 0.05)
+    t = timing_for(EngineConfig(), data, "population", 2012)
+    assert t == NextRebasing(last=2010, period=10.0, origin=2012)
+    assert timing_for(EngineConfig(rebasing_risk_period=10), data, "population", 2012) is None
+    assert timing_for(EngineConfig(), _dataset(tmp_path, 0.0), "population", 2012) is None
+
+
+def test_detection_in_the_engine_reads_nothing_after_the_origin(tmp_path):
+    panel, units = rebased_panel(0.05)
+    data = read_dataset(write_dataset(tmp_path / "a", panel, units))
+    changed = panel.copy()
+    year = changed["year"].to_numpy()
+    # after the origin: a huge re-basing in 2015 and a different level
+    factor = np.where(year >= 2015, 1.5, np.where(year > 2012, 0.9, 1.0))
+    changed["population"] = (changed["population"] * factor).round()
+    data2 = read_dataset(write_dataset(tmp_path / "b", changed, units))
+    cfg = fast_engine_config()
+    a = Forecaster(config=cfg).fit(data, 2012).forecast(data, [1, 5]).table()
+    b = Forecaster(config=cfg).fit(data2, 2012).forecast(data2, [1, 5]).table()
+    pd.testing.assert_frame_equal(a, b)
 
 
 def _coverage(data, config: EngineConfig, origins: list[int], horizon: int = 5) -> float:
