@@ -130,6 +130,19 @@ def test_next_rebasing_chance_from_the_last_one():
     assert NextRebasing(last=2009, period=10, origin=2023)(5) == 0.5
 
 
+def test_next_rebasing_bad_inputs_name_the_rule():
+    with pytest.raises(
+        ValueError, match=r"period must be positive \(years between re-basings\), got 0"
+    ):
+        NextRebasing(last=2009, period=0, origin=2012)
+    with pytest.raises(
+        ValueError, match=r"the last re-basing \(2015\) must be at or before the origin \(2012\)"
+    ):
+        NextRebasing(last=2015, period=10, origin=2012)
+    with pytest.raises(ValueError, match="early and late must be >= 0 years, got -1 and 3"):
+        NextRebasing(last=2009, period=10, origin=2012, early=-1)
+
+
 class _Fixed:
     def quantiles(self, span, p0):
         s = np.asarray(span, dtype=float)

@@ -143,6 +143,18 @@ class NextRebasing:
     early: int = 2
     late: int = 3
 
+    def __post_init__(self) -> None:
+        if not self.period > 0:
+            raise ValueError(
+                f"period must be positive (years between re-basings), got {self.period}"
+            )
+        if self.last > self.origin:
+            raise ValueError(
+                f"the last re-basing ({self.last}) must be at or before the origin ({self.origin})"
+            )
+        if self.early < 0 or self.late < 0:
+            raise ValueError(f"early and late must be >= 0 years, got {self.early} and {self.late}")
+
     def __call__(self, span: float) -> float:
         centre = self.last + round(self.period)
         first, final = max(centre - self.early, self.origin + 1), centre + self.late
