@@ -216,6 +216,14 @@ class EngineConfig(BaseModel):
         "residuals are cleaned of past re-basing breaks and the intervals add a unit's break "
         "(drawn from past ones) with probability span / this (forecast.rebasing.RebasingRisk)",
     )
+    rebasing_detection: list[str] = Field(
+        default_factory=lambda: ["population"],
+        description="targets whose census re-basings the engine finds in the data itself "
+        "(forecast.rebasing_detect), added to rebasing_years; where any is found and "
+        "rebasing_risk_period is not set, the intervals take the re-basing risk with the "
+        "detected period (10 years with one re-basing). Inert where none is found (US "
+        "counties, irregular census series). Empty: no detection",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,
