@@ -230,6 +230,14 @@ class EngineConfig(BaseModel):
         "given none by the origin); the interval adds a unit's break with the probability it "
         "falls within the span (forecast.census_calendar) instead of span / period",
     )
+    rebasing_detection: list[str] = Field(
+        default_factory=lambda: ["population"],
+        description="targets whose census re-basings the engine finds in the data itself "
+        "(forecast.rebasing_detect), added to rebasing_years; where any is found and "
+        "rebasing_risk_period is not set, the intervals take the re-basing risk with the "
+        "detected period (10 years with one re-basing). Inert where none is found (US "
+        "counties, irregular census series). Empty: no detection",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy, holdout, rebasing
+from . import baselines, hierarchy, holdout, rebasing, rebasing_detect
 from .census_calendar import CalendarRebasingRisk
 from .combination import combiner
 from .config import EngineConfig
@@ -101,14 +101,15 @@ class _Context:
         if config.reference_source == "units":  # totals from the units themselves
             cut = dataclasses.replace(cut, country=None, regions=None)
         base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
-        # opt-in: the model learns from series spliced across census re-basings (forecast.
+        # the model learns from series spliced across census re-basings (forecast.
         # rebasing); baselines and scoring keep the published values
         model_data, refs = cut, base_refs
-        if config.rebasing_years:
-            model_data = rebasing.spliced(cut, config.rebasing_years, origin)
+        years = rebasing_detect.years_for(config, cut)  # the config's and the detected ones
+        if years:
+            model_data = rebasing.spliced(cut, years, origin)
             refs = {
                 t: Reference.from_dataset(model_data, t, config.base_years)
-                if t in config.rebasing_years
+                if t in years
                 else base_refs[t]
                 for t in cut.targets
             }
@@ -331,8 +332,9 @@ class TargetForecaster:
         if self.config.interval_relative == "total":
             residuals["ref_error"] = 0.0  # the realised national error stays in the residual
         national = national_errors(ref, self.origin_, self.config.reference_method)
-        years = self.config.rebasing_years.get(self.target, [])
-        period = self.config.rebasing_risk_period
+        cut = data.up_to(self.origin_)
+        years = rebasing_detect.years_for(self.config, cut).get(self.target, [])
+        period = rebasing_detect.period_for(self.config, cut, self.target)
         unit_breaks = None
         if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
             unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
@@ -356,7 +358,7 @@ class TargetForecaster:
             return
         if unit_breaks is not None and not unit_breaks.empty:
             window = self.config.rebasing_census_window
-            if window is not None:  # opt-in (issue 11): the census calendar
+            if window is not None:  # opt-in (issue 11, kz_annual): an explicit census calendar
                 last = max((y for y in years if y <= self.origin_), default=None)
                 self.intervals_ = CalendarRebasingRisk(
                     self.intervals_,
@@ -367,8 +369,9 @@ class TargetForecaster:
                     window=window,
                 )
             else:
+                timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
                 self.intervals_ = rebasing.RebasingRisk(
-                    self.intervals_, unit_breaks["jump"], period, self.config.level
+                    self.intervals_, unit_breaks["jump"], period, self.config.level, timing
                 )
 
     def _short_history_intervals(self, data: Dataset) -> None:
