@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy, holdout, rebasing
+from . import baselines, fitcache, hierarchy, holdout, rebasing
 from .combination import CombinationWeights
 from .config import EngineConfig
 from .errors import (
@@ -182,28 +182,23 @@ class TargetForecaster:
         no training pair at all; with fewer pairs than LightGBM's `min_child_samples` (it could
         not split once) the forecaster uses the baselines alone (`model_` is None)."""
         self.origin_ = int(origin)
-        ctx = _Context.of(data, self.target, self.config, self.origin_)
-        progress(f"{self.target}: training pairs")
-        X, z, w = self._training_table(ctx)
-        self.dropped_features_ = self._inconsistent(ctx, X, w)
-        X = X.drop(columns=self.dropped_features_)
-        self.n_pairs_ = len(X)
-        self.model_: GrowthModel | None = None
-        if len(X) < self.config.lightgbm.min_child_samples:
+        # the same fit made earlier in this run (forecast.fitcache), else a new one
+        shared = fitcache.key(self.target, self.origin_, self.config, data)
+        state = fitcache.lookup(shared)
+        if state is None:
+            state = self._fit_model(data, progress)
+            fitcache.store(shared, state)
+        self.__dict__.update(state)
+        if self.model_ is None:
             msg = (
-                f"{self.target}: {len(X)} training pair(s) up to {self.origin_}, fewer than the "
-                f"model needs ({self.config.lightgbm.min_child_samples}, lightgbm."
+                f"{self.target}: {self.n_pairs_} training pair(s) up to {self.origin_}, fewer "
+                f"than the model needs ({self.config.lightgbm.min_child_samples}, lightgbm."
                 f"min_child_samples): forecasting with the baselines alone"
             )
             if calibrate:  # the forecaster itself (not a calibration origin): the user's business
                 warnings.warn(msg, SparseHistoryWarning, stacklevel=2)
             else:
                 log.info(msg)
-        else:
-            progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
-            self.model_ = GrowthModel(
-                params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
-            ).fit(X, z, w)
         self.combiner_ = CombinationWeights(
             members=self.members,
             step=self.config.weight_step,
@@ -214,6 +209,22 @@ class TargetForecaster:
         if calibrate:
             self._calibrate(data, progress)
         return self
+
+    def _fit_model(self, data: Dataset, progress: Progress) -> dict:
+        """The learned state before calibration: features dropped, pairs, the growth model
+        (None with fewer pairs than LightGBM's `min_child_samples`)."""
+        ctx = _Context.of(data, self.target, self.config, self.origin_)
+        progress(f"{self.target}: training pairs")
+        X, z, w = self._training_table(ctx)
+        dropped = self._inconsistent(ctx, X, w)
+        X = X.drop(columns=dropped)
+        model = None
+        if len(X) >= self.config.lightgbm.min_child_samples:
+            progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
+            model = GrowthModel(
+                params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
+            ).fit(X, z, w)
+        return {"dropped_features_": dropped, "n_pairs_": len(X), "model_": model}
 
     def _training_table(self, ctx: _Context):
         pr = pairs(ctx.train_obs, self.config.max_span, self.config.max_pairs, self.config.seed)
