@@ -94,3 +94,15 @@ def test_a_shared_thin_fit_still_warns_the_user(tmp_path, fast_config):
         with pytest.warns(SparseHistoryWarning, match="forecasting with the baselines alone"):
             TargetForecaster(target="population", config=fast_config).fit(thin, 2020)
     assert counts["hits"] == 1
+
+
+def test_one_context_per_target_origin_and_data(data, fast_config):
+    from forecast.engine import _Context
+
+    with fitcache.sharing():
+        a = _Context.of(data, "population", fast_config, 2005)
+        assert _Context.of(data.up_to(2008), "population", fast_config, 2005) is a
+        assert _Context.of(data, "population", fast_config, 2006) is not a
+        anchors = pd.DataFrame({"unit_id": ["SYN000", "SYN001"], "t0": [2005, 2004]})
+        assert a.features(anchors) is a.features(anchors.copy())
+    assert _Context.of(data, "population", fast_config, 2005) is not a

@@ -82,7 +82,8 @@ def _realised_reference(ref: Reference, rows: pd.DataFrame) -> np.ndarray:
 @dataclass
 class _Context:
     """What a fitted forecaster reads from the data (cut at its origin): rebuilt for every
-    fit or forecast, never stored."""
+    fit or forecast, never stored on the forecaster (within a `fitcache.sharing` block, the
+    fits and forecasts of one target at one origin on the same data share one)."""
 
     data: Dataset
     refs: dict[str, Reference]
@@ -94,30 +95,58 @@ class _Context:
     # nested unit's people are already in its parent's series (forecast.hierarchy)
     train_obs: pd.DataFrame
     top: pd.Index
+    # features already built, by their anchors (unit_id, t0): see `features`
+    built: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, data: Dataset, target: str, config: EngineConfig, origin: int) -> _Context:
-        cut = data.up_to(origin)
-        if config.reference_source == "units":  # totals from the units themselves
-            cut = dataclasses.replace(cut, country=None, regions=None)
-        base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
-        # opt-in: the model learns from series spliced across census re-basings (forecast.
-        # rebasing); baselines and scoring keep the published values
-        model_data, refs = cut, base_refs
-        if config.rebasing_years:
-            model_data = rebasing.spliced(cut, config.rebasing_years, origin)
-            refs = {
-                t: Reference.from_dataset(model_data, t, config.base_years)
-                if t in config.rebasing_years
-                else base_refs[t]
-                for t in cut.targets
-            }
+        shared = fitcache.key(target, origin, config, data)
+        return fitcache.remember(
+            ("context", shared), lambda: cls._build(data, target, config, origin, shared)
+        )
+
+    @classmethod
+    def _build(
+        cls, data: Dataset, target: str, config: EngineConfig, origin: int, shared
+    ) -> _Context:
+        cut, model_data, refs, base_refs = fitcache.remember(
+            ("references", shared and shared[1:]), lambda: _references(data, config, origin)
+        )
         obs = observations(cut.panel, target)
         top = hierarchy.top_level(cut.units)
         model_obs = observations(model_data.panel, target)
         train = model_obs[model_obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
         builder = FeatureBuilder(model_data, target, refs)
         return cls(cut, refs, base_refs, builder, obs, train, top)
+
+    def features(self, anchors: pd.DataFrame) -> pd.DataFrame:
+        """`anchors` (unit_id, t0) with their features, built once per set of anchors (the
+        forecasts of one origin at different horizons share their anchors)."""
+        k = tuple(zip(anchors["unit_id"], anchors["t0"], strict=True))
+        if k not in self.built:
+            self.built[k] = pd.concat([anchors, self.builder.build(anchors)], axis=1)
+        return self.built[k]
+
+
+def _references(data: Dataset, config: EngineConfig, origin: int):
+    """The data cut at `origin`, the data the model learns from (spliced across census
+    re-basings where the config asks), and the reference totals of both."""
+    cut = data.up_to(origin)
+    if config.reference_source == "units":  # totals from the units themselves
+        cut = dataclasses.replace(cut, country=None, regions=None)
+    base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+    # opt-in: the model learns from series spliced across census re-basings (forecast.
+    # rebasing); baselines and scoring keep the published values
+    model_data, refs = cut, base_refs
+    if config.rebasing_years:
+        model_data = rebasing.spliced(cut, config.rebasing_years, origin)
+        refs = {
+            t: Reference.from_dataset(model_data, t, config.base_years)
+            if t in config.rebasing_years
+            else base_refs[t]
+            for t in cut.targets
+        }
+    return cut, model_data, refs, base_refs
 
 
 @dataclass(frozen=True)
@@ -541,7 +570,7 @@ def _design(ctx: _Context, rows: pd.DataFrame, span: np.ndarray) -> pd.DataFrame
     """Model inputs for rows (unit_id, t0): features built once per distinct anchor, plus
     the span."""
     anchors = rows[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
-    feats = pd.concat([anchors, ctx.builder.build(anchors)], axis=1)
+    feats = ctx.features(anchors)
     X = rows[["unit_id", "t0"]].merge(feats, on=["unit_id", "t0"], how="left")
     return X.drop(columns=["unit_id", "t0"]).assign(span=span)
 

@@ -7,6 +7,11 @@ calibration origins. Where two of these fits have the same target, origin, engin
 data up to that origin, they are the same fit (LightGBM is deterministic with its seed and one
 thread), so the second one can take the first one's learned state.
 
+What the fits and forecasts of one target at one origin read from the data (the cut, the
+reference totals, the feature frames: `forecast.engine._Context`) is shared the same way
+(`remember`): a forecaster's fit and its forecast read the same context, and so do the
+calibration forecasts of the run and of the backtest at a common origin.
+
 The sharing is off unless a caller opens it (``with fitcache.sharing(): ...``); it lives for that
 block only and keeps nothing on disk. The key holds the content hash of the data cut at the
 origin (:meth:`forecast.schema.Dataset.digest`), so a fit on other data never matches.
@@ -14,7 +19,7 @@ origin (:meth:`forecast.schema.Dataset.digest`), so a fit on other data never ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -22,7 +27,7 @@ from typing import Any
 from .config import EngineConfig
 from .schema import Dataset
 
-__all__ = ["key", "lookup", "sharing", "stats", "store"]
+__all__ = ["key", "lookup", "remember", "sharing", "stats", "store"]
 
 _store: ContextVar[dict | None] = ContextVar("forecast_fitcache", default=None)
 
@@ -34,7 +39,7 @@ def sharing() -> Iterator[dict]:
     if _store.get() is not None:
         yield _store.get()["stats"]
         return
-    token = _store.set({"fits": {}, "stats": {"hits": 0, "misses": 0}})
+    token = _store.set({"fits": {}, "values": {}, "stats": {"hits": 0, "misses": 0}})
     try:
         yield _store.get()["stats"]
     finally:
@@ -72,3 +77,14 @@ def stats() -> dict[str, int] | None:
     """Hits and misses of the open sharing block, or None."""
     s = _store.get()
     return None if s is None else dict(s["stats"])
+
+
+def remember(k: tuple, make: Callable[[], Any]) -> Any:
+    """`make()`, kept under `k` for the open sharing block and returned again for the same
+    `k` (just `make()` when no sharing is open or `k` holds None: see `key`)."""
+    s = _store.get()
+    if s is None or any(part is None for part in k):
+        return make()
+    if k not in s["values"]:
+        s["values"][k] = make()
+    return s["values"][k]
