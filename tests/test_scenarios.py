@@ -272,6 +272,24 @@ def test_cut_moves_population_by_the_response(tmp_path):
     assert (width.loc[:2022] == base_width.loc[:2022]).all()
 
 
+def test_range_is_the_baselines_until_the_event_with_heterogeneity(tmp_path):
+    # the spread of responses between places widens the range from the event's year on, not
+    # before it (an event in 2025 leaves 2021-2024 as they were)
+    _, (shocks, moves) = check(
+        tmp_path, one_event("{type: jobs, unit: MINE, year: 2025, percent: -20}")
+    )
+    t = apply(baseline_table(), shocks, moves, RESPONSE, ["s1"], 0.8, 0.179).table
+    t = t[(t["unit_id"] == "MINE") & (t["target"] == "population")].set_index("year")
+    for col in ("forecast", "lower", "upper"):
+        assert (
+            t.loc[:2024, col]
+            == t.loc[:2024, f"baseline_{col}" if col != "forecast" else "baseline"]
+        ).all()
+    width = np.log(t["upper"] / t["lower"])
+    base_width = np.log(t["baseline_upper"] / t["baseline_lower"])
+    assert (width.loc[2025:] > base_width.loc[2025:]).all()
+
+
 def test_larger_cut_never_gives_larger_population(tmp_path):
     negative = ResponseEstimate(  # a noisy estimate dipping below zero is clipped
         group="noisy",

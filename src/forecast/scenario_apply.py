@@ -169,7 +169,10 @@ def apply(
                     scale = rise_scale if rise else 1.0
                     tau = tau_rise if rise else heterogeneity
                     resp += scale * eff * s.shift
-                    spread += z * np.sqrt((scale * se) ** 2 + tau**2) * abs(s.shift)
+                    # from the event's year on: before it, the range is the baseline's
+                    spread += np.where(
+                        since >= 0, z * np.sqrt((scale * se) ** 2 + tau**2) * abs(s.shift), 0.0
+                    )
                 f = b["forecast"].to_numpy(dtype=float)
                 a_lo = np.log(f / b["lower"].to_numpy(dtype=float))
                 a_hi = np.log(b["upper"].to_numpy(dtype=float) / f)
