@@ -496,3 +496,61 @@ def test_a_change_inside_a_unit_changes_the_unit_containing_it(tmp_path):
     assert out.loc[host_rows, "forecast"].to_numpy() == pytest.approx(
         base.loc[host_rows, "forecast"].to_numpy()
     )
+
+
+# ---- the effect of a job change on population, and its uncertainty, in words ------------
+def _effects(tmp_path, body: str, response: ResponseEstimate = RESPONSE) -> pd.DataFrame:
+    from forecast.scenario_effects import describe
+
+    _, (shocks, moves) = check(tmp_path, body)
+    table = apply(baseline_table(), shocks, moves, response, ["s1"], 0.8, 0.1).table
+    return describe(table, response, 10, 0.8, UNITS["name"])
+
+
+def test_effect_of_a_cut_and_its_range_from_the_standard_error(tmp_path):
+    out = _effects(tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20}"))
+    (r,) = out.itertuples()
+    s, z = np.log(0.8), 1.2815515655446004
+    # 7 years after the cut: the last lag's effect 0.3 (se 0.05)
+    assert (r.name, r.year) == ("Mine Town", 2030)
+    assert r.employment_change_pct == pytest.approx(-20.0)
+    assert r.population_response_pct == pytest.approx(100 * np.expm1(0.3 * s))
+    assert r.response_low_pct == pytest.approx(100 * np.expm1((0.3 + z * 0.05) * s))
+    assert r.response_high_pct == pytest.approx(100 * np.expm1((0.3 - z * 0.05) * s))
+    assert (r.response_per_10pct_jobs, r.response_se_per_10pct_jobs) == pytest.approx((3.0, 0.5))
+    assert "a 10% change in jobs goes with a 3.00% change in population" in r.note
+    assert "give or take 0.50 points (one standard error)" in r.note
+    assert "cannot rule out" not in r.note  # 0.3 +- 1.28 x 0.05 is far from zero
+
+
+def test_an_estimate_within_noise_of_zero_is_said_so(tmp_path):
+    weak = ResponseEstimate(  # like the Kazakh estimate: 0.044, se 0.036
+        group="weak",
+        effect=np.array([0.036, 0.044]),
+        se=np.array([0.023, 0.036]),
+        lags=1,
+        n_obs=1419,
+        n_units=160,
+        first_year=2002,
+        last_year=2025,
+    )
+    out = _effects(tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20}"), weak)
+    (r,) = out.itertuples()
+    assert r.response_low_pct < r.population_response_pct < 0 < r.response_high_pct
+    assert "estimated on weak (160 units, 2002-2025)" in r.note
+    assert "the data cannot rule out that population does not follow the jobs at all" in r.note
+
+
+def test_standard_errors_of_several_job_changes_add_up(tmp_path):
+    out = _effects(
+        tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20, phase_years: 2}")
+    )
+    (r,) = out.itertuples()
+    # two steps of log(0.8) / 2, both held at the last lag by 2030: the same as one step
+    assert r.response_se_per_10pct_jobs == pytest.approx(0.5)
+
+
+def test_no_effect_row_without_a_job_change(tmp_path):
+    moves = "{type: resettlement, unit: MINE, to: CITY, year: 2023, persons_per_year: 100}"
+    assert _effects(tmp_path, one_event(moves)).empty
+    assert _effects(tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: 0}")).empty

@@ -42,6 +42,7 @@ TRAJECTORY_COLUMNS = [
     "upper",
     "employment_shift_log",
     "response_log",
+    "response_se_log",
     "moved",
     "from_inner_units",
 ]
@@ -86,6 +87,9 @@ class Trajectories:
 
     table: pd.DataFrame
     forecasts: dict[str, pd.DataFrame]
+    # each job change's effect on population and its uncertainty, in words (forecast.
+    # scenario_effects.describe; set by forecast.scenario_run.evaluate)
+    effects: pd.DataFrame | None = None
 
 
 def natural_increase(panel: pd.DataFrame, years: int = 5) -> dict[str, float]:
@@ -160,6 +164,7 @@ def apply(
                 years = b["year"].to_numpy(dtype=int)
                 shift = np.zeros(len(idx))
                 resp = np.zeros(len(idx))
+                resp_se = np.zeros(len(idx))  # the estimate's standard error, on resp's scale
                 spread = np.zeros(len(idx))
                 for s in (s for s in sh if s.unit_id == unit):
                     since = years - s.year
@@ -169,6 +174,8 @@ def apply(
                     scale = rise_scale if rise else 1.0
                     tau = tau_rise if rise else heterogeneity
                     resp += scale * eff * s.shift
+                    # the shocks share one estimate: its errors add up, not in quadrature
+                    resp_se += scale * se * abs(s.shift)
                     # from the event's year on: before it, the range is the baseline's
                     spread += np.where(
                         since >= 0, z * np.sqrt((scale * se) ** 2 + tau**2) * abs(s.shift), 0.0
@@ -206,12 +213,13 @@ def apply(
                 scen.loc[idx, "forecast"] = fc
                 scen.loc[idx, "lower"] = lo
                 scen.loc[idx, "upper"] = hi
-                parts[(unit, target)] = (shift, resp if target == "population" else 0 * resp, moved)
+                pop = target == "population"
+                parts[(unit, target)] = (shift, resp * pop, resp_se * pop, moved)
         inner = _propagate(scen, baseline, touched, parents or {})
         for (unit, target), idx in _unit_rows(scen, set(touched) | set(inner)).items():
             b = baseline.loc[idx]
             zeros = np.zeros(len(idx))
-            shift, resp, moved = parts.get((unit, target), (zeros, zeros, zeros))
+            shift, resp, resp_se, moved = parts.get((unit, target), (zeros,) * 4)
             rows.append(
                 pd.DataFrame(
                     {
@@ -229,6 +237,7 @@ def apply(
                         "upper": scen.loc[idx, "upper"].to_numpy(dtype=float),
                         "employment_shift_log": shift,
                         "response_log": resp,
+                        "response_se_log": resp_se,
                         "moved": moved,
                         "from_inner_units": inner.get(unit, {}).get(target, zeros),
                     }
