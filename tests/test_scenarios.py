@@ -498,6 +498,49 @@ def test_a_change_inside_a_unit_changes_the_unit_containing_it(tmp_path):
     )
 
 
+def nested_baseline() -> pd.DataFrame:
+    """SYNTHETIC flat baseline: population of MINE-T and HOST-D, employment of HOST-D only."""
+    rows = [
+        (u, t, 2020, h, y, v, v * 0.9, v * 1.1)
+        for u, t, v in (
+            ("MINE-T", "population", 10000.0),
+            ("HOST-D", "population", 40000.0),
+            ("HOST-D", "employment", 16000.0),
+        )
+        for h, y in enumerate(YEARS, start=1)
+    ]
+    cols = ["unit_id", "target", "origin_year", "horizon", "year", "forecast", "lower", "upper"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@pytest.mark.parametrize(
+    ("event", "lost"),
+    [
+        ("{type: jobs, unit: MINE-T, year: 2025, persons: -1000}", 1000.0),
+        # 10% of the town's 4,000 jobs (its 10,000 residents x the district's rate 0.4)
+        ("{type: jobs, unit: MINE-T, year: 2025, percent: -10}", 400.0),
+        ("{type: jobs, unit: MINE-T, year: 2025, percent: -10, phase_years: 2}", 400.0),
+    ],
+)
+def test_jobs_of_a_town_without_its_own_series_leave_the_series_standing_in(tmp_path, event, lost):
+    shocks, _ = nested_check(tmp_path, event)
+    traj = apply(nested_baseline(), shocks, [], RESPONSE, ["s1"], 0.8, parents={"MINE-T": "HOST-D"})
+    t = traj.table
+    host = t[(t["unit_id"] == "HOST-D") & (t["target"] == "employment")].set_index("year")
+    change = host["forecast"] - host["baseline"]
+    assert (change.loc[:2024] == 0).all()  # before the event
+    assert change.loc[2026:].to_numpy() == pytest.approx(-lost)
+    assert host["from_inner_units"].to_numpy() == pytest.approx(change.to_numpy())
+    assert (host["upper"] - host["baseline_upper"]).to_numpy() == pytest.approx(change.to_numpy())
+    # the town's population responds, and the district's by as many persons
+    town = t[(t["unit_id"] == "MINE-T") & (t["target"] == "population")].set_index("year")
+    pop = t[(t["unit_id"] == "HOST-D") & (t["target"] == "population")].set_index("year")
+    assert (town["forecast"] < town["baseline"]).loc[2026:].all()
+    assert (pop["forecast"] - pop["baseline"]).to_numpy() == pytest.approx(
+        (town["forecast"] - town["baseline"]).to_numpy()
+    )
+
+
 # ---- the effect of a job change on population, and its uncertainty, in words ------------
 def _effects(tmp_path, body: str, response: ResponseEstimate = RESPONSE) -> pd.DataFrame:
     from forecast.scenario_effects import describe

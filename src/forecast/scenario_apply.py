@@ -53,9 +53,13 @@ def _unit_rows(table: pd.DataFrame, units: set[str]) -> dict[tuple[str, str], pd
     return {(str(u), str(t)): g.index for (u, t), g in sub.groupby(["unit_id", "target"])}
 
 
-def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, dict]:
+def _propagate(
+    scen, baseline, touched, parents: dict[str, str], unseen: dict | None = None
+) -> dict[str, dict]:
     """Add each touched unit's change (persons, by year) to the units containing it; returns
-    unit -> target -> the change received from inner units."""
+    unit -> target -> the change received from inner units. `unseen`: (unit, target) -> the
+    change (persons, by year) of a series the unit has no forecast of (a town's jobs where a
+    larger territory's series stands in for them), passed on the same way."""
     received: dict[str, dict] = {}
     own = {  # each unit's own change, before any propagation
         key: pd.Series(
@@ -64,6 +68,7 @@ def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, di
         )
         for key, idx in _unit_rows(scen, set(touched)).items()
     }
+    own.update(unseen or {})
     for (unit, target), delta in own.items():
         seen = {unit}
         parent = parents.get(unit)
@@ -78,6 +83,25 @@ def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, di
                 got[target] = got.get(target, np.zeros(len(rows))) + d
             parent = parents.get(parent)
     return received
+
+
+def _unseen_jobs(table: pd.DataFrame, shocks: list[EmploymentShock]) -> dict:
+    """(unit, "employment") -> the change in persons by year, for the units with employment
+    shocks but no employment forecast of their own (a town whose jobs are counted in the
+    series of the territory containing it): each shock changes `level` persons by
+    level x (exp(shift) - 1) from its year on (shocks of unknown level are left out)."""
+    out = {}
+    for unit in sorted({s.unit_id for s in shocks}):
+        rows = table[table["unit_id"] == unit]
+        if rows.empty or (rows["target"] == "employment").any():
+            continue
+        years = np.sort(rows["year"].unique())
+        delta = np.zeros(len(years))
+        for s in (s for s in shocks if s.unit_id == unit and np.isfinite(s.level)):
+            delta += np.where(years >= s.year, s.level * np.expm1(s.shift), 0.0)
+        if delta.any():
+            out[(unit, "employment")] = pd.Series(delta, index=years)
+    return out
 
 
 @dataclass
@@ -215,7 +239,7 @@ def apply(
                 scen.loc[idx, "upper"] = hi
                 pop = target == "population"
                 parts[(unit, target)] = (shift, resp * pop, resp_se * pop, moved)
-        inner = _propagate(scen, baseline, touched, parents or {})
+        inner = _propagate(scen, baseline, touched, parents or {}, _unseen_jobs(scen, sh))
         for (unit, target), idx in _unit_rows(scen, set(touched) | set(inner)).items():
             b = baseline.loc[idx]
             zeros = np.zeros(len(idx))
