@@ -10,7 +10,7 @@ import pytest
 
 from forecast import fitcache
 from forecast.backtest import rolling_origin
-from forecast.engine import Forecaster, TargetForecaster
+from forecast.engine import Forecaster, TargetForecaster, _Context
 from forecast.errors import SparseHistoryWarning
 from forecast.io import read_dataset
 
@@ -97,8 +97,6 @@ def test_a_shared_thin_fit_still_warns_the_user(tmp_path, fast_config):
 
 
 def test_one_context_per_target_origin_and_data(data, fast_config):
-    from forecast.engine import _Context
-
     with fitcache.sharing():
         a = _Context.of(data, "population", fast_config, 2005)
         assert _Context.of(data.up_to(2008), "population", fast_config, 2005) is a

@@ -12,6 +12,7 @@ import pytest
 from forecast.errors import ConfigError
 from forecast.response import ResponseEstimate
 from forecast.scenario_apply import apply, moved_stock
+from forecast.scenario_effects import describe
 from forecast.scenarios import check_against, load_scenarios
 
 UNITS = pd.DataFrame(
@@ -543,8 +544,6 @@ def test_jobs_of_a_town_without_its_own_series_leave_the_series_standing_in(tmp_
 
 # ---- the effect of a job change on population, and its uncertainty, in words ------------
 def _effects(tmp_path, body: str, response: ResponseEstimate = RESPONSE) -> pd.DataFrame:
-    from forecast.scenario_effects import describe
-
     _, (shocks, moves) = check(tmp_path, body)
     table = apply(baseline_table(), shocks, moves, response, ["s1"], 0.8, 0.1).table
     return describe(table, response, 10, 0.8, UNITS["name"])
