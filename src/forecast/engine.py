@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, fitcache, hierarchy, holdout, rebasing
-from .combination import CombinationWeights
+from .combination import combiner
 from .config import EngineConfig
 from .errors import (
     ForecastError,
@@ -56,6 +56,9 @@ BASELINES_ONLY = "baselines"
 
 def _quiet(_: str) -> None:
     pass
+
+
+SHORT_SPAN = 2  # issue 11: calibration this short extrapolates with short_span_exponent
 
 
 def interval_estimator(
@@ -228,11 +231,14 @@ class TargetForecaster:
                 warnings.warn(msg, SparseHistoryWarning, stacklevel=2)
             else:
                 log.info(msg)
-        self.combiner_ = CombinationWeights(
-            members=self.members,
+        self.combiner_ = combiner(  # issue 11: grouped weights where the config asks
+            self.members,
             step=self.config.weight_step,
             shrinkage=self.config.combine_shrinkage,
             min_cell=self.config.min_cell,
+            groups=self.config.combine_groups.get(self.target) if self.config.combine else None,
+            units=data.units.reset_index(),
+            has_model=self.model_ is not None,
         )
         self.intervals_ = None
         if calibrate:
@@ -374,8 +380,17 @@ class TargetForecaster:
         if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
             unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
             residuals["error"] -= rebasing.breaks_between(res, unit_breaks)
+        cfg, short = self.config, self.config.short_span_exponent
+        if short is not None and residuals["span"].max() <= SHORT_SPAN:
+            # issue 11: calibrated at +1/+2 only, extrapolated to +10 (tuned on population)
+            cfg = cfg.model_copy(update={"interval_span_exponent": short})
+        else:
+            short = None
         try:
-            self.intervals_ = interval_estimator(self.config, national).fit(residuals)
+            estimator = interval_estimator(cfg, national)
+            if short is not None:  # also where no national backtest exists yet
+                estimator.beyond_exponent = short
+            self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
@@ -388,7 +403,8 @@ class TargetForecaster:
         """issue 11: intervals for a target too short for any calibration origin (observed for
         two or three years): split conformal on the observed one-year changes of the top-level
         units up to the origin relative to the nation's, i.e. the span-1 errors of a forecast
-        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`)."""
+        that keeps each unit's share; longer spans scale like span ** `short_span_exponent`
+        (linearly without it; `ConformalIntervals`)."""
         cut = data.up_to(self.origin_)
         obs = observations(cut.panel, self.target)
         obs = obs[obs["unit_id"].isin(hierarchy.top_level(cut.units))]
@@ -417,6 +433,7 @@ class TargetForecaster:
                 size_breaks=self.config.size_breaks,
                 min_cell=self.config.min_cell,
                 symmetric=self.config.symmetric_intervals,
+                beyond_exponent=self.config.short_span_exponent or 1.0,
             ).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
