@@ -29,12 +29,15 @@ from scipy.optimize import minimize
 
 from .policy import (
     RANGE_TAIL_FACTOR,
+    GroupShift,
     Policy,
     Probability,
     StateCriterion,
     prob_below,
     range_contradiction,
     range_tails,
+    size_labels,
+    unit_calibration,
 )
 
 GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
@@ -64,7 +67,7 @@ def calibrated(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(P(decline), P(growth)) under `cal` (by default the policy's calibration)."""
     t = policy.thresholds
-    cal = policy.probability if cal is None else cal
+    cal = unit_calibration(record, policy.probability if cal is None else cal)
     args = (record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
     return prob_below(t.decline_pct, *args), 1 - prob_below(t.growth_pct, *args)
 
@@ -130,7 +133,11 @@ def contradiction_share(record: pd.DataFrame, level: float, cal: Probability) ->
     """Share of the units whose calibrated probabilities contradict their range (see
     `policy.range_contradiction`)."""
     bad = range_contradiction(
-        record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal
+        record["change_pct"],
+        record["lower_pct"],
+        record["upper_pct"],
+        level,
+        unit_calibration(record, cal),
     )
     return float(np.mean(bad)) if len(bad) else 0.0
 
@@ -193,26 +200,159 @@ def select_calibration(record: pd.DataFrame, policy: Policy, level: float):
     return str(mean.idxmin()), table
 
 
-def pr_curve(prob: np.ndarray, event: np.ndarray, grid: np.ndarray = GRID, mask=None):
-    """Called, precision and recall of 'prob >= threshold' (and `mask`) for each threshold."""
+# a group's own calibration counts as much as this many unit-origins of the pooled one: a group
+# fitted on n unit-origins keeps n / (n + SHRINK_UNITS) of its shift from the pooled fit
+SHRINK_UNITS = 200
+RELIABILITY_MIN_UNITS = 30  # bins of at least this many units count in the worst gap
+
+
+def fit_groups(
+    record: pd.DataFrame,
+    policy: Policy,
+    level: float,
+    pooled: Probability,
+    shrink: float = SHRINK_UNITS,
+    range_weight: float = RANGE_WEIGHT,
+) -> Probability:
+    """`pooled` with a shift of the median and a factor on the spread for each size class of
+    the record: each fitted on that class alone (least log loss, kept consistent with the
+    ranges as in `fit_probability`), then shrunk toward the pooled fit by n / (n + `shrink`),
+    n the class's unit-origins."""
+    labels = size_labels(record["latest"], tuple(pooled.size_breaks))
+    groups: dict[str, GroupShift] = {}
+    for g in sorted(set(labels) - {"nan"}):
+        sub = record[labels == g]
+        n = len(sub)
+
+        def objective(th: np.ndarray, sub=sub) -> float:
+            cal = pooled.model_copy(
+                update={
+                    "bias": float(np.clip(pooled.bias + th[0], -0.99, 0.99)),
+                    "scale": float(np.clip(pooled.scale * np.exp(th[1]), 0.05, 10)),
+                    "group_by": None,
+                    "groups": {},
+                }
+            )
+            loss = log_loss(sub, policy, level, cal)
+            return loss + (range_weight * range_penalty(sub, level, cal) if range_weight else 0)
+
+        res = minimize(objective, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-4})
+        w = n / (n + shrink)
+        groups[g] = GroupShift(
+            bias=round(float(np.clip(w * res.x[0], -0.99, 0.99)), 4),
+            scale=round(float(np.clip(np.exp(w * res.x[1]), 0.05, 10)), 4),
+            units=n,
+        )
+    return pooled.model_copy(update={"group_by": "size_class", "groups": groups})
+
+
+def worst_gap(prob: np.ndarray, event: np.ndarray, min_units: int = RELIABILITY_MIN_UNITS):
+    """The largest |realised share - mean stated probability| (points) over the probability
+    bins (tenths) holding at least `min_units` units; NaN if no bin does."""
+    k = np.clip((np.asarray(prob) * 10).astype(int), 0, 9)
+    gaps = [
+        100 * abs(event[k == b].mean() - prob[k == b].mean())
+        for b in range(10)
+        if (k == b).sum() >= min_units
+    ]
+    return float(max(gaps)) if gaps else np.nan
+
+
+def _with_middle(record: pd.DataFrame, policy: Policy, level: float, cal: Probability):
+    """(P(decline), P(middle), P(growth), declined, middle, grew) of each unit of `record`."""
+    p_dec, p_gro = calibrated(record, policy, level, cal)
+    dec, gro = events(record, policy)
+    return p_dec, np.clip(1 - p_dec - p_gro, 0, 1), p_gro, dec, ~dec & ~gro, gro
+
+
+def select_groups(record: pd.DataFrame, policy: Policy, level: float, mode: str):
+    """Whether to calibrate each size class on its own: the pooled calibration (`mode`) and the
+    same with shrunk size-class shifts, each fitted on all choosing origins but one and scored
+    on the one left out. Kept only if it lowers the mean left-out log loss and does not widen
+    the worst reliability gap (decline and growth, bins of 30+ of the left-out predictions put
+    together: the issue's target, where a calibration must not lose ground). Returns (keep,
+    table)."""
+    origins = np.unique(record["origin"])
+    rows, held_p = [], {"pooled": [], "by size class": []}
+    for o in origins:
+        held = record["origin"].to_numpy() == o
+        train = record[~held] if len(origins) > 1 else record
+        pooled = fit_probability(train, policy, level, mode)
+        for name, cal in (("pooled", pooled), ("by size class", None)):
+            if cal is None:
+                cal = fit_groups(train, policy, level, pooled)
+            held_p[name].append(_with_middle(record[held], policy, level, cal))
+            rows.append(
+                {
+                    "calibration": name,
+                    "left_out": int(o),
+                    "log_loss": log_loss(record[held], policy, level, cal),
+                    "contradicting_range": contradiction_share(record[held], level, cal),
+                }
+            )
+    table = pd.DataFrame(rows)
+    summary = []
+    for name, parts in held_p.items():
+        p_dec, p_mid, p_gro, dec, mid, gro = (np.concatenate(x) for x in zip(*parts, strict=True))
+        summary.append(
+            {
+                "calibration": name,
+                "left_out": "mean",
+                "log_loss": table.loc[table["calibration"] == name, "log_loss"].mean(),
+                "contradicting_range": table.loc[
+                    table["calibration"] == name, "contradicting_range"
+                ].max(),
+                "worst_gap_points": np.nanmax(
+                    [worst_gap(p_dec, dec), worst_gap(p_mid, mid), worst_gap(p_gro, gro)]
+                ),
+            }
+        )
+    s = pd.DataFrame(summary).set_index("calibration")
+    keep = bool(
+        s.loc["by size class", "log_loss"] < s.loc["pooled", "log_loss"] - 1e-6
+        and s.loc["by size class", "worst_gap_points"] <= s.loc["pooled", "worst_gap_points"]
+    )
+    return keep, pd.concat([table, s.reset_index()], ignore_index=True)
+
+
+def pr_curve(
+    prob: np.ndarray,
+    event: np.ndarray,
+    grid: np.ndarray = GRID,
+    mask=None,
+    origins=None,
+    min_origin_calls: int = 5,
+):
+    """Called, precision and recall of 'prob >= threshold' (and `mask`) for each threshold;
+    with `origins` (one per unit) also ``worst_origin_precision``: the lowest precision of any
+    single origin with at least `min_origin_calls` calls (NaN if none has that many)."""
     mask = np.ones(len(prob), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     rows = []
     n_event = int(event.sum())
+    origin_masks = (
+        [np.asarray(origins) == o for o in np.unique(origins)] if origins is not None else []
+    )
     for m in grid:
         called = (prob >= m) & mask
         n = int(called.sum())
         tp = int((called & event).sum())
-        rows.append(
-            {
-                "threshold": float(m),
-                "called": n,
-                "correct": tp,
-                "false_calls": n - tp,
-                "missed": n_event - tp,
-                "precision": tp / n if n else np.nan,
-                "recall": tp / n_event if n_event else np.nan,
-            }
-        )
+        row = {
+            "threshold": float(m),
+            "called": n,
+            "correct": tp,
+            "false_calls": n - tp,
+            "missed": n_event - tp,
+            "precision": tp / n if n else np.nan,
+            "recall": tp / n_event if n_event else np.nan,
+        }
+        if origins is not None:
+            per = [
+                (called & k & event).sum() / (called & k).sum()
+                for k in origin_masks
+                if (called & k).sum() >= min_origin_calls
+            ]
+            row["worst_origin_precision"] = float(min(per)) if per else np.nan
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -222,14 +362,19 @@ def _cheapest(
     cost_missed: float,
     min_precision: float | None = None,
     min_calls: int = 0,
+    every_origin: bool = False,
 ) -> pd.Series:
     """The threshold of the least cost among those whose precision on the record is at least
-    `min_precision` with at least `min_calls` calls; if none qualifies, no calls (threshold
-    NO_CALLS)."""
+    `min_precision` with at least `min_calls` calls (with `every_origin`: also at each origin
+    of the record with enough calls, the curve's ``worst_origin_precision``); if none
+    qualifies, no calls (threshold NO_CALLS)."""
     cost = cost_false * curve["false_calls"] + cost_missed * curve["missed"]
     ok = pd.Series(True, index=curve.index)
     if min_precision is not None:
         ok = (curve["precision"] >= min_precision - 1e-9) & (curve["called"] >= min_calls)
+        if every_origin:
+            # the precision must hold at every origin with enough calls (and at one at least)
+            ok &= curve["worst_origin_precision"] >= min_precision - 1e-9
     if not ok.any():
         n_event = int(curve["correct"].iloc[0] + curve["missed"].iloc[0]) if len(curve) else 0
         return pd.Series(
@@ -249,6 +394,10 @@ def _cheapest(
     pick = curve.loc[cost[ok & (cost <= best + 1e-9)].index[-1]].copy()
     pick["cost"] = float(best)
     return pick
+
+
+def _origins(record: pd.DataFrame) -> np.ndarray:
+    return record["origin"].to_numpy() if "origin" in record else np.zeros(len(record))
 
 
 def _structural_ok(record: pd.DataFrame, share: float) -> np.ndarray:
@@ -282,6 +431,7 @@ class Choice:
     structural_trials: pd.DataFrame
     calibration_mode: str
     calibration_trials: pd.DataFrame  # leave-one-origin-out log loss of each mode
+    group_trials: pd.DataFrame  # the same for pooled vs by size class (select_groups)
 
 
 def choose_resettle(
@@ -298,6 +448,8 @@ def choose_resettle(
             dec,
             grid=GRID[GRID >= RESETTLE_FLOOR],
             mask=_structural_ok(record, share) & state,
+            origins=_origins(record),
+            min_origin_calls=ch.min_origin_calls,
         )
         pick = _cheapest(
             curve,
@@ -305,6 +457,7 @@ def choose_resettle(
             ch.cost_missed_decline,
             ch.resettle_min_precision,
             ch.min_calls,
+            ch.precision_at == "every_origin",
         )
         trials.append({"min_structural_share": share, **pick.to_dict()})
         if best is None or pick["cost"] < best[0] - 1e-9:
@@ -327,17 +480,25 @@ def choose_state_criteria(
     forecast); keep the best one if it lowers the cost pooled and at most origins."""
     ch = policy.choice
     dec, _ = events(record, policy)
-    origins = record["origin"].to_numpy() if "origin" in record else np.zeros(len(record))
+    origins = _origins(record)
 
     def costs(criteria: list[StateCriterion]) -> tuple[float, dict]:
         share = policy.resettle.min_structural_share
         mask = _structural_ok(record, share) & _state_ok(record, criteria)
         pooled = _cheapest(
-            pr_curve(p_decline, dec, grid=GRID[GRID >= RESETTLE_FLOOR], mask=mask),
+            pr_curve(
+                p_decline,
+                dec,
+                grid=GRID[GRID >= RESETTLE_FLOOR],
+                mask=mask,
+                origins=origins,
+                min_origin_calls=ch.min_origin_calls,
+            ),
             ch.cost_false_resettle,
             ch.cost_missed_decline,
             ch.resettle_min_precision,
             ch.min_calls,
+            ch.precision_at == "every_origin",
         )
         m = pooled["threshold"]
         per = {}
@@ -377,17 +538,31 @@ def choose_state_criteria(
     return best[1], pd.DataFrame(rows)
 
 
-def choose(record: pd.DataFrame, policy: Policy, level: float, mode: str | None = None) -> Choice:
+def choose(
+    record: pd.DataFrame,
+    policy: Policy,
+    level: float,
+    mode: str | None = None,
+    groups: bool = True,
+) -> Choice:
     """The policy with its probability calibration (`mode`, by default chosen with
-    `select_calibration`), resettle / watch / diversify probabilities, structural share and
-    current-state criteria chosen on `record`."""
+    `select_calibration`; with `groups`, by size class where `select_groups` keeps it),
+    resettle / watch / diversify probabilities, structural share and current-state criteria
+    chosen on `record`."""
     ch = policy.choice
     if mode is None:
         mode, cal_trials = select_calibration(record, policy, level)
     else:
         cal_trials = pd.DataFrame()
     new = policy.model_copy(deep=True)
-    new.probability = fit_probability(record, policy, level, mode)
+    pooled = fit_probability(record, policy, level, mode)
+    pooled = pooled.model_copy(update={"group_by": None, "groups": {}})
+    group_trials = pd.DataFrame()
+    if groups and "latest" in record:
+        keep, group_trials = select_groups(record, policy, level, mode)
+        if keep:
+            pooled = fit_groups(record, policy, level, pooled)
+    new.probability = pooled
     p_decline, p_growth = calibrated(record, new, level)
     dec, gro = events(record, policy)
     _, new.resettle.min_structural_share, _, _ = choose_resettle(record, p_decline, new, [])
@@ -398,13 +573,16 @@ def choose(record: pd.DataFrame, policy: Policy, level: float, mode: str | None 
     new.resettle.min_structural_share = share
     new.resettle.boundary_probability = watch_threshold(p_decline, dec, ch.watch_recall, threshold)
     jobs_ok = np.ones(len(record), dtype=bool)
-    d_curve = pr_curve(p_growth, gro, mask=jobs_ok)
+    d_curve = pr_curve(
+        p_growth, gro, mask=jobs_ok, origins=_origins(record), min_origin_calls=ch.min_origin_calls
+    )
     pick = _cheapest(
         d_curve,
         ch.cost_false_diversify,
         ch.cost_missed_growth,
         ch.diversify_min_precision,
         ch.min_calls,
+        ch.precision_at == "every_origin",
     )
     new.diversify.min_probability = float(pick["threshold"])
-    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials)
+    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials, group_trials)
