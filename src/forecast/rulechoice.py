@@ -110,16 +110,20 @@ def _tail_excess(change, lower, upper, level: float, cal: Probability) -> np.nda
     return np.concatenate(excess)
 
 
-def range_penalty(record: pd.DataFrame, level: float, cal: Probability) -> float:
+def range_penalty(
+    record: pd.DataFrame, level: float, cal: Probability, widths: pd.DataFrame | None = None
+) -> float:
     """How far `cal` takes the probabilities from the ranges shown beside them: the mean squared
     excess of |log(calibrated tail / stated tail)| over log(RANGE_TAIL_FACTOR / 1.1) (0 when
     every calibrated tail is within a factor 1.8 of the stated one, a margin inside the factor
     2 beyond which `policy.range_contradiction` calls it a contradiction), over both tails of
     every unit of the record, plus the same over a grid of ranges from half the narrowest of the
     record to the widest: later forecasts may be narrower than the record's (a shift or a
-    shared spread contradicts narrow ranges most)."""
+    shared spread contradicts narrow ranges most). `widths` (default `record`) is the record
+    whose range widths set that grid: the whole record when `record` is one group of it."""
     e = _tail_excess(record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
-    hw = (np.log1p(record["upper_pct"] / 100) - np.log1p(record["lower_pct"] / 100)) / 2
+    w = record if widths is None else widths
+    hw = (np.log1p(w["upper_pct"] / 100) - np.log1p(w["lower_pct"] / 100)) / 2
     hw = hw[np.isfinite(hw) & (hw > 0)]
     if len(hw) == 0:
         return float(np.nanmean(e**2)) if np.isfinite(e).any() else 0.0
@@ -216,7 +220,8 @@ def fit_groups(
 ) -> Probability:
     """`pooled` with a shift of the median and a factor on the spread for each size class of
     the record: each fitted on that class alone (least log loss, kept consistent with the
-    ranges as in `fit_probability`), then shrunk toward the pooled fit by n / (n + `shrink`),
+    ranges as in `fit_probability`, down to half the narrowest range of the whole record: a
+    class must not contradict ranges narrower than its own on later data), then shrunk toward the pooled fit by n / (n + `shrink`),
     n the class's unit-origins."""
     labels = size_labels(record["latest"], tuple(pooled.size_breaks))
     groups: dict[str, GroupShift] = {}
@@ -234,7 +239,8 @@ def fit_groups(
                 }
             )
             loss = log_loss(sub, policy, level, cal)
-            return loss + (range_weight * range_penalty(sub, level, cal) if range_weight else 0)
+            penalty = range_penalty(sub, level, cal, widths=record) if range_weight else 0
+            return loss + range_weight * penalty
 
         res = minimize(objective, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-4})
         w = n / (n + shrink)
