@@ -29,7 +29,7 @@ from .config import EngineConfig
 from .engine import Forecaster
 from .errors import ForecastError
 from .markdown import table as markdown_table
-from .policy import SIZE_BREAKS, Policy, categorize, size_labels
+from .policy import SIZE_BREAKS, Policy, Probability, categorize, size_labels
 from .schema import Dataset
 
 Progress = Callable[[str], None]
@@ -88,7 +88,7 @@ def variants(policy: Policy) -> dict[str, Policy]:
     probabilities at even odds, no driver or current-state condition), to show what the chosen
     rule changes."""
     point = policy.model_copy(deep=True)
-    point.probability.bias, point.probability.scale = 0.0, 1.0
+    point.probability = Probability()  # identity: no shift, scale, shared shock or groups
     point.resettle.min_probability = point.resettle.boundary_probability = 0.5
     point.resettle.min_structural_share = 0.0
     point.diversify.min_probability = 0.5
