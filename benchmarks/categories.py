@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from forecast import io, pipeline, rulechoice
+from forecast import io, pipeline, probcal, rulechoice
 from forecast import reality as rc
 from forecast.markdown import table as md_table
 from forecast.policy import RANGE_TAIL_FACTOR, Policy, load_policy
@@ -140,8 +140,8 @@ def group_diagnosis(
     sub = rec[flag.reindex(rec.index).fillna(False).to_numpy(dtype=bool)]
     if sub.empty:
         return pd.DataFrame()
-    p_dec, _ = rulechoice.calibrated(sub, chosen, level)
-    dec, _ = rulechoice.events(sub, chosen)
+    p_dec, _ = probcal.calibrated(sub, chosen, level)
+    dec, _ = probcal.events(sub, chosen)
     r = chosen.resettle
     struct = rulechoice._structural_ok(sub, r.min_structural_share)
     state = rulechoice._state_ok(sub, chosen.current_state)
@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     pr_t = pr_t[front + [c for c in pr_t.columns if c not in front]]
     rel_t = rel_t[front + [c for c in rel_t.columns if c not in front]]
 
-    p_dec, p_gro = rulechoice.calibrated(rp_rec, chosen, level)
-    dec, gro = rulechoice.events(rp_rec, chosen)
+    p_dec, p_gro = probcal.calibrated(rp_rec, chosen, level)
+    dec, gro = probcal.events(rp_rec, chosen)
     struct = rulechoice._structural_ok(rp_rec, chosen.resettle.min_structural_share)
     state = rulechoice._state_ok(rp_rec, chosen.current_state)
     curves = pd.concat(
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{chosen.probability.scale:.4f}, common shock sd {chosen.probability.common_sd:.4f} "
         "(log)",
         f"- consistency with the ranges shown: on the report origins, "
-        f"{rulechoice.contradiction_share(rp_rec, level, chosen.probability):.1%} of the units "
+        f"{probcal.contradiction_share(rp_rec, level, chosen.probability):.1%} of the units "
         f"get a calibrated chance beyond a bound of their {level:.0%} range outside "
         f"{(1 - level) / 2 / RANGE_TAIL_FACTOR:.0%}..{(1 - level) / 2 * RANGE_TAIL_FACTOR:.0%} "
         f"(the range says {(1 - level) / 2:.0%}); half-widths of the ranges (log scale) "
@@ -431,10 +431,10 @@ def main(argv: list[str] | None = None) -> int:
         md_table(choice.calibration_trials, floats=".4f"),
         "",
         "Calibration by size class (shrunk toward the pooled fit, "
-        f"{rulechoice.SHRINK_UNITS} unit-origins' weight), against the pooled one, each "
+        f"{probcal.SHRINK_UNITS} unit-origins' weight), against the pooled one, each "
         "fitted on the choosing origins but one and scored on the one left out; kept only if "
         "the mean log loss falls and the worst reliability gap (bins of "
-        f"{rulechoice.RELIABILITY_MIN_UNITS}+ of the left-out predictions) does not widen: "
+        f"{probcal.RELIABILITY_MIN_UNITS}+ of the left-out predictions) does not widen: "
         f"**{'kept' if chosen.probability.groups else 'not kept'}**",
         "",
         md_table(choice.group_trials, floats=".4f") if len(choice.group_trials) else "(not tried)",

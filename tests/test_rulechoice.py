@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import ndtri
 
-from forecast import rulechoice
+from forecast import probcal, rulechoice
 from forecast.policy import Policy, prob_below
 
 LEVEL = 0.8
@@ -60,13 +60,13 @@ def test_cost_ratio_sets_the_threshold_on_calibrated_probabilities():
 
 def test_calibration_recovers_a_too_narrow_interval():
     rec = history(6000, true_scale=1.6)
-    cal = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale", range_weight=0)
+    cal = probcal.fit_probability(rec, Policy(), LEVEL, mode="scale", range_weight=0)
     assert cal.scale == pytest.approx(1.6, abs=0.15)
     # kept consistent with the ranges shown (tails within 5%..20%), it widens as far as that goes
-    held = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale")
+    held = probcal.fit_probability(rec, Policy(), LEVEL, mode="scale")
     assert 1.3 < held.scale < cal.scale
-    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
-    mode, table = rulechoice.select_calibration(rec, Policy(), LEVEL)
+    assert probcal.contradiction_share(rec, LEVEL, held) == 0
+    mode, table = probcal.select_calibration(rec, Policy(), LEVEL)
     assert mode != "identity"  # fitting the spread beats the stated one on left-out origins
     assert set(table["left_out"]) == {1990, 1995}
 
@@ -126,14 +126,14 @@ def test_calibration_never_contradicts_the_ranges_it_is_shown_with():
     # 80% range drops under 5%; the fit keeps every unit within the range's 5%..20%
     rec = history(6000, seed=6)
     rec["realized_pct"] = 100 * np.expm1(np.log1p(rec["realized_pct"] / 100) + 0.15)
-    free = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common", range_weight=0)
-    held = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    free = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common", range_weight=0)
+    held = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
     assert free.bias == pytest.approx(0.15, abs=0.03)
-    assert rulechoice.contradiction_share(rec, LEVEL, free) > 0.5
-    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
-    ident = rulechoice.log_loss(rec, Policy(), LEVEL, Policy().probability)
+    assert probcal.contradiction_share(rec, LEVEL, free) > 0.5
+    assert probcal.contradiction_share(rec, LEVEL, held) == 0
+    ident = probcal.log_loss(rec, Policy(), LEVEL, Policy().probability)
     assert 0 < held.bias < free.bias
-    assert rulechoice.log_loss(rec, Policy(), LEVEL, held) < ident  # still an improvement
+    assert probcal.log_loss(rec, Policy(), LEVEL, held) < ident  # still an improvement
 
 
 def sized_history(n: int, shift: float, seed: int = 7) -> pd.DataFrame:
@@ -163,36 +163,36 @@ def sized_history(n: int, shift: float, seed: int = 7) -> pd.DataFrame:
 
 def test_calibration_by_size_class_recovers_a_known_shift():
     rec = sized_history(12_000, shift=0.02)
-    pooled = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    pooled = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
     assert pooled.bias == pytest.approx(0.0, abs=0.01)  # the two shifts cancel when pooled
-    free = rulechoice.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0, range_weight=0)
+    free = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0, range_weight=0)
     assert free.groups["0-10,000"].bias == pytest.approx(0.02, abs=0.008)
     assert free.groups["50,000-250,000"].bias == pytest.approx(-0.02, abs=0.008)
     assert free.groups["0-10,000"].units == 6000
     # kept consistent with the ranges, and shrunk toward the pooled fit by n / (n + shrink)
-    held = rulechoice.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0)
+    held = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0)
     assert held.groups["0-10,000"].bias == pytest.approx(free.groups["0-10,000"].bias, abs=0.005)
-    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
-    shrunk = rulechoice.fit_groups(rec, Policy(), LEVEL, pooled, shrink=12_000)
+    assert probcal.contradiction_share(rec, LEVEL, held) == 0
+    shrunk = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=12_000)
     assert shrunk.groups["0-10,000"].bias == pytest.approx(
         held.groups["0-10,000"].bias / 3, abs=0.002
     )
     # chosen by leave-one-origin-out, and the categories read it
-    keep, table = rulechoice.select_groups(rec, Policy(), LEVEL, "bias+scale+common")
+    keep, table = probcal.select_groups(rec, Policy(), LEVEL, "bias+scale+common")
     assert keep
     means = table[table["left_out"] == "mean"].set_index("calibration")
     assert means.loc["by size class", "log_loss"] < means.loc["pooled", "log_loss"]
     choice = rulechoice.choose(rec, Policy(), LEVEL, mode="bias+scale+common")
     assert choice.policy.probability.group_by == "size_class"
-    p_dec, _ = rulechoice.calibrated(rec, choice.policy, LEVEL)
+    p_dec, _ = probcal.calibrated(rec, choice.policy, LEVEL)
     small = (rec["latest"] < 10_000).to_numpy()
     assert p_dec[small].mean() < p_decline(rec)[small].mean()  # small towns fared better
 
 
 def test_without_a_group_shift_the_calibration_stays_pooled():
     rec = sized_history(12_000, shift=0.0, seed=8)
-    pooled = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
-    got = rulechoice.fit_groups(rec, Policy(), LEVEL, pooled)
+    pooled = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    got = probcal.fit_groups(rec, Policy(), LEVEL, pooled)
     assert all(abs(g.bias) < 0.01 and abs(g.scale - 1) < 0.05 for g in got.groups.values())
 
 

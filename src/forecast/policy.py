@@ -15,7 +15,7 @@ Categories (the national approach described for Kazakhstan's monotowns):
 The probabilities come from the engine's predictive distribution: a split normal on the log
 scale with the point forecast as median and the interval bounds at their quantiles, recalibrated
 by the policy's ``probability`` block (a shift of the median and a factor on the spread, fitted
-on past origins by `forecast.rulechoice`). Output columns:
+on past origins by `forecast.probcal`). Output columns:
 
 * ``p_decline``: probability of a change below ``thresholds.decline_pct`` at the horizon;
 * ``p_growth``: probability of a change at or above ``thresholds.growth_pct``;
@@ -100,7 +100,7 @@ def size_class_names(breaks=SIZE_BREAKS) -> list[str]:
 class GroupShift(BaseModel):
     """The calibration of one group of units relative to the pooled one: its median moves by
     ``bias`` more and its spreads are multiplied by ``scale`` more (shrunk toward the pooled fit
-    by the number of unit-origins it was fitted on, see `forecast.rulechoice.fit_groups`)."""
+    by the number of unit-origins it was fitted on, see `forecast.probcal.fit_groups`)."""
 
     model_config = ConfigDict(extra="forbid")
     bias: float = Field(0.0, ge=-1, le=1, description="added to the pooled bias")
