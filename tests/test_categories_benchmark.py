@@ -23,7 +23,7 @@ def _bench():
 def chosen() -> Policy:
     pol = load_policy(ROOT / "experiments" / "policy_kz_annual.yaml")
     pol.probability = Probability(
-        bias=0.01, group_by="size_class", groups={"250,000+": {"scale": 0.9}}
+        bias=0.01, group_by="size_class", groups=[{"size_class": "250,000+", "scale": 0.9}]
     )
     pol.resettle.min_probability, pol.resettle.boundary_probability = 0.7, 0.4
     pol.diversify.min_probability = 0.66
@@ -39,7 +39,7 @@ def test_chosen_values_replace_only_their_blocks(tmp_path):
     assert list(values) == ["probability", "resettle", "diversify", "current_state", "record"]
     bench.write_policy(path, values)
     got = load_policy(path)
-    assert got.probability.bias == 0.01 and got.probability.groups["250,000+"].scale == 0.9
+    assert got.probability.bias == 0.01 and got.probability.group("250,000+").scale == 0.9
     assert got.probability.fitted_on == "synthetic test fit"
     assert (got.resettle.min_probability, got.resettle.boundary_probability) == (0.7, 0.4)
     assert got.diversify.min_probability == 0.66 and got.record == {"resettle_called": 12}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from forecast.config import flatten
 from forecast.errors import ConfigError, ForecastError
 from forecast.policy import (
     SHIFTABLE,
@@ -203,7 +206,7 @@ SHIPPED = {
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_calibration_does_not_contradict_the_ranges(name):
     pooled = load_policy(ROOT / "experiments" / name).probability
-    for group in ["(pooled)", *pooled.groups]:
+    for group in ["(pooled)", *(g.size_class for g in pooled.groups)]:
         _no_contradiction(name, group_calibration(pooled, group))
 
 
@@ -415,7 +418,10 @@ def test_transitions_between_runs():
 # --- calibration by size class ------------------------------------------------------------
 def test_size_class_calibration_moves_only_its_class():
     by_size = Policy(
-        probability={"group_by": "size_class", "groups": {"10,000-50,000": {"bias": 0.05}}}
+        probability={
+            "group_by": "size_class",
+            "groups": [{"size_class": "10,000-50,000", "bias": 0.05}],
+        }
     )
     args = dict(change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)
     small = cat(policy=by_size, latest=5_000.0, **args)
@@ -427,7 +433,9 @@ def test_size_class_calibration_moves_only_its_class():
 
 
 def test_size_class_calibration_needs_the_latest_population():
-    by_size = Policy(probability={"group_by": "size_class", "groups": {"250,000+": {"bias": 0.1}}})
+    by_size = Policy(
+        probability={"group_by": "size_class", "groups": [{"size_class": "250,000+", "bias": 0.1}]}
+    )
     with pytest.raises(ForecastError, match=r"size_class needs the latest population \('latest'"):
         categorize(facts().drop(columns="latest"), by_size, LEVEL)
 
@@ -436,13 +444,18 @@ def test_size_class_calibration_needs_the_latest_population():
     "text, message",
     [
         (
-            "probability:\n  groups:\n    250,000+: {bias: 0.1}\n",
+            "probability:\n  groups:\n    - {size_class: '250,000+', bias: 0.1}\n",
             r"probability.groups needs probability.group_by: size_class",
         ),
         (
-            "probability:\n  group_by: size_class\n  groups:\n    '10k-50k': {bias: 0.1}\n",
+            "probability:\n  group_by: size_class\n  groups:\n    - {size_class: 10k-50k, bias: 0.1}\n",
             r"unknown size class '10k-50k'; with size_breaks \[10000, 50000, 250000\] the "
             r"classes are 0-10,000, 10,000-50,000, 50,000-250,000, 250,000\+",
+        ),
+        (
+            "probability:\n  group_by: size_class\n  groups:\n    - {size_class: '250,000+'}\n"
+            "    - {size_class: '250,000+', bias: 0.1}\n",
+            r"probability.groups: size class '250,000\+' given twice",
         ),
         (
             "probability:\n  size_breaks: [50000, 10000]\n",
@@ -461,3 +474,14 @@ def test_size_class_calibration_needs_the_latest_population():
 def test_bad_calibration_by_group_is_named(tmp_path, text, message):
     with pytest.raises(ConfigError, match=r"policy.yaml: .*" + message):
         load_policy(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_policy_flattens_to_valid_mlflow_param_names(name):
+    # runs log the policy as flat params; MLflow refuses names with commas or '+', so the size
+    # classes (e.g. '250,000+') are values of a list, never keys
+    keys = flatten(load_policy(ROOT / "experiments" / name)).keys()
+    bad = [k for k in keys if not re.fullmatch(r"[\w\-. :/]+", k)]
+    assert not bad
+    by_size = Policy(probability={"group_by": "size_class", "groups": [{"size_class": "250,000+"}]})
+    assert all(re.fullmatch(r"[\w\-. :/]+", k) for k in flatten(by_size))

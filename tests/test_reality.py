@@ -164,9 +164,9 @@ def test_point_forecast_variant_drops_the_whole_calibration():
             "scale": 0.8,
             "common_sd": 0.04,
             "group_by": "size_class",
-            "groups": {"0-10,000": {"bias": 0.1}},
+            "groups": [{"size_class": "0-10,000", "bias": 0.1}],
         }
     )
     point = rc.variants(chosen)["point forecast only"].probability
-    assert (point.bias, point.scale, point.common_sd, point.groups) == (0.0, 1.0, 0.0, {})
-    assert rc.variants(chosen)["as configured"].probability.groups["0-10,000"].bias == 0.1
+    assert (point.bias, point.scale, point.common_sd, point.groups) == (0.0, 1.0, 0.0, [])
+    assert rc.variants(chosen)["as configured"].probability.group("0-10,000").bias == 0.1

@@ -166,16 +166,16 @@ def test_calibration_by_size_class_recovers_a_known_shift():
     pooled = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
     assert pooled.bias == pytest.approx(0.0, abs=0.01)  # the two shifts cancel when pooled
     free = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0, range_weight=0)
-    assert free.groups["0-10,000"].bias == pytest.approx(0.02, abs=0.008)
-    assert free.groups["50,000-250,000"].bias == pytest.approx(-0.02, abs=0.008)
-    assert free.groups["0-10,000"].units == 6000
+    assert free.group("0-10,000").bias == pytest.approx(0.02, abs=0.008)
+    assert free.group("50,000-250,000").bias == pytest.approx(-0.02, abs=0.008)
+    assert free.group("0-10,000").units == 6000
     # kept consistent with the ranges, and shrunk toward the pooled fit by n / (n + shrink)
     held = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0)
-    assert held.groups["0-10,000"].bias == pytest.approx(free.groups["0-10,000"].bias, abs=0.005)
+    assert held.group("0-10,000").bias == pytest.approx(free.group("0-10,000").bias, abs=0.005)
     assert probcal.contradiction_share(rec, LEVEL, held) == 0
     shrunk = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=12_000)
-    assert shrunk.groups["0-10,000"].bias == pytest.approx(
-        held.groups["0-10,000"].bias / 3, abs=0.002
+    assert shrunk.group("0-10,000").bias == pytest.approx(
+        held.group("0-10,000").bias / 3, abs=0.002
     )
     # chosen by leave-one-origin-out, and the categories read it
     keep, table = probcal.select_groups(rec, Policy(), LEVEL, "bias+scale+common")
@@ -193,7 +193,7 @@ def test_without_a_group_shift_the_calibration_stays_pooled():
     rec = sized_history(12_000, shift=0.0, seed=8)
     pooled = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
     got = probcal.fit_groups(rec, Policy(), LEVEL, pooled)
-    assert all(abs(g.bias) < 0.01 and abs(g.scale - 1) < 0.05 for g in got.groups.values())
+    assert all(abs(g.bias) < 0.01 and abs(g.scale - 1) < 0.05 for g in got.groups)
 
 
 def test_robust_rule_needs_the_precision_at_every_origin():

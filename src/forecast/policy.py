@@ -103,6 +103,7 @@ class GroupShift(BaseModel):
     by the number of unit-origins it was fitted on, see `forecast.probcal.fit_groups`)."""
 
     model_config = ConfigDict(extra="forbid")
+    size_class: str = Field(description="the class, e.g. '10,000-50,000' (see size_labels)")
     bias: float = Field(0.0, ge=-1, le=1, description="added to the pooled bias")
     scale: float = Field(1.0, gt=0, le=10, description="multiplies the pooled scale")
     units: int | None = Field(None, ge=0, description="unit-origins it was fitted on")
@@ -126,7 +127,7 @@ class Probability(BaseModel):
         None, description="calibrate each size class of the latest population on its own"
     )
     size_breaks: list[float] = Field(default_factory=lambda: list(SIZE_BREAKS))
-    groups: dict[str, GroupShift] = Field(default_factory=dict)
+    groups: list[GroupShift] = Field(default_factory=list)
     fitted_on: str | None = Field(None, description="where the calibration was fitted")
 
     @model_validator(mode="after")
@@ -140,7 +141,11 @@ class Probability(BaseModel):
         if self.groups and self.group_by is None:
             raise ValueError("probability.groups needs probability.group_by: size_class")
         known = size_class_names(b)
-        unknown = sorted(set(self.groups) - set(known))
+        labels = [g.size_class for g in self.groups]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"probability.groups: size class {twice[0]!r} given twice")
+        unknown = sorted(set(labels) - set(known))
         if unknown:
             raise ValueError(
                 f"probability.groups: unknown size class {unknown[0]!r}; with size_breaks "
@@ -148,10 +153,15 @@ class Probability(BaseModel):
             )
         return self
 
+    def group(self, size_class: str) -> GroupShift:
+        """The entry of one size class (no shift when it has none)."""
+        found = [g for g in self.groups if g.size_class == size_class]
+        return found[0] if found else GroupShift(size_class=size_class)
+
 
 def group_calibration(cal: Probability, group: str) -> Probability:
     """The calibration one size class gets (the pooled one when it has no entry of its own)."""
-    shift = cal.groups.get(group, GroupShift())
+    shift = cal.group(group)
     return Probability(
         bias=float(np.clip(cal.bias + shift.bias, -1, 1)),
         scale=float(np.clip(cal.scale * shift.scale, 1e-6, 10)),
@@ -185,8 +195,8 @@ def unit_calibration(f: pd.DataFrame, cal: Probability) -> Calibration:
     lab = size_labels(f["latest"], tuple(cal.size_breaks))
     bias = np.full(len(lab), cal.bias)
     scale = np.full(len(lab), cal.scale)
-    for g, shift in cal.groups.items():
-        m = lab == g
+    for shift in cal.groups:
+        m = lab == shift.size_class
         bias[m] += shift.bias
         scale[m] *= shift.scale
     return UnitCalibration(bias=bias, scale=scale, common_sd=cal.common_sd)

@@ -204,7 +204,7 @@ def fit_groups(
     class must not contradict ranges narrower than its own on later data), then shrunk toward the pooled fit by n / (n + `shrink`),
     n the class's unit-origins."""
     labels = size_labels(record["latest"], tuple(pooled.size_breaks))
-    groups: dict[str, GroupShift] = {}
+    groups: list[GroupShift] = []
     for g in sorted(set(labels) - {"nan"}):
         sub = record[labels == g]
         n = len(sub)
@@ -215,7 +215,7 @@ def fit_groups(
                     "bias": float(np.clip(pooled.bias + th[0], -0.99, 0.99)),
                     "scale": float(np.clip(pooled.scale * np.exp(th[1]), 0.05, 10)),
                     "group_by": None,
-                    "groups": {},
+                    "groups": [],
                 }
             )
             loss = log_loss(sub, policy, level, cal)
@@ -224,10 +224,13 @@ def fit_groups(
 
         res = minimize(objective, np.zeros(2), method="Nelder-Mead", options={"xatol": 1e-4})
         w = n / (n + shrink)
-        groups[g] = GroupShift(
-            bias=round(float(np.clip(w * res.x[0], -0.99, 0.99)), 4),
-            scale=round(float(np.clip(np.exp(w * res.x[1]), 0.05, 10)), 4),
-            units=n,
+        groups.append(
+            GroupShift(
+                size_class=g,
+                bias=round(float(np.clip(w * res.x[0], -0.99, 0.99)), 4),
+                scale=round(float(np.clip(np.exp(w * res.x[1]), 0.05, 10)), 4),
+                units=n,
+            )
         )
     return pooled.model_copy(update={"group_by": "size_class", "groups": groups})
 
