@@ -12,7 +12,9 @@ published forecast (`combined`), the LightGBM part alone (`model`) and the best 
 the same for resource groups (units.csv `economic_type` = Mining, `mining_dependent` = 1,
 `monotown` = 1, a named `resource`); coverage of the 80% interval per test origin. Writes the markdown file and
 the rows (`.csv.gz`) next to it; run time and peak memory are measured in-process (use
-`/usr/bin/time -v` around it for the whole process).
+`/usr/bin/time -v` around it for the whole process). `--before OLD.md` (a previous output of
+this script) adds a before/after table of the held-back test origins; `--notes FILE.md` puts
+the text of FILE.md (what changed and why) after the header.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +39,8 @@ from forecast.baselines import BASELINES  # noqa: E402
 from forecast.benchmark import _machine, _table  # noqa: E402
 from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
-from forecast.reference import COUNTRY, Reference  # noqa: E402
+from forecast.intervals import conformal_quantile  # noqa: E402
+from forecast.reference import Reference, national_choice  # noqa: E402
 
 KEEP = ["unit_id", "horizon", "year", "t0", "p0", "span", "actual", "combined", "model"]
 
@@ -82,9 +86,46 @@ def run_job(data, target, origin, horizons, config) -> pd.DataFrame:
         columns={"forecast": "combined"}
     )
     ref = Reference.from_dataset(data.up_to(origin), target, config.base_years)
-    choice = ref.choice(COUNTRY, origin)
+    choice = national_choice(ref, origin, config.reference_method)
     out = t[[*KEEP, "lower", "upper", *BASELINES]].assign(target=target, origin=origin)
-    return out.assign(reference_method=choice.method if choice else "")
+    return out.assign(
+        reference_method=choice.method if choice else "",
+        safe_only=bool(choice.safe) if choice else False,
+    )
+
+
+COMPARED = ["ratio", "model_ratio", "bias", "coverage"]
+
+
+def read_tables(path: Path, prefix: str = "Held-back test origins: ") -> pd.DataFrame:
+    """The held-back test tables of a previous output of this script: one row per (group,
+    target, origin, horizon) with the `COMPARED` columns."""
+    rows, group, header = [], None, None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            title = line.lstrip("#").strip()
+            group = title[len(prefix) :] if title.startswith(prefix) else None
+            header = None
+        elif group and line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if header is None:
+                header = cells
+            elif not set("".join(cells)) <= set("-: "):
+                rows.append({"group": group, **dict(zip(header, cells, strict=True))})
+    if not rows:
+        raise SystemExit(f"{path}: no '{prefix}...' tables (not an output of shock_test.py?)")
+    out = pd.DataFrame(rows)
+    for c in ["origin", "horizon", *COMPARED]:
+        out[c] = pd.to_numeric(out[c])
+    return out[["group", "target", "origin", "horizon", *COMPARED]]
+
+
+def before_after(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """`before` and `after` (as `read_tables`) side by side, rows present in both."""
+    keys = ["group", "target", "origin", "horizon"]
+    both = before.merge(after, on=keys, suffixes=("_before", "_after"))
+    cols = [f"{c}_{w}" for c in COMPARED for w in ("before", "after")]
+    return both[[*keys, *cols]].sort_values(keys, kind="stable")
 
 
 def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -109,6 +150,29 @@ def summary(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
+def one_year_exponents(data, rows: pd.DataFrame, exponents=(0.7, 0.8, 0.9, 1.0)) -> pd.DataFrame:
+    """Tuning origins only: 80% coverage of the published forecasts with the interval a target
+    observed for two years gets (`short_history_intervals: one_year_changes`): the conformal
+    80% quantile of the units' last one-year change relative to the nation's, grown to longer
+    spans like span ** exponent. Chooses `short_span_exponent` without a test origin."""
+    out = []
+    for (target, origin), r in rows[rows["role"] == "tune"].groupby(["target", "origin"]):
+        wide = data.panel.pivot(index="unit_id", columns="year", values=target)
+        if origin - 1 not in wide or origin not in wide:
+            continue
+        a, b = wide[origin - 1], wide[origin]
+        rel = (np.log(b / a) - np.log(b.sum() / a.sum())).dropna().abs().to_numpy()
+        q = conformal_quantile(rel, 0.8)
+        err = np.abs(np.log(r["actual"] / r["combined"]))
+        for e in exponents:
+            cov = (err <= q * r["horizon"] ** e).groupby(r["horizon"]).mean()
+            row = {"target": target, "origin": origin, "exponent": e}
+            row.update({f"h{h}": c for h, c in cov.items()})
+            row["cov_mad"] = float((cov - 0.8).abs().mean())
+            out.append(row)
+    return pd.DataFrame(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -116,7 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--headline", default="1,5,10", help="horizons of the accuracy tables")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--config", type=Path, default=None)
+    ap.add_argument("--before", type=Path, default=None, help="a previous output (.md)")
+    ap.add_argument("--notes", type=Path, default=None, help="markdown put after the header")
     args = ap.parse_args(argv)
+    before = read_tables(args.before) if args.before else None
     warnings.simplefilter("ignore")
     start = time.perf_counter()
     cfg = pipeline.load_engine_config(args.config)
@@ -143,7 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         f"- run time {seconds:.0f} s, peak memory (RSS, in-process) {peak:,.0f} MB",
         f"- engine: reference_method={cfg.reference_method}, interval_method="
         f"{cfg.interval_method}, combine_members={cfg.combine_members}, "
-        f"recency_halflife={cfg.recency_halflife}, level={cfg.level}",
+        f"recency_halflife={cfg.recency_halflife}, level={cfg.level}, "
+        f"combine_groups={cfg.combine_groups}, short_span_exponent={cfg.short_span_exponent}",
         "",
         "`mape` and `ratio` (MAPE / best baseline's MAPE, < 1 beats every baseline) and `bias` "
         "(MALPE, + = over-forecast) of the published forecast; `model_ratio`, `model_bias`: "
@@ -151,9 +219,16 @@ def main(argv: list[str] | None = None) -> None:
         "outcomes inside, median width in percent of the forecast).",
         "",
     ]
-    methods = rows.groupby(["target", "origin"])["reference_method"].first().reset_index()
-    md += ["National projection chosen at each origin (its own backtest):", ""]
-    md += [_table(methods, ["target", "origin", "reference_method"]), ""]
+    if args.notes:
+        md += [args.notes.read_text(encoding="utf-8").strip(), ""]
+    methods = rows.groupby(["target", "origin"])[["reference_method", "safe_only"]].first()
+    methods = methods.reset_index()
+    md += [
+        "National projection chosen at each origin (its own backtest; `safe_only`: a short "
+        "cyclical series, chosen between no change and the damped trend only):",
+        "",
+    ]
+    md += [_table(methods, ["target", "origin", "reference_method", "safe_only"]), ""]
     for role, title in (("test", "Held-back test origins"), ("tune", "Tuning origins")):
         part = rows[rows["role"] == role]
         if part.empty:
@@ -165,6 +240,18 @@ def main(argv: list[str] | None = None) -> None:
             if g.empty:
                 continue
             md += [f"### {title}: {name}", "", _table(summary(g, keys), cols), ""]
+    oy = one_year_exponents(data, rows)
+    if not oy.empty:
+        md += [
+            "## One-year-change intervals on the tuning origins (choice of short_span_exponent)",
+            "",
+            "80% coverage of the published forecasts at the tuning origins if the interval "
+            "were that of a two-year series: the conformal quantile of the last one-year "
+            "relative change, grown like span ** exponent (`one_year_exponents`).",
+            "",
+            _table(oy, list(oy.columns), digits=3),
+            "",
+        ]
     test = rows[rows["role"] == "test"]
     if not test.empty:
         cov = summary(test, keys)
@@ -175,6 +262,18 @@ def main(argv: list[str] | None = None) -> None:
             "## 80% interval coverage per test origin and horizon",
             "",
             _table(wide, list(wide.columns)),
+            "",
+        ]
+    if before is not None:
+        tmp = args.out.with_suffix(".after.md")
+        io.write_text("\n".join(md), tmp)
+        after = read_tables(tmp)
+        tmp.unlink()
+        table = before_after(before, after)
+        md += [
+            f"## Before / after: held-back test origins (before = {args.before.name} as it was)",
+            "",
+            _table(table, list(table.columns)),
             "",
         ]
     io.write_text("\n".join(md), args.out)

@@ -111,3 +111,61 @@ def test_nested_units_are_never_summed_into_the_national_total(tmp_path):
     data = read_dataset(write_dataset(tmp_path / "nested", panel, units))
     total = Reference.from_dataset(data, "population").series[COUNTRY]
     assert total.to_dict() == {2000: 150.0, 2001: 160.0, 2002: 170.0}
+
+
+def boom_after_a_dip(start: int = 1990) -> pd.Series:
+    """A dip in the first year, then 2 % a year for 15 years: a short cyclical series whose
+    whole backtest lies in one expansion (the shape of US employment 1990-2006)."""
+    values = [100.0, 99.0] + [99.0 * 1.02**k for k in range(1, 16)]
+    return series(values, start)
+
+
+def test_short_cyclical_series_chooses_only_no_change_or_damped():
+    s = boom_after_a_dip()  # 1990..2006: 17 years, fell once
+    free = choose(s)
+    assert free.method in ("drift", "lin_exp") and not free.safe  # the boom extrapolated
+    safe = choose(s, safe_below=20)
+    assert safe.safe and safe.method == "damped"  # steady growth: damped beats no change
+    assert set(safe.errors["method"]) == {"naive", "damped"}
+    # by hand: growth over the last 10 years (2 % a year), damped by 0.8 a year, 5 years on
+    g = math.log(1.02)
+    expected = s.iloc[-1] * math.exp(g * 0.8 * (1 - 0.8**5) / 0.2)
+    assert safe.forecast([2011])[0] == pytest.approx(expected)
+    # long enough, or never fallen: the full candidate set
+    assert not choose(s, safe_below=17).safe
+    assert not choose(series(100 * 1.02 ** np.arange(17), 1990), safe_below=20).safe
+
+
+def test_safe_rule_uses_only_years_up_to_the_origin():
+    """A fall after the origin cannot make the choice at the origin safe; a fall before it
+    does, whatever follows."""
+    rising = series(100 * 1.02 ** np.arange(17), 1990)
+    later_fall = pd.concat([rising, series([rising.iloc[-1] * 0.9], 2007)])
+    a, b = Reference({COUNTRY: rising}), Reference({COUNTRY: later_fall})
+    years = np.arange(2007, 2017)
+    for how in ("chosen_safe",):
+        np.testing.assert_array_equal(
+            national_projection(a, 2006, years, how), national_projection(b, 2006, years, how)
+        )
+        pd.testing.assert_frame_equal(national_errors(a, 2006, how), national_errors(b, 2006, how))
+    assert not b.choice(COUNTRY, 2006, 20).safe and b.choice(COUNTRY, 2007, 20).safe
+
+
+def test_chosen_safe_leaves_a_series_that_never_fell_unchanged():
+    rng = np.random.default_rng(2)
+    grow = series(100 * np.exp(np.cumsum(rng.uniform(0.005, 0.02, 15))), 1990)
+    ref = Reference({COUNTRY: grow})
+    years = np.arange(2005, 2015)
+    np.testing.assert_array_equal(
+        national_projection(ref, 2004, years, "chosen"),
+        national_projection(ref, 2004, years, "chosen_safe"),
+    )
+
+
+def test_bad_safe_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown national projection 'safest'; expected one of"):
+        national_projection(Reference({COUNTRY: boom_after_a_dip()}), 2000, [2001], "safest")
+    with pytest.raises(ValueError, match="safe_below must be at least 2 years, got 1"):
+        choose(boom_after_a_dip(), safe_below=1)
+    with pytest.raises(ValueError, match="unknown reference method 'cubic'; expected one of"):
+        choose(boom_after_a_dip(), methods=("naive", "cubic"))

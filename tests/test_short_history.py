@@ -116,3 +116,39 @@ def test_total_residuals_keep_the_realised_national_error(
         assert (res["ref_error"] == 0).all()
     else:  # the synthetic total grows unevenly: its projection errs, and that is taken out
         assert (res["ref_error"].abs() > 1e-6).any()
+
+
+def test_short_span_exponent_scales_one_year_change_intervals_by_hand(tmp_path, fast_config):
+    """issue 11: with `short_span_exponent` the one-year interval grows like span ** 0.8."""
+    panel, data = _jobs_from(tmp_path, 1999, "two_exp")
+    cfg = fast_config.model_copy(
+        update={
+            "short_history_intervals": "one_year_changes",
+            "size_breaks": [],
+            "short_span_exponent": 0.8,
+        }
+    )
+    t = _employment(Forecaster(config=cfg).fit(data, 2000), data, [1, 4])
+    jobs = panel.pivot(index="unit_id", columns="year", values="employment")
+    rel = np.log(jobs[2000] / jobs[1999]) - np.log(jobs[2000].sum() / jobs[1999].sum())
+    q = conformal_quantile(np.abs(rel.to_numpy()), 0.8)
+    for span in (1, 4):
+        rows = t[t["horizon"] == span]
+        np.testing.assert_allclose(np.log(rows["upper"] / rows["forecast"]), q * span**0.8)
+
+
+def test_short_span_exponent_applies_only_to_short_calibration(tmp_path, fast_config):
+    """Calibrated at +1/+2 only: the +5 interval is narrower with exponent 0.8 than linear;
+    a target calibrated up to long spans (population here) is unchanged."""
+    _, data = _jobs_from(tmp_path, 1998, "three_exp")
+    base = fast_config.model_copy(update={"short_calibration_history": 2})
+    short = base.model_copy(update={"short_span_exponent": 0.8})
+    a = Forecaster(config=base).fit(data, 2000).forecast(data, [1, 5])
+    b = Forecaster(config=short).fit(data, 2000).forecast(data, [1, 5])
+    ja, jb = a.targets["employment"].table, b.targets["employment"].table
+    wa = np.log(ja["upper"] / ja["lower"])
+    wb = np.log(jb["upper"] / jb["lower"])
+    assert (wb[ja["horizon"] == 5] < wa[ja["horizon"] == 5]).all()
+    np.testing.assert_allclose(wb[ja["horizon"] == 1], wa[ja["horizon"] == 1])
+    pa, pb = a.targets["population"].table, b.targets["population"].table
+    np.testing.assert_allclose(pa["upper"], pb["upper"])

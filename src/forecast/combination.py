@@ -4,6 +4,11 @@ The combined forecast is log-linear: `log(forecast) = sum_m w_m log(member_m)` w
 the simplex, chosen per span (and overall, key -1) to minimise the mean absolute log error of
 the combination at calibration origins, then shrunk towards equal weights. Before `fit` (or
 with one member) the first member takes all the weight.
+
+`GroupedCombination` (opt-in, issue 11) learns separate weights, over their own members, for
+groups of units flagged in units.csv (e.g. `mining_dependent`): such places move with commodity
+prices, not with the rest, and a no-change member may beat the model there. Each group's weights
+are learned on that group's calibration residuals only, the rest on everyone else's.
 """
 
 from __future__ import annotations
@@ -74,6 +79,98 @@ class CombinationWeights:
 
     def combine(self, table: pd.DataFrame, weights: pd.DataFrame | None = None) -> np.ndarray:
         """The combined forecast of each row of `table` (member forecasts as columns)."""
-        w = self.weights(table) if weights is None else weights
-        logs = np.column_stack([np.log(table[m].to_numpy(dtype=float)) for m in w.columns])
-        return np.exp(np.nansum(np.where(w.to_numpy() > 0, logs, 0.0) * w.to_numpy(), axis=1))
+        return combine_with(table, self.weights(table) if weights is None else weights)
+
+
+def combine_with(table: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
+    """log-linear combination of the forecasts in `table` with per-row weights `w`."""
+    logs = np.column_stack([np.log(table[m].to_numpy(dtype=float)) for m in w.columns])
+    return np.exp(np.nansum(np.where(w.to_numpy() > 0, logs, 0.0) * w.to_numpy(), axis=1))
+
+
+class GroupedCombination:
+    """`CombinationWeights` for the units outside every group, and one per group of units
+    (`groups`: name -> (unit ids, weights over the group's members)). A group with too few
+    calibration residuals (fewer than its `min_cell`) takes the others' weights."""
+
+    def __init__(
+        self, rest: CombinationWeights, groups: dict[str, tuple[pd.Index, CombinationWeights]]
+    ):
+        self.rest = rest
+        self.groups = groups
+        self.fitted_: dict[str, bool] = {}
+
+    @property
+    def members(self) -> list[str]:
+        out = list(self.rest.members)
+        for _, cw in self.groups.values():
+            out += [m for m in cw.members if m not in out]
+        return out
+
+    def _masks(self, table: pd.DataFrame) -> dict[str, np.ndarray]:
+        if "unit_id" not in table:
+            raise ValueError("grouped combination weights need a unit_id column")
+        return {k: table["unit_id"].isin(ids).to_numpy() for k, (ids, _) in self.groups.items()}
+
+    def fit(self, residuals: pd.DataFrame) -> GroupedCombination:
+        masks = self._masks(residuals)
+        anywhere = np.zeros(len(residuals), dtype=bool)
+        for m in masks.values():
+            anywhere |= m
+        self.rest.fit(residuals[~anywhere] if (~anywhere).any() else residuals)
+        for name, (_, cw) in self.groups.items():
+            part = residuals[masks[name]]
+            enough = len(part) >= cw.min_cell
+            if enough:
+                cw.fit(part)
+            self.fitted_[name] = enough
+        return self
+
+    def weights(self, table: pd.DataFrame) -> pd.DataFrame:
+        members = self.members
+        w = self.rest.weights(table).reindex(columns=members, fill_value=0.0)
+        for name, mask in self._masks(table).items():
+            if self.fitted_.get(name) and mask.any():
+                cw = self.groups[name][1]
+                part = cw.weights(table[mask]).reindex(columns=members, fill_value=0.0)
+                w.loc[mask] = part.to_numpy()
+        return w
+
+    def combine(self, table: pd.DataFrame, weights: pd.DataFrame | None = None) -> np.ndarray:
+        return combine_with(table, self.weights(table) if weights is None else weights)
+
+
+def flagged_units(units: pd.DataFrame, column: str) -> pd.Index:
+    """Units whose units.csv `column` is set (1, yes, true); an error names a missing column."""
+    if column not in units:
+        raise ValueError(
+            f"combine_groups: units.csv has no column {column!r} (columns: "
+            f"{', '.join(map(str, units.columns))})"
+        )
+    flag = units[column].astype(str).str.strip().str.lower()
+    ids = units["unit_id"] if "unit_id" in units else units.index.to_series()
+    return pd.Index(ids[flag.isin(["1", "1.0", "yes", "true"]).to_numpy()].to_numpy())
+
+
+def combiner(
+    members: list[str],
+    *,
+    step: float,
+    shrinkage: float,
+    min_cell: int,
+    groups: dict[str, list[str]] | None = None,
+    units: pd.DataFrame | None = None,
+    has_model: bool = True,
+) -> CombinationWeights | GroupedCombination:
+    """Plain weights, or grouped ones for `groups` (units.csv flag column -> members)."""
+
+    def make(ms: list[str]) -> CombinationWeights:
+        ms = [m for m in ms if has_model or m != "model"] or list(members)
+        return CombinationWeights(members=ms, step=step, shrinkage=shrinkage, min_cell=min_cell)
+
+    rest = make(members)
+    if not groups or units is None:
+        return rest
+    return GroupedCombination(
+        rest, {col: (flagged_units(units, col), make(ms)) for col, ms in groups.items()}
+    )

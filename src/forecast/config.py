@@ -126,6 +126,13 @@ class EngineConfig(BaseModel):
         default_factory=lambda: ["model", "lin_exp"],
         description="forecasts combined (log-linearly) with weights learned per span",
     )
+    combine_groups: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="issue 11, opt-in: per target, units.csv flag columns whose units get "
+        "their own combination weights over their own members, learned on their own "
+        "calibration residuals (e.g. employment: {mining_dependent: [model, lin_exp, naive]}); "
+        "empty: one set of weights for all units",
+    )
     combine_shrinkage: float = Field(
         0.5,
         ge=0,
@@ -141,11 +148,13 @@ class EngineConfig(BaseModel):
         description="training pairs weigh half as much for every this many years their end lies "
         "before the origin (None: equal weights); chosen on US origins 1981/1986",
     )
-    reference_method: Literal["chosen", "lin_exp"] = Field(
+    reference_method: Literal["chosen", "chosen_safe", "lin_exp"] = Field(
         "chosen",
         description="national projection the model grows with: 'chosen' = no change, drift or "
         "damped trend, whichever backtests best on the national series up to the origin "
-        "(forecast.reference_choice); 'lin_exp' = the classic trend",
+        "(forecast.reference_choice); 'chosen_safe' = the same, but a short cyclical series "
+        "(under 20 years, fallen in some year: US employment) chooses between no change and "
+        "the damped trend only; 'lin_exp' = the classic trend",
     )
     interval_span_exponent: float = Field(
         0.9,
@@ -154,6 +163,17 @@ class EngineConfig(BaseModel):
         description="interval widths beyond the calibrated spans grow like span ** this "
         "(0.9: relative residuals of US population, calibration at 1981 and 1986; 1.0 in "
         "experiments/engine.yaml, benchmarks/results/us_tuning.md)",
+    )
+    short_span_exponent: float | None = Field(
+        None,
+        gt=0,
+        le=1.5,
+        description="issue 11, opt-in: the span exponent instead of interval_span_exponent "
+        "when the longest calibrated span is at most 2 years (a short series, e.g. US "
+        "employment from 1990; also the one-year-changes intervals): 0.8 extrapolated "
+        "calibration at +1/+2 to +10 best on US population origins 1981/1986 "
+        "(benchmarks/results/us_tuning.md); None: as interval_span_exponent (linear for "
+        "one-year changes)",
     )
     reference_halflife: float | None = Field(
         10.0,
@@ -196,6 +216,14 @@ class EngineConfig(BaseModel):
         "residuals are cleaned of past re-basing breaks and the intervals add a unit's break "
         "(drawn from past ones) with probability span / this (forecast.rebasing.RebasingRisk)",
     )
+    rebasing_detection: list[str] = Field(
+        default_factory=lambda: ["population"],
+        description="targets whose census re-basings the engine finds in the data itself "
+        "(forecast.rebasing_detect), added to rebasing_years; where any is found and "
+        "rebasing_risk_period is not set, the intervals take the re-basing risk with the "
+        "detected period (10 years with one re-basing). Inert where none is found (US "
+        "counties, irregular census series). Empty: no detection",
+    )
     seed: int = 7
     n_jobs: int = Field(
         1,
@@ -215,6 +243,19 @@ class EngineConfig(BaseModel):
                 f"combine_members must start with 'model' and use baselines from "
                 f"{', '.join(BASELINES)} (got {v})"
             )
+        return v
+
+    @field_validator("combine_groups")
+    @classmethod
+    def _groups(cls, v: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        for target, groups in v.items():
+            for column, members in groups.items():
+                unknown = [m for m in members if m not in ("model", *BASELINES)]
+                if unknown or not members:
+                    raise ValueError(
+                        f"combine_groups.{target}.{column}: members must be 'model' or "
+                        f"baselines from {', '.join(BASELINES)} (got {members})"
+                    )
         return v
 
     @field_validator("horizons")

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy, holdout, rebasing
-from .combination import CombinationWeights
+from . import baselines, hierarchy, holdout, rebasing, rebasing_detect
+from .combination import combiner
 from .config import EngineConfig
 from .errors import (
     ForecastError,
@@ -56,6 +56,9 @@ BASELINES_ONLY = "baselines"
 
 def _quiet(_: str) -> None:
     pass
+
+
+SHORT_SPAN = 2  # issue 11: calibration this short extrapolates with short_span_exponent
 
 
 def interval_estimator(
@@ -101,14 +104,15 @@ class _Context:
         if config.reference_source == "units":  # totals from the units themselves
             cut = dataclasses.replace(cut, country=None, regions=None)
         base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
-        # opt-in: the model learns from series spliced across census re-basings (forecast.
+        # the model learns from series spliced across census re-basings (forecast.
         # rebasing); baselines and scoring keep the published values
         model_data, refs = cut, base_refs
-        if config.rebasing_years:
-            model_data = rebasing.spliced(cut, config.rebasing_years, origin)
+        years = rebasing_detect.years_for(config, cut)  # the config's and the detected ones
+        if years:
+            model_data = rebasing.spliced(cut, years, origin)
             refs = {
                 t: Reference.from_dataset(model_data, t, config.base_years)
-                if t in config.rebasing_years
+                if t in years
                 else base_refs[t]
                 for t in cut.targets
             }
@@ -204,11 +208,14 @@ class TargetForecaster:
             self.model_ = GrowthModel(
                 params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
             ).fit(X, z, w)
-        self.combiner_ = CombinationWeights(
-            members=self.members,
+        self.combiner_ = combiner(  # issue 11: grouped weights where the config asks
+            self.members,
             step=self.config.weight_step,
             shrinkage=self.config.combine_shrinkage,
             min_cell=self.config.min_cell,
+            groups=self.config.combine_groups.get(self.target) if self.config.combine else None,
+            units=data.units.reset_index(),
+            has_model=self.model_ is not None,
         )
         self.intervals_ = None
         if calibrate:
@@ -328,27 +335,39 @@ class TargetForecaster:
         if self.config.interval_relative == "total":
             residuals["ref_error"] = 0.0  # the realised national error stays in the residual
         national = national_errors(ref, self.origin_, self.config.reference_method)
-        years = self.config.rebasing_years.get(self.target, [])
-        period = self.config.rebasing_risk_period
+        cut = data.up_to(self.origin_)
+        years = rebasing_detect.years_for(self.config, cut).get(self.target, [])
+        period = rebasing_detect.period_for(self.config, cut, self.target)
         unit_breaks = None
         if period and years:  # opt-in: re-basing risk explicit, residuals cleaned of it
             unit_breaks = rebasing.relative_breaks(data, self.target, years, self.origin_)
             residuals["error"] -= rebasing.breaks_between(res, unit_breaks)
+        cfg, short = self.config, self.config.short_span_exponent
+        if short is not None and residuals["span"].max() <= SHORT_SPAN:
+            # issue 11: calibrated at +1/+2 only, extrapolated to +10 (tuned on population)
+            cfg = cfg.model_copy(update={"interval_span_exponent": short})
+        else:
+            short = None
         try:
-            self.intervals_ = interval_estimator(self.config, national).fit(residuals)
+            estimator = interval_estimator(cfg, national)
+            if short is not None:  # also where no national backtest exists yet
+                estimator.beyond_exponent = short
+            self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
         if unit_breaks is not None and not unit_breaks.empty:
+            timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
             self.intervals_ = rebasing.RebasingRisk(
-                self.intervals_, unit_breaks["jump"], period, self.config.level
+                self.intervals_, unit_breaks["jump"], period, self.config.level, timing
             )
 
     def _short_history_intervals(self, data: Dataset) -> None:
         """issue 11: intervals for a target too short for any calibration origin (observed for
         two or three years): split conformal on the observed one-year changes of the top-level
         units up to the origin relative to the nation's, i.e. the span-1 errors of a forecast
-        that keeps each unit's share; longer spans scale linearly (`ConformalIntervals`)."""
+        that keeps each unit's share; longer spans scale like span ** `short_span_exponent`
+        (linearly without it; `ConformalIntervals`)."""
         cut = data.up_to(self.origin_)
         obs = observations(cut.panel, self.target)
         obs = obs[obs["unit_id"].isin(hierarchy.top_level(cut.units))]
@@ -377,6 +396,7 @@ class TargetForecaster:
                 size_breaks=self.config.size_breaks,
                 min_cell=self.config.min_cell,
                 symmetric=self.config.symmetric_intervals,
+                beyond_exponent=self.config.short_span_exponent or 1.0,
             ).fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)

@@ -44,11 +44,13 @@ class ConformalIntervals:
         size_breaks: list[float] | None = None,
         min_cell: int = 30,
         symmetric: bool = True,
+        beyond_exponent: float = 1.0,
     ):
         self.level = level
         self.size_breaks = list(size_breaks or [])
         self.min_cell = min_cell
         self.symmetric = symmetric
+        self.beyond_exponent = beyond_exponent  # spans beyond the calibrated: (s / k) ** this
 
     def _cell(self, errors) -> tuple[float, float, int]:
         """(q_lo, q_hi, n). Symmetric: the level-quantile of |error| on both sides, which does
@@ -141,7 +143,7 @@ class ConformalIntervals:
         spans = np.asarray(self.spans_)
         pos = np.searchsorted(spans, span, side="right") - 1
         key = spans[np.clip(pos, 0, len(spans) - 1)]
-        scale = np.where(key == span, 1.0, span / key)
+        scale = np.where(key == span, 1.0, (span / key) ** getattr(self, "beyond_exponent", 1.0))
         lo, hi = np.empty(len(span)), np.empty(len(span))
         for k, c in set(zip(key.tolist(), size.tolist(), strict=True)):
             cell = self.table_.get((k, c), self.table_[(k, -1)])

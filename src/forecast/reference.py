@@ -11,7 +11,9 @@ classic trend the CSP-VSG baseline uses (the yardstick stays the textbook one). 
 extends the *national* series with the method that forecast it best in its own backtest
 (`forecast.reference_choice`): no change, drift or damped trend, scored at every earlier origin
 since the series begins, shocks included; the model's forecasts grow with that projection, and
-the errors of that backtest are the reference part of the intervals.
+the errors of that backtest are the reference part of the intervals. `how` = 'chosen_safe' is
+the same, except that a short cyclical national series (fewer than `SAFE_BELOW` years, fallen in
+some year: US employment from 1990) chooses between no change and the damped trend only.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from .reference_choice import ReferenceChoice, choose
 from .schema import Dataset
 
 COUNTRY = "__country__"
+HOW = ("chosen", "chosen_safe", "lin_exp")
+SAFE_BELOW = 20  # years: two business cycles (reference_choice.short_and_cyclical)
 
 
 def _chained_totals(panel: pd.DataFrame, target: str, groups: pd.Series | None) -> pd.DataFrame:
@@ -62,7 +66,7 @@ class Reference:
     def __init__(self, series: dict[str, pd.Series], base_years: int = 10):
         self.series = {k: s.sort_index() for k, s in series.items() if s.notna().sum() >= 2}
         self.base_years = base_years
-        self._choices: dict[tuple[str, int], ReferenceChoice] = {}
+        self._choices: dict[tuple[str, int, int | None], ReferenceChoice] = {}
 
     @classmethod
     def from_dataset(cls, data: Dataset, target: str, base_years: int = 10) -> Reference:
@@ -124,19 +128,24 @@ class Reference:
         years = np.asarray(years, dtype=float)
         return np.where(years <= origin, self.at(key, years), self.forecast(key, origin, years))
 
-    def choice(self, key: str, origin: int) -> ReferenceChoice | None:
-        """The projection method chosen by the backtest of `key`'s series up to `origin`."""
+    def choice(
+        self, key: str, origin: int, safe_below: int | None = None
+    ) -> ReferenceChoice | None:
+        """The projection method chosen by the backtest of `key`'s series up to `origin`
+        (`safe_below`: see `reference_choice.choose`)."""
         if key not in self.series:
             return None
-        if (key, origin) not in self._choices:
+        if (key, origin, safe_below) not in self._choices:
             s = self.series[key]
-            self._choices[(key, origin)] = choose(s[s.index <= origin])
-        return self._choices[(key, origin)]
+            self._choices[(key, origin, safe_below)] = choose(
+                s[s.index <= origin], safe_below=safe_below
+            )
+        return self._choices[(key, origin, safe_below)]
 
-    def projected(self, key: str, origin: int, years) -> np.ndarray:
+    def projected(self, key: str, origin: int, years, safe_below: int | None = None) -> np.ndarray:
         """Observed where `year <= origin`, else the chosen method's projection from `origin`."""
         years = np.asarray(years, dtype=float)
-        c = self.choice(key, origin)
+        c = self.choice(key, origin, safe_below)
         if c is None:
             return np.full(years.shape, np.nan)
         return np.where(years <= origin, self.at(key, years), c.forecast(years))
@@ -145,25 +154,40 @@ class Reference:
         return Reference({k: s[s.index <= origin] for k, s in self.series.items()}, self.base_years)
 
 
+def _safe_below(how: str) -> int | None:
+    if how not in HOW:
+        raise ValueError(f"unknown national projection {how!r}; expected one of {HOW}")
+    return SAFE_BELOW if how == "chosen_safe" else None
+
+
+def national_choice(ref: Reference | None, origin: int, how: str) -> ReferenceChoice | None:
+    """The national choice at `origin` behind `how` ('chosen' or 'chosen_safe'; for
+    'lin_exp' the plain choice, whose backtest holds the LIN/EXP errors too)."""
+    safe_below = _safe_below(how)
+    return ref.choice(COUNTRY, origin, safe_below) if ref is not None else None
+
+
 def national_projection(ref: Reference | None, origin: int, years, how: str) -> np.ndarray:
     """The national total at `years` as the model uses it: `how` = 'chosen' (the method the
-    national backtest picks, see `Reference.projected`) or 'lin_exp' (the classic trend)."""
+    national backtest picks, see `Reference.projected`), 'chosen_safe' (the same, safe
+    methods only for a short cyclical series) or 'lin_exp' (the classic trend)."""
     years = np.asarray(years, dtype=float)
+    safe_below = _safe_below(how)
     if ref is None or not ref.has(COUNTRY):
         return np.full(years.shape, np.nan)
     if how == "lin_exp":
         return ref.value(COUNTRY, origin, years)
-    return ref.projected(COUNTRY, origin, years)
+    return ref.projected(COUNTRY, origin, years, safe_below)
 
 
 def national_errors(ref: Reference | None, origin: int, how: str) -> pd.DataFrame:
     """Backtest errors (origin, horizon, error) of the national projection the model uses, at
     every origin of the national series up to `origin` (empty without a national series)."""
     empty = pd.DataFrame(columns=["origin", "horizon", "error"])
-    c = ref.choice(COUNTRY, origin) if ref is not None else None
+    c = national_choice(ref, origin, how)
     if c is None or c.errors.empty:
         return empty
-    method = c.method if how == "chosen" else how
+    method = how if how == "lin_exp" else c.method
     e = c.errors
     return e.loc[e["method"] == method, ["origin", "horizon", "error"]].reset_index(drop=True)
 

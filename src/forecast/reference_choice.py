@@ -19,6 +19,14 @@ recently they were observed (halved every `halflife` = 10 years before the lates
 turning point under way counts more than a calm decade long ago. Too short a history
 (fewer than `min_origins` origins) keeps `default` (damped: the safe choice). The chosen
 method's backtest errors are the reference part of the forecast intervals.
+
+Opt-in safe choice for short cyclical series (`safe_below`, issue 11): a series that has fallen
+in some year (it has cycles: employment, not a national population) and spans fewer than
+`safe_below` years (20: two business cycles) cannot tell a trend from the upswing of a cycle by
+its own backtest, whose few origins all lie in one expansion. It chooses between the two safe
+methods only, no change and the damped trend (too few origins keep the default, damped). Decided
+a priori, not on test results: the US employment series starts in 1990 and holds one expansion
+and a mild dip; the national population never fell, so it is never affected.
 """
 
 from __future__ import annotations
@@ -29,7 +37,19 @@ import numpy as np
 import pandas as pd
 
 CANDIDATES = ("naive", "drift", "damped", "lin_exp")
+SAFE = ("naive", "damped")
 HALFLIFE = 10.0
+
+
+def short_and_cyclical(series: pd.Series, safe_below: int) -> bool:
+    """True when `series` has fallen in some year and spans fewer than `safe_below` years
+    (first to last observation, both counted)."""
+    s = series.dropna().sort_index()
+    if len(s) < 2:
+        return False
+    span = int(s.index[-1]) - int(s.index[0]) + 1
+    fell = bool((np.diff(np.log(s.to_numpy(dtype=float))) < 0).any())
+    return fell and span < safe_below
 
 
 def project(
@@ -101,6 +121,7 @@ class ReferenceChoice:
     errors: pd.DataFrame = field(default_factory=pd.DataFrame)
     base_years: int = 10
     phi: float = 0.8
+    safe: bool = False  # chosen among the safe methods only (a short cyclical series)
 
     def forecast(self, years) -> np.ndarray:
         return project(self.series, self.method, years, base_years=self.base_years, phi=self.phi)
@@ -126,9 +147,19 @@ def choose(
     base_years: int = 10,
     phi: float = 0.8,
     halflife: float | None = HALFLIFE,
+    safe_below: int | None = None,
 ) -> ReferenceChoice:
-    """The method with the lowest backtest error on `series` (see the module docstring)."""
+    """The method with the lowest backtest error on `series` (see the module docstring);
+    with `safe_below`, a short cyclical series chooses among `SAFE` only."""
     s = series.dropna().sort_index()
+    unknown = [m for m in methods if m not in CANDIDATES]
+    if unknown:
+        raise ValueError(f"unknown reference method {unknown[0]!r}; expected one of {CANDIDATES}")
+    if safe_below is not None and safe_below < 2:
+        raise ValueError(f"safe_below must be at least 2 years, got {safe_below}")
+    safe = safe_below is not None and short_and_cyclical(s, safe_below)
+    if safe:
+        methods = SAFE
     errors = backtest(
         s,
         methods=methods,
@@ -146,4 +177,4 @@ def choose(
         per_h = sums["a"] / sums["w"]
         scores = per_h.groupby(level="method").mean().to_dict()
         method = min(methods, key=lambda m: (scores.get(m, np.inf), methods.index(m)))
-    return ReferenceChoice(s, method, scores, errors, base_years, phi)
+    return ReferenceChoice(s, method, scores, errors, base_years, phi, safe)

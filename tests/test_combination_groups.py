@@ -1,0 +1,101 @@
+"""Grouped combination weights (issue 11): a flagged group of units learns its own weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from forecast.combination import CombinationWeights, GroupedCombination, combiner, flagged_units
+from forecast.config import EngineConfig
+from forecast.engine import TargetForecaster
+from forecast.io import read_dataset
+
+from .conftest import fast_engine_config, synthetic_panel, write_dataset
+
+pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+
+UNITS = pd.DataFrame({"unit_id": ["A", "B", "M1", "M2"], "mining": ["0", "0", "1", "yes"]})
+
+
+def residuals(n: int = 40) -> pd.DataFrame:
+    """Outside the group the model is exact and no change 20 % off; inside it the reverse."""
+    ids = np.resize(["A", "B", "M1", "M2"], n)
+    actual = np.linspace(100, 200, n)
+    mining = np.isin(ids, ["M1", "M2"])
+    return pd.DataFrame(
+        {
+            "unit_id": ids,
+            "span": 1,
+            "actual": actual,
+            "model": np.where(mining, actual * 1.2, actual),
+            "naive": np.where(mining, actual, actual * 1.2),
+        }
+    )
+
+
+def make(min_cell: int = 5) -> GroupedCombination:
+    c = combiner(
+        ["model"],
+        step=0.1,
+        shrinkage=0.0,
+        min_cell=min_cell,
+        groups={"mining": ["model", "naive"]},
+        units=UNITS,
+    )
+    assert isinstance(c, GroupedCombination)
+    return c
+
+
+def test_a_group_learns_its_own_weights_from_its_own_residuals():
+    c = make().fit(residuals())
+    w = c.weights(residuals(4))
+    assert w.columns.tolist() == ["model", "naive"]
+    assert w.to_numpy().tolist() == [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]
+    res = residuals(8)
+    np.testing.assert_allclose(c.combine(res), res["actual"])  # each group's exact member
+
+
+def test_a_group_with_too_few_residuals_takes_the_others_weights():
+    c = make(min_cell=50).fit(residuals(40))  # 20 group residuals < 50
+    assert c.weights(residuals(4))["naive"].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_without_groups_the_plain_weights():
+    c = combiner(["model", "naive"], step=0.1, shrinkage=0.0, min_cell=5, groups={}, units=UNITS)
+    assert isinstance(c, CombinationWeights)
+
+
+def test_bad_group_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="combine_groups: units.csv has no column 'mine'"):
+        flagged_units(UNITS, "mine")
+    with pytest.raises(ValueError, match="grouped combination weights need a unit_id column"):
+        make().fit(residuals().drop(columns="unit_id"))
+    with pytest.raises(ValidationError, match="combine_groups.employment.mining: members must"):
+        EngineConfig(combine_groups={"employment": {"mining": ["model", "crystal_ball"]}})
+
+
+def test_engine_uses_group_weights_learned_at_calibration_origins_only(tmp_path):
+    """End to end on a SYNTHETIC panel: the flagged units get their own weights; the outcomes
+    after the origin never reach them (same forecast when later years change)."""
+    panel, units = synthetic_panel(n_units=40, years=range(1980, 2006))
+    units["mining"] = [i % 4 == 0 for i in range(len(units))]
+    units["mining"] = units["mining"].astype(int)
+    cfg = fast_engine_config().model_copy(
+        update={"combine_groups": {"population": {"mining": ["model", "naive"]}}}
+    )
+    data = read_dataset(write_dataset(tmp_path / "a", panel, units))
+    later = panel.copy()
+    later.loc[later["year"] > 2000, "population"] *= 2
+    data_b = read_dataset(write_dataset(tmp_path / "b", later, units))
+    fa = TargetForecaster(target="population", config=cfg).fit(data, 2000)
+    fb = TargetForecaster(target="population", config=cfg).fit(data_b, 2000)
+    assert isinstance(fa.combiner_, GroupedCombination) and fa.combiner_.fitted_["mining"]
+    ta, tb = fa.forecast(data, [1, 5]).table, fb.forecast(data_b, [1, 5]).table
+    pd.testing.assert_series_equal(ta["forecast"], tb["forecast"])
+    flagged = ta["unit_id"].isin(units.loc[units["mining"] == 1, "unit_id"])
+    assert "w_naive" in ta and (ta.loc[~flagged, "w_naive"] == 0).all()
+    assert (ta.loc[flagged, "w_lin_exp"] == 0).all()  # not a member of the group
+    weights = ta[["w_model", "w_lin_exp", "w_naive"]].sum(axis=1)
+    np.testing.assert_allclose(weights, 1.0)  # on the simplex in both groups
