@@ -12,6 +12,7 @@ import pytest
 from forecast.errors import ConfigError
 from forecast.response import ResponseEstimate
 from forecast.scenario_apply import apply, moved_stock
+from forecast.scenario_effects import describe
 from forecast.scenarios import check_against, load_scenarios
 
 UNITS = pd.DataFrame(
@@ -272,6 +273,24 @@ def test_cut_moves_population_by_the_response(tmp_path):
     assert (width.loc[:2022] == base_width.loc[:2022]).all()
 
 
+def test_range_is_the_baselines_until_the_event_with_heterogeneity(tmp_path):
+    # the spread of responses between places widens the range from the event's year on, not
+    # before it (an event in 2025 leaves 2021-2024 as they were)
+    _, (shocks, moves) = check(
+        tmp_path, one_event("{type: jobs, unit: MINE, year: 2025, percent: -20}")
+    )
+    t = apply(baseline_table(), shocks, moves, RESPONSE, ["s1"], 0.8, 0.179).table
+    t = t[(t["unit_id"] == "MINE") & (t["target"] == "population")].set_index("year")
+    for col in ("forecast", "lower", "upper"):
+        assert (
+            t.loc[:2024, col]
+            == t.loc[:2024, f"baseline_{col}" if col != "forecast" else "baseline"]
+        ).all()
+    width = np.log(t["upper"] / t["lower"])
+    base_width = np.log(t["baseline_upper"] / t["baseline_lower"])
+    assert (width.loc[2025:] > base_width.loc[2025:]).all()
+
+
 def test_larger_cut_never_gives_larger_population(tmp_path):
     negative = ResponseEstimate(  # a noisy estimate dipping below zero is clipped
         group="noisy",
@@ -478,3 +497,102 @@ def test_a_change_inside_a_unit_changes_the_unit_containing_it(tmp_path):
     assert out.loc[host_rows, "forecast"].to_numpy() == pytest.approx(
         base.loc[host_rows, "forecast"].to_numpy()
     )
+
+
+def nested_baseline() -> pd.DataFrame:
+    """SYNTHETIC flat baseline: population of MINE-T and HOST-D, employment of HOST-D only."""
+    rows = [
+        (u, t, 2020, h, y, v, v * 0.9, v * 1.1)
+        for u, t, v in (
+            ("MINE-T", "population", 10000.0),
+            ("HOST-D", "population", 40000.0),
+            ("HOST-D", "employment", 16000.0),
+        )
+        for h, y in enumerate(YEARS, start=1)
+    ]
+    cols = ["unit_id", "target", "origin_year", "horizon", "year", "forecast", "lower", "upper"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@pytest.mark.parametrize(
+    ("event", "lost"),
+    [
+        ("{type: jobs, unit: MINE-T, year: 2025, persons: -1000}", 1000.0),
+        # 10% of the town's 4,000 jobs (its 10,000 residents x the district's rate 0.4)
+        ("{type: jobs, unit: MINE-T, year: 2025, percent: -10}", 400.0),
+        ("{type: jobs, unit: MINE-T, year: 2025, percent: -10, phase_years: 2}", 400.0),
+    ],
+)
+def test_jobs_of_a_town_without_its_own_series_leave_the_series_standing_in(tmp_path, event, lost):
+    shocks, _ = nested_check(tmp_path, event)
+    traj = apply(nested_baseline(), shocks, [], RESPONSE, ["s1"], 0.8, parents={"MINE-T": "HOST-D"})
+    t = traj.table
+    host = t[(t["unit_id"] == "HOST-D") & (t["target"] == "employment")].set_index("year")
+    change = host["forecast"] - host["baseline"]
+    assert (change.loc[:2024] == 0).all()  # before the event
+    assert change.loc[2026:].to_numpy() == pytest.approx(-lost)
+    assert host["from_inner_units"].to_numpy() == pytest.approx(change.to_numpy())
+    assert (host["upper"] - host["baseline_upper"]).to_numpy() == pytest.approx(change.to_numpy())
+    # the town's population responds, and the district's by as many persons
+    town = t[(t["unit_id"] == "MINE-T") & (t["target"] == "population")].set_index("year")
+    pop = t[(t["unit_id"] == "HOST-D") & (t["target"] == "population")].set_index("year")
+    assert (town["forecast"] < town["baseline"]).loc[2026:].all()
+    assert (pop["forecast"] - pop["baseline"]).to_numpy() == pytest.approx(
+        (town["forecast"] - town["baseline"]).to_numpy()
+    )
+
+
+# ---- the effect of a job change on population, and its uncertainty, in words ------------
+def _effects(tmp_path, body: str, response: ResponseEstimate = RESPONSE) -> pd.DataFrame:
+    _, (shocks, moves) = check(tmp_path, body)
+    table = apply(baseline_table(), shocks, moves, response, ["s1"], 0.8, 0.1).table
+    return describe(table, response, 10, 0.8, UNITS["name"])
+
+
+def test_effect_of_a_cut_and_its_range_from_the_standard_error(tmp_path):
+    out = _effects(tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20}"))
+    (r,) = out.itertuples()
+    s, z = np.log(0.8), 1.2815515655446004
+    # 7 years after the cut: the last lag's effect 0.3 (se 0.05)
+    assert (r.name, r.year) == ("Mine Town", 2030)
+    assert r.employment_change_pct == pytest.approx(-20.0)
+    assert r.population_response_pct == pytest.approx(100 * np.expm1(0.3 * s))
+    assert r.response_low_pct == pytest.approx(100 * np.expm1((0.3 + z * 0.05) * s))
+    assert r.response_high_pct == pytest.approx(100 * np.expm1((0.3 - z * 0.05) * s))
+    assert (r.response_per_10pct_jobs, r.response_se_per_10pct_jobs) == pytest.approx((3.0, 0.5))
+    assert "a 10% change in jobs goes with a 3.00% change in population" in r.note
+    assert "give or take 0.50 points (one standard error)" in r.note
+    assert "cannot rule out" not in r.note  # 0.3 +- 1.28 x 0.05 is far from zero
+
+
+def test_an_estimate_within_noise_of_zero_is_said_so(tmp_path):
+    weak = ResponseEstimate(  # like the Kazakh estimate: 0.044, se 0.036
+        group="weak",
+        effect=np.array([0.036, 0.044]),
+        se=np.array([0.023, 0.036]),
+        lags=1,
+        n_obs=1419,
+        n_units=160,
+        first_year=2002,
+        last_year=2025,
+    )
+    out = _effects(tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20}"), weak)
+    (r,) = out.itertuples()
+    assert r.response_low_pct < r.population_response_pct < 0 < r.response_high_pct
+    assert "estimated on weak (160 units, 2002-2025)" in r.note
+    assert "the data cannot rule out that population does not follow the jobs at all" in r.note
+
+
+def test_standard_errors_of_several_job_changes_add_up(tmp_path):
+    out = _effects(
+        tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: -20, phase_years: 2}")
+    )
+    (r,) = out.itertuples()
+    # two steps of log(0.8) / 2, both held at the last lag by 2030: the same as one step
+    assert r.response_se_per_10pct_jobs == pytest.approx(0.5)
+
+
+def test_no_effect_row_without_a_job_change(tmp_path):
+    moves = "{type: resettlement, unit: MINE, to: CITY, year: 2023, persons_per_year: 100}"
+    assert _effects(tmp_path, one_event(moves)).empty
+    assert _effects(tmp_path, one_event("{type: jobs, unit: MINE, year: 2023, percent: 0}")).empty

@@ -73,6 +73,19 @@ def test_outputs(scenario_run):
     assert sorted(traj["horizon"].unique()) == list(range(1, 11))
 
 
+def test_the_job_changes_effect_is_said_with_its_uncertainty(scenario_run):
+    result, folder, _ = scenario_run
+    eff = pd.read_csv(folder / "scenario_effects.csv")
+    # the zero-size event and the resettlement change no jobs: only the 40% cut has a row
+    assert eff["scenario"].tolist() == ["temirtau_cut"]
+    r = eff.iloc[0]
+    assert r["employment_change_pct"] == pytest.approx(-40.0)
+    assert r["response_low_pct"] <= r["population_response_pct"] <= r["response_high_pct"]
+    assert "give or take" in r["note"] and "(one standard error)" in r["note"]
+    assert "population response to each job change" in result.output
+    assert "Temirtau: jobs -40.0% against the baseline" in " ".join(result.output.split())
+
+
 def test_zero_event_reproduces_the_baseline(scenario_run):
     _, folder, _ = scenario_run
     traj = pd.read_csv(folder / "scenarios.csv")

@@ -304,6 +304,11 @@ def scenario(
             f"{r.change_pct:+.1f}% ({r.baseline_change_pct:+.1f}%)",
         )
     console.print(t if cats["changed"].any() else "no scenario changes a category")
+    effects = res.trajectories.effects
+    if effects is not None and not effects.empty:  # how sure the population response is
+        console.print(f"population response to each job change ({effects['year'].iloc[0]}):")
+        for note in effects["note"]:
+            console.print(f"  - {note}")
     robust = scenario_run.robust_units(cats)
     console.print(
         f"{int(robust['robust'].sum())} of {len(robust)} towns keep their category under all "

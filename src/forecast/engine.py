@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, hierarchy, holdout, rebasing, rebasing_detect
+from . import baselines, fitcache, hierarchy, holdout, rebasing, rebasing_detect
 from .combination import combiner
 from .config import EngineConfig
 from .errors import (
@@ -85,7 +85,8 @@ def _realised_reference(ref: Reference, rows: pd.DataFrame) -> np.ndarray:
 @dataclass
 class _Context:
     """What a fitted forecaster reads from the data (cut at its origin): rebuilt for every
-    fit or forecast, never stored."""
+    fit or forecast, never stored on the forecaster (within a `fitcache.sharing` block, the
+    fits and forecasts of one target at one origin on the same data share one)."""
 
     data: Dataset
     refs: dict[str, Reference]
@@ -97,31 +98,59 @@ class _Context:
     # nested unit's people are already in its parent's series (forecast.hierarchy)
     train_obs: pd.DataFrame
     top: pd.Index
+    # features already built, by their anchors (unit_id, t0): see `features`
+    built: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, data: Dataset, target: str, config: EngineConfig, origin: int) -> _Context:
-        cut = data.up_to(origin)
-        if config.reference_source == "units":  # totals from the units themselves
-            cut = dataclasses.replace(cut, country=None, regions=None)
-        base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
-        # the model learns from series spliced across census re-basings (forecast.
-        # rebasing); baselines and scoring keep the published values
-        model_data, refs = cut, base_refs
-        years = rebasing_detect.years_for(config, cut)  # the config's and the detected ones
-        if years:
-            model_data = rebasing.spliced(cut, years, origin)
-            refs = {
-                t: Reference.from_dataset(model_data, t, config.base_years)
-                if t in years
-                else base_refs[t]
-                for t in cut.targets
-            }
+        shared = fitcache.key(target, origin, config, data)
+        return fitcache.remember(
+            ("context", shared), lambda: cls._build(data, target, config, origin, shared)
+        )
+
+    @classmethod
+    def _build(
+        cls, data: Dataset, target: str, config: EngineConfig, origin: int, shared
+    ) -> _Context:
+        cut, model_data, refs, base_refs = fitcache.remember(
+            ("references", shared and shared[1:]), lambda: _references(data, config, origin)
+        )
         obs = observations(cut.panel, target)
         top = hierarchy.top_level(cut.units)
         model_obs = observations(model_data.panel, target)
         train = model_obs[model_obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
         builder = FeatureBuilder(model_data, target, refs)
         return cls(cut, refs, base_refs, builder, obs, train, top)
+
+    def features(self, anchors: pd.DataFrame) -> pd.DataFrame:
+        """`anchors` (unit_id, t0) with their features, built once per set of anchors (the
+        forecasts of one origin at different horizons share their anchors)."""
+        k = tuple(zip(anchors["unit_id"], anchors["t0"], strict=True))
+        if k not in self.built:
+            self.built[k] = pd.concat([anchors, self.builder.build(anchors)], axis=1)
+        return self.built[k]
+
+
+def _references(data: Dataset, config: EngineConfig, origin: int):
+    """The data cut at `origin`, the data the model learns from (spliced across census
+    re-basings where the config asks), and the reference totals of both."""
+    cut = data.up_to(origin)
+    if config.reference_source == "units":  # totals from the units themselves
+        cut = dataclasses.replace(cut, country=None, regions=None)
+    base_refs = {t: Reference.from_dataset(cut, t, config.base_years) for t in cut.targets}
+    # the model learns from series spliced across census re-basings (forecast.rebasing);
+    # baselines and scoring keep the published values
+    model_data, refs = cut, base_refs
+    years = rebasing_detect.years_for(config, cut)  # the config's and the detected ones
+    if years:
+        model_data = rebasing.spliced(cut, years, origin)
+        refs = {
+            t: Reference.from_dataset(model_data, t, config.base_years)
+            if t in years
+            else base_refs[t]
+            for t in cut.targets
+        }
+    return cut, model_data, refs, base_refs
 
 
 @dataclass(frozen=True)
@@ -186,28 +215,23 @@ class TargetForecaster:
         no training pair at all; with fewer pairs than LightGBM's `min_child_samples` (it could
         not split once) the forecaster uses the baselines alone (`model_` is None)."""
         self.origin_ = int(origin)
-        ctx = _Context.of(data, self.target, self.config, self.origin_)
-        progress(f"{self.target}: training pairs")
-        X, z, w = self._training_table(ctx)
-        self.dropped_features_ = self._inconsistent(ctx, X, w)
-        X = X.drop(columns=self.dropped_features_)
-        self.n_pairs_ = len(X)
-        self.model_: GrowthModel | None = None
-        if len(X) < self.config.lightgbm.min_child_samples:
+        # the same fit made earlier in this run (forecast.fitcache), else a new one
+        shared = fitcache.key(self.target, self.origin_, self.config, data)
+        state = fitcache.lookup(shared)
+        if state is None:
+            state = self._fit_model(data, progress)
+            fitcache.store(shared, state)
+        self.__dict__.update(state)
+        if self.model_ is None:
             msg = (
-                f"{self.target}: {len(X)} training pair(s) up to {self.origin_}, fewer than the "
-                f"model needs ({self.config.lightgbm.min_child_samples}, lightgbm."
+                f"{self.target}: {self.n_pairs_} training pair(s) up to {self.origin_}, fewer "
+                f"than the model needs ({self.config.lightgbm.min_child_samples}, lightgbm."
                 f"min_child_samples): forecasting with the baselines alone"
             )
             if calibrate:  # the forecaster itself (not a calibration origin): the user's business
                 warnings.warn(msg, SparseHistoryWarning, stacklevel=2)
             else:
                 log.info(msg)
-        else:
-            progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
-            self.model_ = GrowthModel(
-                params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
-            ).fit(X, z, w)
         self.combiner_ = combiner(  # issue 11: grouped weights where the config asks
             self.members,
             step=self.config.weight_step,
@@ -221,6 +245,22 @@ class TargetForecaster:
         if calibrate:
             self._calibrate(data, progress)
         return self
+
+    def _fit_model(self, data: Dataset, progress: Progress) -> dict:
+        """The learned state before calibration: features dropped, pairs, the growth model
+        (None with fewer pairs than LightGBM's `min_child_samples`)."""
+        ctx = _Context.of(data, self.target, self.config, self.origin_)
+        progress(f"{self.target}: training pairs")
+        X, z, w = self._training_table(ctx)
+        dropped = self._inconsistent(ctx, X, w)
+        X = X.drop(columns=dropped)
+        model = None
+        if len(X) >= self.config.lightgbm.min_child_samples:
+            progress(f"{self.target}: fitting LightGBM on {len(X):,} pairs")
+            model = GrowthModel(
+                params=self.config.lightgbm, seed=self.config.seed, n_jobs=self.config.n_jobs
+            ).fit(X, z, w)
+        return {"dropped_features_": dropped, "n_pairs_": len(X), "model_": model}
 
     def _training_table(self, ctx: _Context):
         pr = pairs(ctx.train_obs, self.config.max_span, self.config.max_pairs, self.config.seed)
@@ -550,7 +590,7 @@ def _design(ctx: _Context, rows: pd.DataFrame, span: np.ndarray) -> pd.DataFrame
     """Model inputs for rows (unit_id, t0): features built once per distinct anchor, plus
     the span."""
     anchors = rows[["unit_id", "t0"]].drop_duplicates().reset_index(drop=True)
-    feats = pd.concat([anchors, ctx.builder.build(anchors)], axis=1)
+    feats = ctx.features(anchors)
     X = rows[["unit_id", "t0"]].merge(feats, on=["unit_id", "t0"], how="left")
     return X.drop(columns=["unit_id", "t0"]).assign(span=span)
 

@@ -180,7 +180,11 @@ def explain_target(
     )
     out = pd.concat([long, comp], ignore_index=True)
     out = out.join(keys, on="row")
-    out["driver"] = [f if f in COMPONENTS else drivers.driver(f, tf.target) for f in out["feature"]]
+    # one lookup per distinct feature (a few dozen), not per row (hundreds of thousands)
+    names = {
+        f: f if f in COMPONENTS else drivers.driver(f, tf.target) for f in out["feature"].unique()
+    }
+    out["driver"] = out["feature"].map(names)
     total = out.groupby("row")["contribution_log"].transform("sum")
     change = out["forecast"] / out["p0"] - 1
     share = np.where(np.abs(total) > 1e-12, out["contribution_log"] / total, 0.0)

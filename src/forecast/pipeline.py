@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import backtest as backtest_mod
-from . import compose, io, runs, scenario_run, towns, tracking
+from . import compose, fitcache, io, runs, scenario_run, towns, tracking
 from . import explain as explain_mod
 from .config import EngineConfig, load_yaml_model
 from .coverage import coverage_by_origin
@@ -171,21 +171,26 @@ def run(
     policy, policy_file = resolve_policy(policy_path)
     as_of = data.last_year if as_of is None else as_of
     lap("validate")
-    forecaster = fit(data, as_of, config, progress)
-    lap("fit")
-    progress("forecasting, explaining (SHAP), categorising")
-    prev, prev_dir = previous_categories(runs_root, data.name)
-    out = compose.outlook(forecaster, data, policy, previous=prev)
-    sens = sensitivity_summary(out.facts, policy, config.level)
-    lap("forecast_explain_categorize")
-    scenarios = scenario_run.for_run(
-        data, as_of, out.forecasts, out.explanations, policy, config, progress=progress
-    )
-    lap("scenarios")
-    first = int(data.panel["year"].min())
-    origins = sorted(as_of - k for k in config.backtest_offsets if as_of - k > first)
-    bt = backtest_mod.rolling_origin(data.up_to(as_of), origins, config.horizons, config, progress)
-    lap("backtest")
+    # the backtest's forecaster refits models the main one fitted for its calibration (same
+    # origin, config and data): fitted once, used by both (forecast.fitcache)
+    with fitcache.sharing():
+        forecaster = fit(data, as_of, config, progress)
+        lap("fit")
+        progress("forecasting, explaining (SHAP), categorising")
+        prev, prev_dir = previous_categories(runs_root, data.name)
+        out = compose.outlook(forecaster, data, policy, previous=prev)
+        sens = sensitivity_summary(out.facts, policy, config.level)
+        lap("forecast_explain_categorize")
+        scenarios = scenario_run.for_run(
+            data, as_of, out.forecasts, out.explanations, policy, config, progress=progress
+        )
+        lap("scenarios")
+        first = int(data.panel["year"].min())
+        origins = sorted(as_of - k for k in config.backtest_offsets if as_of - k > first)
+        bt = backtest_mod.rolling_origin(
+            data.up_to(as_of), origins, config.horizons, config, progress
+        )
+        lap("backtest")
 
     folder = runs.claim(runs_root, data.name, as_of)
     result = RunResult(

@@ -42,6 +42,7 @@ TRAJECTORY_COLUMNS = [
     "upper",
     "employment_shift_log",
     "response_log",
+    "response_se_log",
     "moved",
     "from_inner_units",
 ]
@@ -52,9 +53,13 @@ def _unit_rows(table: pd.DataFrame, units: set[str]) -> dict[tuple[str, str], pd
     return {(str(u), str(t)): g.index for (u, t), g in sub.groupby(["unit_id", "target"])}
 
 
-def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, dict]:
+def _propagate(
+    scen, baseline, touched, parents: dict[str, str], unseen: dict | None = None
+) -> dict[str, dict]:
     """Add each touched unit's change (persons, by year) to the units containing it; returns
-    unit -> target -> the change received from inner units."""
+    unit -> target -> the change received from inner units. `unseen`: (unit, target) -> the
+    change (persons, by year) of a series the unit has no forecast of (a town's jobs where a
+    larger territory's series stands in for them), passed on the same way."""
     received: dict[str, dict] = {}
     own = {  # each unit's own change, before any propagation
         key: pd.Series(
@@ -63,6 +68,7 @@ def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, di
         )
         for key, idx in _unit_rows(scen, set(touched)).items()
     }
+    own.update(unseen or {})
     for (unit, target), delta in own.items():
         seen = {unit}
         parent = parents.get(unit)
@@ -79,6 +85,25 @@ def _propagate(scen, baseline, touched, parents: dict[str, str]) -> dict[str, di
     return received
 
 
+def _unseen_jobs(table: pd.DataFrame, shocks: list[EmploymentShock]) -> dict:
+    """(unit, "employment") -> the change in persons by year, for the units with employment
+    shocks but no employment forecast of their own (a town whose jobs are counted in the
+    series of the territory containing it): each shock changes `level` persons by
+    level x (exp(shift) - 1) from its year on (shocks of unknown level are left out)."""
+    out = {}
+    for unit in sorted({s.unit_id for s in shocks}):
+        rows = table[table["unit_id"] == unit]
+        if rows.empty or (rows["target"] == "employment").any():
+            continue
+        years = np.sort(rows["year"].unique())
+        delta = np.zeros(len(years))
+        for s in (s for s in shocks if s.unit_id == unit and np.isfinite(s.level)):
+            delta += np.where(years >= s.year, s.level * np.expm1(s.shift), 0.0)
+        if delta.any():
+            out[(unit, "employment")] = pd.Series(delta, index=years)
+    return out
+
+
 @dataclass
 class Trajectories:
     """`table`: one row per (scenario, unit touched, target, year); `forecasts`: per scenario
@@ -86,6 +111,9 @@ class Trajectories:
 
     table: pd.DataFrame
     forecasts: dict[str, pd.DataFrame]
+    # each job change's effect on population and its uncertainty, in words (forecast.
+    # scenario_effects.describe; set by forecast.scenario_run.evaluate)
+    effects: pd.DataFrame | None = None
 
 
 def natural_increase(panel: pd.DataFrame, years: int = 5) -> dict[str, float]:
@@ -160,6 +188,7 @@ def apply(
                 years = b["year"].to_numpy(dtype=int)
                 shift = np.zeros(len(idx))
                 resp = np.zeros(len(idx))
+                resp_se = np.zeros(len(idx))  # the estimate's standard error, on resp's scale
                 spread = np.zeros(len(idx))
                 for s in (s for s in sh if s.unit_id == unit):
                     since = years - s.year
@@ -169,7 +198,12 @@ def apply(
                     scale = rise_scale if rise else 1.0
                     tau = tau_rise if rise else heterogeneity
                     resp += scale * eff * s.shift
-                    spread += z * np.sqrt((scale * se) ** 2 + tau**2) * abs(s.shift)
+                    # the shocks share one estimate: its errors add up, not in quadrature
+                    resp_se += scale * se * abs(s.shift)
+                    # from the event's year on: before it, the range is the baseline's
+                    spread += np.where(
+                        since >= 0, z * np.sqrt((scale * se) ** 2 + tau**2) * abs(s.shift), 0.0
+                    )
                 f = b["forecast"].to_numpy(dtype=float)
                 a_lo = np.log(f / b["lower"].to_numpy(dtype=float))
                 a_hi = np.log(b["upper"].to_numpy(dtype=float) / f)
@@ -203,12 +237,13 @@ def apply(
                 scen.loc[idx, "forecast"] = fc
                 scen.loc[idx, "lower"] = lo
                 scen.loc[idx, "upper"] = hi
-                parts[(unit, target)] = (shift, resp if target == "population" else 0 * resp, moved)
-        inner = _propagate(scen, baseline, touched, parents or {})
+                pop = target == "population"
+                parts[(unit, target)] = (shift, resp * pop, resp_se * pop, moved)
+        inner = _propagate(scen, baseline, touched, parents or {}, _unseen_jobs(scen, sh))
         for (unit, target), idx in _unit_rows(scen, set(touched) | set(inner)).items():
             b = baseline.loc[idx]
             zeros = np.zeros(len(idx))
-            shift, resp, moved = parts.get((unit, target), (zeros, zeros, zeros))
+            shift, resp, resp_se, moved = parts.get((unit, target), (zeros,) * 4)
             rows.append(
                 pd.DataFrame(
                     {
@@ -226,6 +261,7 @@ def apply(
                         "upper": scen.loc[idx, "upper"].to_numpy(dtype=float),
                         "employment_shift_log": shift,
                         "response_log": resp,
+                        "response_se_log": resp_se,
                         "moved": moved,
                         "from_inner_units": inner.get(unit, {}).get(target, zeros),
                     }

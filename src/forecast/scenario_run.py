@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from . import io, runs, scenario_baseline, tracking
+from . import io, runs, scenario_baseline, scenario_effects, tracking
 from .config import EngineConfig
 from .errors import ConfigError
-from .facts import category_facts
+from .facts import category_facts, latest_observations
 from .policy import Policy, assign
 from .response import ResponseEstimate, read_estimates
 from .scenario_apply import Trajectories, apply, natural_increase
@@ -33,6 +34,8 @@ from .schema import Dataset
 Progress = Callable[[str], None]
 DEFAULT_SCENARIOS = "scenarios.yaml"
 ESTIMATES_FILE = Path(__file__).parent / "resources" / "response_estimates.csv"
+# the part of a scenario's change that is the scenario's own doing, in its explanations
+SCENARIO_DRIVER = "scenario_events"
 PROBABILITIES = ("p_decline", "p_stabilize", "p_growth")  # the outcome probabilities (policy)
 CATEGORY_COLUMNS = [
     "scenario",
@@ -46,6 +49,7 @@ CATEGORY_COLUMNS = [
     "change_pct",
     "lower_pct",
     "upper_pct",
+    "structural_share",
     "baseline_category",
     "baseline_confidence",
     "baseline_p_decline",
@@ -107,9 +111,12 @@ def categories(
     """The category of each policy unit under the baseline and each scenario.
 
     The policy's rule without hysteresis (a change is then the scenario's doing, not last
-    run's). A scenario is categorised again only where it can change the facts the policy
-    reads: the units it touches and the units whose growth pole, employment unit (the larger
-    territory whose jobs stand in for a town's) or other territory it touches. Their facts are
+    run's), where the scenario's own change is a structural driver (`scenario_explanations`):
+    a plant closing or people moved out is not a short-term factor, so it counts towards the
+    structural share of a decline that resettle requires (`resettle.min_structural_share`).
+    A scenario is categorised again only where it can change the facts the policy reads: the
+    units it touches and the units whose growth pole, employment unit (the larger territory
+    whose jobs stand in for a town's) or other territory it touches. Their facts are
     computed from the scenario's whole forecasts table, so that a pole's, stand-in's or other
     territory's forecast is read as under the baseline where the scenario leaves it alone.
     """
@@ -118,6 +125,13 @@ def categories(
         return pd.concat([facts, assign(facts, policy, level)], axis=1)
 
     base = categorised(category_facts(data, baseline, expl, policy))
+    # a scenario's own change is structural (a plant closes, people are moved): it counts in the
+    # rule's structural share of the decline (resettle.min_structural_share)
+    r = policy.resettle
+    drivers = [*r.structural_drivers, SCENARIO_DRIVER]
+    structural = policy.model_copy(
+        update={"resettle": r.model_copy(update={"structural_drivers": drivers})}
+    )
     poles = _poles(data, policy)
     linked = [c for c in ("employment_unit", "other_territory") if c in base]
     reads = {  # unit -> the units whose forecasts its facts read
@@ -142,7 +156,10 @@ def categories(
             for col in ("forecast", "lower", "upper"):
                 merged.loc[rows, col] = fc.loc[rows, col].to_numpy()
         units = set().union(*(affected[n] for n in batch))
-        facts = categorised(category_facts(data, merged, expl[expl["unit_id"].isin(units)], policy))
+        own = scenario_explanations(
+            expl[expl["unit_id"].isin(units)], baseline, merged, data, policy
+        )
+        facts = categorised(category_facts(data, merged, own, structural))
         for name in batch:
             new[name] = facts[facts.index.isin(affected[name])]
     frames = [_rows("baseline", base, base)]
@@ -154,6 +171,44 @@ def categories(
     out = pd.concat(frames, ignore_index=True)
     out["changed"] = out["category"] != out["baseline_category"]
     return out[CATEGORY_COLUMNS]
+
+
+def scenario_explanations(
+    expl: pd.DataFrame,
+    baseline: pd.DataFrame,
+    scenario: pd.DataFrame,
+    data: Dataset,
+    policy: Policy,
+) -> pd.DataFrame:
+    """The explanations of the policy target at the policy horizon under a scenario: the
+    baseline's parts (what the engine forecast without the events) plus one part per unit whose
+    forecast the scenario changes, driver `scenario_events`: log(scenario / baseline forecast),
+    so that the parts add up to the scenario's change since the latest observation. Units the
+    scenario leaves alone keep the baseline's explanation exactly."""
+    keys = ["unit_id", "target", "horizon", "year"]
+    at = (baseline["target"] == policy.target) & (baseline["horizon"] == policy.horizon)
+    b = baseline.loc[at, [*keys, "forecast"]]
+    sc = scenario.loc[b.index, "forecast"].to_numpy(dtype=float)
+    base = b["forecast"].to_numpy(dtype=float)
+    changed = b["unit_id"].isin(expl["unit_id"]).to_numpy() & (sc != base)
+    if not changed.any():
+        return expl
+    b, sc, base = b[changed], sc[changed], base[changed]
+    latest = latest_observations(data).set_index(["unit_id", "target"])["latest"]
+    p0 = latest.reindex(pd.MultiIndex.from_frame(b[["unit_id", "target"]])).to_numpy(float)
+    part = pd.DataFrame(
+        {
+            **{k: b[k].to_numpy() for k in keys},
+            "feature": SCENARIO_DRIVER,
+            "driver": SCENARIO_DRIVER,
+            "value": np.nan,
+            "shap": np.nan,
+            "contribution_log": np.log(sc / base),
+            "contribution_pct": 100 * (sc - base) / p0,
+            "contribution_persons": sc - base,
+        }
+    )
+    return pd.concat([expl, part[expl.columns]], ignore_index=True)
 
 
 def _batches(
@@ -190,6 +245,7 @@ def _rows(name: str, c: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
             "change_pct": c["change_pct"].to_numpy(),
             "lower_pct": c["lower_pct"].to_numpy(),
             "upper_pct": c["upper_pct"].to_numpy(),
+            "structural_share": c["structural_share"].to_numpy(),
             "baseline_category": base["category"].reindex(c.index).to_numpy(),
             "baseline_confidence": base["confidence"].reindex(c.index).to_numpy(),
             **{f"baseline_{p}": base[p].reindex(c.index).to_numpy() for p in PROBABILITIES},
@@ -268,6 +324,9 @@ def evaluate(
         heterogeneity_rise=spec.response.heterogeneity_rise,
     )
     cats = categories(data, forecasts, traj, expl, policy, config.level)
+    traj.effects = scenario_effects.describe(
+        traj.table, response, policy.horizon, config.level, data.units["name"]
+    )
     return response, traj, cats
 
 
@@ -303,6 +362,8 @@ def write(folder: Path, spec_path: Path, response, traj, cats) -> None:
     io.write_csv(cats, folder / "scenario_categories.csv", float_format="%.6g")
     io.write_csv(robust_units(cats), folder / "scenario_robustness.csv")
     io.write_csv(response.table(), folder / "scenario_response.csv", float_format="%.6g")
+    if traj.effects is not None:
+        io.write_csv(traj.effects, folder / "scenario_effects.csv", float_format="%.6g")
     shutil.copyfile(spec_path, folder / "scenarios.yaml")
 
 

@@ -191,6 +191,10 @@ class EmploymentShock:
     year: int
     shift: float  # log(new employment / baseline employment)
     persons: float  # signed change in persons where known (nan for a percent change)
+    # the employment the shift applies to, persons (nan where unknown): a town without an
+    # employment series of its own passes its change in persons to the unit whose series
+    # stands in for it (forecast.scenario_apply)
+    level: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -379,8 +383,15 @@ def _shocks(name: str, uid: str, ev, emp, pop, units, headcount_attr: str, where
     if isinstance(ev, JobsEvent) and ev.percent is not None:
         steps = ev.phase_years
         total = np.log1p(ev.percent / 100)
+        try:  # the level, where the data has it (a percent change does not need it)
+            base, _ = _employment_at(emp, uid, ev.year, ev, where, units, pop)
+        except ConfigError:
+            base = np.nan
         return [
-            EmploymentShock(name, uid, ev.year + k, total / steps, np.nan) for k in range(steps)
+            EmploymentShock(
+                name, uid, ev.year + k, total / steps, np.nan, base * np.exp(k * total / steps)
+            )
+            for k in range(steps)
         ]
     if isinstance(ev, ClosureEvent):
         persons = ev.headcount
@@ -407,7 +418,9 @@ def _shocks(name: str, uid: str, ev, emp, pop, units, headcount_attr: str, where
     for k in range(steps):
         step = persons / steps
         out.append(
-            EmploymentShock(name, uid, ev.year + k, float(np.log((level + step) / level)), step)
+            EmploymentShock(
+                name, uid, ev.year + k, float(np.log((level + step) / level)), step, level
+            )
         )
         level += step
     return out
