@@ -16,7 +16,6 @@ categories_choice.csv (the trials behind each choice).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -24,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from forecast import io, pipeline, rulechoice
+from forecast import io, pipeline, probcal, rulechoice
 from forecast import reality as rc
 from forecast.markdown import table as md_table
-from forecast.policy import RANGE_TAIL_FACTOR, load_policy
+from forecast.policy import RANGE_TAIL_FACTOR, Policy, load_policy
 from forecast.trackrecord import collect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +83,90 @@ def curve_points(curve: pd.DataFrame, chosen: float) -> pd.DataFrame:
     return c[["threshold", "called", "precision", "recall", "chosen"]]
 
 
+FIT_BLOCKS = ("probability", "resettle", "diversify", "current_state", "record")
+
+
+def fit_values(chosen: Policy, fitted_on: str, record: dict) -> dict:
+    """The values the procedure chose, as the policy file's blocks (to paste into
+    experiments/policy_*.yaml, or written there with --write-policy)."""
+    pol = chosen.model_copy(deep=True)
+    pol.probability.fitted_on = fitted_on
+    pol.record = record
+    out = pol.model_dump(mode="json", include=set(FIT_BLOCKS))
+    out["resettle"].pop("structural_drivers", None)
+    if not out["probability"]["groups"]:
+        for k in ("group_by", "groups", "size_breaks"):
+            out["probability"].pop(k)
+    return {k: out[k] for k in FIT_BLOCKS}
+
+
+def write_policy(path: Path, values: dict) -> None:
+    """Replace the fitted blocks of the policy file at `path` (top-level keys), keeping every
+    other line (comments included) as it is."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out, skip = [], False
+    for line in lines:
+        key = line.split(":", 1)[0] if line and not line[0].isspace() else None
+        if key is not None and not line.startswith("#"):
+            skip = key in values
+            if skip:
+                out.append(yaml.safe_dump({key: values[key]}, sort_keys=False).rstrip())
+                continue
+        if skip and (not line or line[0].isspace() or line.startswith("#")):
+            continue
+        out.append(line)
+    missing = [k for k in values if not any(x.startswith(f"{k}:") for x in out)]
+    for k in missing:
+        out.append(yaml.safe_dump({k: values[k]}, sort_keys=False).rstrip())
+    text = "\n".join(out) + "\n"
+    load_policy_text(text, path)
+    path.write_text(text, encoding="utf-8")
+
+
+def load_policy_text(text: str, path: Path) -> Policy:
+    """Validate a policy text before it replaces `path` (the error names the file)."""
+    try:
+        return Policy.model_validate(yaml.safe_load(text))
+    except Exception as exc:  # noqa: BLE001 - re-raised with the file named
+        raise SystemExit(f"{path}: the chosen values do not make a valid policy: {exc}") from exc
+
+
+def group_diagnosis(
+    rec: pd.DataFrame, chosen: Policy, level: float, flag: pd.Series
+) -> pd.DataFrame:
+    """The realised decliners of the flagged group (e.g. monotowns) on `rec`: their probability
+    of decline, range, structural share and which condition kept them off resettle / the watch
+    list."""
+    sub = rec[flag.reindex(rec.index).fillna(False).to_numpy(dtype=bool)]
+    if sub.empty:
+        return pd.DataFrame()
+    p_dec, _ = probcal.calibrated(sub, chosen, level)
+    dec, _ = probcal.events(sub, chosen)
+    r = chosen.resettle
+    struct = rulechoice._structural_ok(sub, r.min_structural_share)
+    state = rulechoice._state_ok(sub, chosen.current_state)
+    prob_ok = (p_dec >= r.min_probability) & (r.min_probability < 1)
+    watch = p_dec >= r.boundary_probability
+    why = np.where(
+        prob_ok & struct & state,
+        "resettle",
+        np.where(
+            watch,
+            "watch list",
+            np.where(
+                struct & state,
+                "probability",
+                np.where(struct, "probability and state", "probability and structural share"),
+            ),
+        ),
+    )
+    out = sub.assign(p_decline=p_dec, kept_off_by=why)[dec]
+    out.index.name = "unit_id"
+    cols = ["name", "origin", "change_pct", "lower_pct", "upper_pct", "p_decline"]
+    cols += ["structural_share", "realized_pct", "kept_off_by"]
+    return out.reset_index()[["unit_id", *cols]]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -95,6 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         "--config", type=Path, default=None, help="engine YAML (default: the dataset's own)"
     )
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "categories.md")
+    ap.add_argument(
+        "--write-policy",
+        action="store_true",
+        help="write the chosen values into the --policy file (its probability, resettle, "
+        "diversify, current_state and record blocks; other lines kept)",
+    )
+    ap.add_argument(
+        "--no-groups", action="store_true", help="pooled calibration only (no size classes)"
+    )
     args = ap.parse_args(argv)
     t0 = time.time()
     with warnings.catch_warnings():
@@ -112,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     level = cfg.level
     ch_rec = record[record["origin"].isin(choose_o)]
     rp_rec = record[record["origin"].isin(report_o)]
-    choice = rulechoice.choose(ch_rec, policy, level)
+    choice = rulechoice.choose(ch_rec, policy, level, groups=not args.no_groups)
     chosen = choice.policy
 
     scored = {}
@@ -136,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     pr_t = pr_t[front + [c for c in pr_t.columns if c not in front]]
     rel_t = rel_t[front + [c for c in rel_t.columns if c not in front]]
 
-    p_dec, p_gro = rulechoice.calibrated(rp_rec, chosen, level)
-    dec, gro = rulechoice.events(rp_rec, chosen)
+    p_dec, p_gro = probcal.calibrated(rp_rec, chosen, level)
+    dec, gro = probcal.events(rp_rec, chosen)
     struct = rulechoice._structural_ok(rp_rec, chosen.resettle.min_structural_share)
     state = rulechoice._state_ok(rp_rec, chosen.current_state)
     curves = pd.concat(
@@ -156,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             choice.calibration_trials.assign(step="calibration"),
             choice.structural_trials.assign(step="structural share"),
             choice.state_trials.assign(step="current state"),
+            choice.group_trials.assign(step="calibration by size class"),
         ],
         ignore_index=True,
     )
@@ -170,6 +264,43 @@ def main(argv: list[str] | None = None) -> int:
 
     sel = lambda t, o, v="as configured": t[(t["origins"] == o) & (t["variant"] == v)]  # noqa: E731
     goal = targets(sel(pr_t, "report"), sel(rel_t, "report"))
+    try:
+        results = str(args.out.resolve().relative_to(ROOT))
+    except ValueError:
+        results = str(args.out)
+    p_all = sel(pr_t, "report").query("group == 'all'").set_index("category")
+    record_values = {
+        "scored_on": f"origins {args.report}, outcomes to {max(report_o) + chosen.horizon}, "
+        "not used for choosing",
+        "resettle_called": int(p_all.loc["resettle", "called"]),
+        "resettle_precision": round(float(p_all.loc["resettle", "precision"]), 3)
+        if p_all.loc["resettle", "called"]
+        else "none called",
+        "decliners_flagged_recall": round(float(p_all.loc["resettle or boundary", "recall"]), 3),
+        "diversify_called": int(p_all.loc["diversify", "called"]),
+        "diversify_precision": round(float(p_all.loc["diversify", "precision"]), 3),
+        "reliability_worst_gap_points": round(float(goal["value"].iloc[-1]), 1),
+        "results": results,
+    }
+    by_size = " by size class" if chosen.probability.groups else ""
+    values = fit_values(
+        chosen,
+        f"{data.name} origins {args.choose}, outcomes to {max(choose_o) + chosen.horizon}; "
+        f"{choice.calibration_mode}{by_size}, least log loss kept consistent with the "
+        f"{level:.0%} ranges (benchmarks/categories.py)",
+        record_values,
+    )
+    values_yaml = yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
+    io.write_text(values_yaml, stem.with_name(f"{stem.name}_policy.yaml"))
+    if args.write_policy:
+        write_policy(args.policy, values)
+        print(f"wrote the chosen values into {args.policy}")
+    flag = (
+        data.units[args.group].astype(str).isin(["1", "1.0", "True"])
+        if data.units is not None and args.group in data.units
+        else pd.Series(dtype=bool)
+    )
+    diag = group_diagnosis(rp_rec, chosen, level, flag)
     r_pt = float(chosen.resettle.min_probability)
     d_pt = float(chosen.diversify.min_probability)
     pr_cols = ["group", "value", "category", "called", "correct", "precision", "realised", "recall"]
@@ -198,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{chosen.probability.scale:.4f}, common shock sd {chosen.probability.common_sd:.4f} "
         "(log)",
         f"- consistency with the ranges shown: on the report origins, "
-        f"{rulechoice.contradiction_share(rp_rec, level, chosen.probability):.1%} of the units "
+        f"{probcal.contradiction_share(rp_rec, level, chosen.probability):.1%} of the units "
         f"get a calibrated chance beyond a bound of their {level:.0%} range outside "
         f"{(1 - level) / 2 / RANGE_TAIL_FACTOR:.0%}..{(1 - level) / 2 * RANGE_TAIL_FACTOR:.0%} "
         f"(the range says {(1 - level) / 2:.0%}); half-widths of the ranges (log scale) "
@@ -213,14 +344,11 @@ def main(argv: list[str] | None = None) -> int:
         f"- watch list (boundary) when P(decline) >= {chosen.resettle.boundary_probability:.2f}",
         f"- diversify when P(growth) >= {d_pt:.2f}",
         "",
-        "```json",
-        json.dumps(
-            chosen.model_dump(
-                include={"probability", "resettle", "diversify", "current_state"},
-                exclude={"resettle": {"structural_drivers"}},
-            ),
-            indent=1,
-        ),
+        "The values chosen, as the policy file's blocks (also in "
+        f"`{stem.name}_policy.yaml`; `--write-policy` writes them into the policy file):",
+        "",
+        "```yaml",
+        values_yaml.rstrip(),
         "```",
         "",
         "## Targets on the report origins (all units)",
@@ -272,13 +400,44 @@ def main(argv: list[str] | None = None) -> int:
             floats=".3f",
         ),
         "",
-        "The same curves on the choosing origins are in `categories_pr_curve.csv`.",
+        "On the choosing origins, with the lowest precision of any single origin with "
+        f"{chosen.choice.min_origin_calls}+ calls (the rule reads `{chosen.choice.precision_at}`"
+        "; full curves in `*_pr_curve.csv`):",
+        "",
+        md_table(
+            curve_points(choice.resettle_curve, r_pt)
+            .join(choice.resettle_curve["worst_origin_precision"])
+            .assign(category="resettle"),
+            floats=".3f",
+        ),
+        "",
+        md_table(
+            curve_points(choice.diversify_curve, d_pt)
+            .join(choice.diversify_curve["worst_origin_precision"])
+            .assign(category="diversify"),
+            floats=".3f",
+        ),
+        "",
+        f"## Units with {args.group} = 1 that fell below the decline threshold (report "
+        "origins): what kept them off resettle and the watch list",
+        "",
+        md_table(diag, floats=".2f") if len(diag) else "(none)",
+        "",
         "",
         "## What was tried (choosing origins)",
         "",
         "Probability calibration, log loss on each choosing origin left out (lower is better):",
         "",
         md_table(choice.calibration_trials, floats=".4f"),
+        "",
+        "Calibration by size class (shrunk toward the pooled fit, "
+        f"{probcal.SHRINK_UNITS} unit-origins' weight), against the pooled one, each "
+        "fitted on the choosing origins but one and scored on the one left out; kept only if "
+        "the mean log loss falls and the worst reliability gap (bins of "
+        f"{probcal.RELIABILITY_MIN_UNITS}+ of the left-out predictions) does not widen: "
+        f"**{'kept' if chosen.probability.groups else 'not kept'}**",
+        "",
+        md_table(choice.group_trials, floats=".4f") if len(choice.group_trials) else "(not tried)",
         "",
         "Resettle at the cheapest threshold for each structural-share condition:",
         "",

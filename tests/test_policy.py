@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.errors import ConfigError
+from forecast.config import flatten
+from forecast.errors import ConfigError, ForecastError
 from forecast.policy import (
     SHIFTABLE,
     Policy,
     Probability,
     _assign,
     categorize,
+    group_calibration,
     load_policy,
     prob_below,
     quantile_pct,
@@ -201,7 +205,12 @@ SHIPPED = {
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_calibration_does_not_contradict_the_ranges(name):
-    cal = load_policy(ROOT / "experiments" / name).probability
+    pooled = load_policy(ROOT / "experiments" / name).probability
+    for group in ["(pooled)", *(g.size_class for g in pooled.groups)]:
+        _no_contradiction(name, group_calibration(pooled, group))
+
+
+def _no_contradiction(name: str, cal: Probability) -> None:
     widths = np.linspace(*SHIPPED[name], 12)
     mu = np.repeat(np.log1p(np.array([-0.3, -0.1, 0.0, 0.1, 0.3])), len(widths))
     hw = np.tile(widths, 5)
@@ -404,3 +413,75 @@ def test_transitions_between_runs():
     moved = transitions(cats)
     assert moved.to_dict() == {("stabilize", "resettle"): 1}
     assert transitions(cats.assign(previous_category=None)) is None
+
+
+# --- calibration by size class ------------------------------------------------------------
+def test_size_class_calibration_moves_only_its_class():
+    by_size = Policy(
+        probability={
+            "group_by": "size_class",
+            "groups": [{"size_class": "10,000-50,000", "bias": 0.05}],
+        }
+    )
+    args = dict(change_pct=-14.0, lower_pct=-24.0, upper_pct=-6.0)
+    small = cat(policy=by_size, latest=5_000.0, **args)
+    mid = cat(policy=by_size, latest=20_000.0, **args)
+    assert small["p_decline"] == pytest.approx(cat(latest=5_000.0, **args)["p_decline"])
+    assert mid["p_decline"] < small["p_decline"]  # a higher median for that class only
+    shifted = Policy(probability={"bias": 0.05})
+    assert mid["p_decline"] == pytest.approx(cat(policy=shifted, **args)["p_decline"])
+
+
+def test_size_class_calibration_needs_the_latest_population():
+    by_size = Policy(
+        probability={"group_by": "size_class", "groups": [{"size_class": "250,000+", "bias": 0.1}]}
+    )
+    with pytest.raises(ForecastError, match=r"size_class needs the latest population \('latest'"):
+        categorize(facts().drop(columns="latest"), by_size, LEVEL)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "probability:\n  groups:\n    - {size_class: '250,000+', bias: 0.1}\n",
+            r"probability.groups needs probability.group_by: size_class",
+        ),
+        (
+            "probability:\n  group_by: size_class\n  groups:\n    - {size_class: 10k-50k, bias: 0.1}\n",
+            r"unknown size class '10k-50k'; with size_breaks \[10000, 50000, 250000\] the "
+            r"classes are 0-10,000, 10,000-50,000, 50,000-250,000, 250,000\+",
+        ),
+        (
+            "probability:\n  group_by: size_class\n  groups:\n    - {size_class: '250,000+'}\n"
+            "    - {size_class: '250,000+', bias: 0.1}\n",
+            r"probability.groups: size class '250,000\+' given twice",
+        ),
+        (
+            "probability:\n  size_breaks: [50000, 10000]\n",
+            r"size_breaks must be increasing and positive, got \[50000, 10000\]",
+        ),
+        (
+            "probability:\n  group_by: region\n",
+            r"probability.group_by: Input should be 'size_class'",
+        ),
+        (
+            "choice:\n  precision_at: worst\n",
+            r"choice.precision_at: Input should be 'pooled' or 'every_origin'",
+        ),
+    ],
+)
+def test_bad_calibration_by_group_is_named(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=r"policy.yaml: .*" + message):
+        load_policy(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_policy_flattens_to_valid_mlflow_param_names(name):
+    # runs log the policy as flat params; MLflow refuses names with commas or '+', so the size
+    # classes (e.g. '250,000+') are values of a list, never keys
+    keys = flatten(load_policy(ROOT / "experiments" / name)).keys()
+    bad = [k for k in keys if not re.fullmatch(r"[\w\-. :/]+", k)]
+    assert not bad
+    by_size = Policy(probability={"group_by": "size_class", "groups": [{"size_class": "250,000+"}]})
+    assert all(re.fullmatch(r"[\w\-. :/]+", k) for k in flatten(by_size))

@@ -153,3 +153,20 @@ def test_reality_check_command_writes_scores(tmp_path, fast_config):
     assert everyone.groupby("event")["units"].sum().eq(40).all()  # every unit in one bin
     text = out.read_text()
     assert "## as configured" in text and "reliability, all units" in text
+
+
+def test_point_forecast_variant_drops_the_whole_calibration():
+    # the comparison row is the bare point forecast: no shift, spread factor, shared shock or
+    # size-class shift of the chosen calibration may leak into it
+    chosen = Policy(
+        probability={
+            "bias": 0.05,
+            "scale": 0.8,
+            "common_sd": 0.04,
+            "group_by": "size_class",
+            "groups": [{"size_class": "0-10,000", "bias": 0.1}],
+        }
+    )
+    point = rc.variants(chosen)["point forecast only"].probability
+    assert (point.bias, point.scale, point.common_sd, point.groups) == (0.0, 1.0, 0.0, [])
+    assert rc.variants(chosen)["as configured"].probability.group("0-10,000").bias == 0.1

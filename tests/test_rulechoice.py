@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import ndtri
 
-from forecast import rulechoice
+from forecast import probcal, rulechoice
 from forecast.policy import Policy, prob_below
 
 LEVEL = 0.8
@@ -60,13 +60,13 @@ def test_cost_ratio_sets_the_threshold_on_calibrated_probabilities():
 
 def test_calibration_recovers_a_too_narrow_interval():
     rec = history(6000, true_scale=1.6)
-    cal = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale", range_weight=0)
+    cal = probcal.fit_probability(rec, Policy(), LEVEL, mode="scale", range_weight=0)
     assert cal.scale == pytest.approx(1.6, abs=0.15)
     # kept consistent with the ranges shown (tails within 5%..20%), it widens as far as that goes
-    held = rulechoice.fit_probability(rec, Policy(), LEVEL, mode="scale")
+    held = probcal.fit_probability(rec, Policy(), LEVEL, mode="scale")
     assert 1.3 < held.scale < cal.scale
-    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
-    mode, table = rulechoice.select_calibration(rec, Policy(), LEVEL)
+    assert probcal.contradiction_share(rec, LEVEL, held) == 0
+    mode, table = probcal.select_calibration(rec, Policy(), LEVEL)
     assert mode != "identity"  # fitting the spread beats the stated one on left-out origins
     assert set(table["left_out"]) == {1990, 1995}
 
@@ -126,11 +126,95 @@ def test_calibration_never_contradicts_the_ranges_it_is_shown_with():
     # 80% range drops under 5%; the fit keeps every unit within the range's 5%..20%
     rec = history(6000, seed=6)
     rec["realized_pct"] = 100 * np.expm1(np.log1p(rec["realized_pct"] / 100) + 0.15)
-    free = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common", range_weight=0)
-    held = rulechoice.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    free = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common", range_weight=0)
+    held = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
     assert free.bias == pytest.approx(0.15, abs=0.03)
-    assert rulechoice.contradiction_share(rec, LEVEL, free) > 0.5
-    assert rulechoice.contradiction_share(rec, LEVEL, held) == 0
-    ident = rulechoice.log_loss(rec, Policy(), LEVEL, Policy().probability)
+    assert probcal.contradiction_share(rec, LEVEL, free) > 0.5
+    assert probcal.contradiction_share(rec, LEVEL, held) == 0
+    ident = probcal.log_loss(rec, Policy(), LEVEL, Policy().probability)
     assert 0 < held.bias < free.bias
-    assert rulechoice.log_loss(rec, Policy(), LEVEL, held) < ident  # still an improvement
+    assert probcal.log_loss(rec, Policy(), LEVEL, held) < ident  # still an improvement
+
+
+def sized_history(n: int, shift: float, seed: int = 7) -> pd.DataFrame:
+    """SYNTHETIC track record in two size classes, with ranges wide enough (log spread
+    0.15-0.25) for a shift of a few points to stay consistent with them: outcomes `shift` (log)
+    above the forecast median for towns under 10,000 and `shift` below it for towns of
+    50,000-250,000."""
+    rng = np.random.default_rng(seed)
+    z = ndtri(0.9)
+    mu = rng.uniform(-0.3, 0.2, n)
+    s = rng.uniform(0.15, 0.25, n)
+    small = np.arange(n) % 4 < 2
+    real = mu + np.where(small, shift, -shift) + s * rng.standard_normal(n)
+    return pd.DataFrame(
+        {
+            "origin": np.where(np.arange(n) % 2 == 0, 1990, 1995),
+            "latest": np.where(small, 5_000.0, 100_000.0),
+            "change_pct": 100 * np.expm1(mu),
+            "lower_pct": 100 * np.expm1(mu - z * s),
+            "upper_pct": 100 * np.expm1(mu + z * s),
+            "structural_share": np.nan,
+            "realized_pct": 100 * np.expm1(real),
+        },
+        index=pd.Index([f"S{i}" for i in range(n)], name="unit_id"),
+    )
+
+
+def test_calibration_by_size_class_recovers_a_known_shift():
+    rec = sized_history(12_000, shift=0.02)
+    pooled = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    assert pooled.bias == pytest.approx(0.0, abs=0.01)  # the two shifts cancel when pooled
+    free = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0, range_weight=0)
+    assert free.group("0-10,000").bias == pytest.approx(0.02, abs=0.008)
+    assert free.group("50,000-250,000").bias == pytest.approx(-0.02, abs=0.008)
+    assert free.group("0-10,000").units == 6000
+    # kept consistent with the ranges, and shrunk toward the pooled fit by n / (n + shrink)
+    held = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=0)
+    assert held.group("0-10,000").bias == pytest.approx(free.group("0-10,000").bias, abs=0.005)
+    assert probcal.contradiction_share(rec, LEVEL, held) == 0
+    shrunk = probcal.fit_groups(rec, Policy(), LEVEL, pooled, shrink=12_000)
+    assert shrunk.group("0-10,000").bias == pytest.approx(
+        held.group("0-10,000").bias / 3, abs=0.002
+    )
+    # chosen by leave-one-origin-out, and the categories read it
+    keep, table = probcal.select_groups(rec, Policy(), LEVEL, "bias+scale+common")
+    assert keep
+    means = table[table["left_out"] == "mean"].set_index("calibration")
+    assert means.loc["by size class", "log_loss"] < means.loc["pooled", "log_loss"]
+    choice = rulechoice.choose(rec, Policy(), LEVEL, mode="bias+scale+common")
+    assert choice.policy.probability.group_by == "size_class"
+    p_dec, _ = probcal.calibrated(rec, choice.policy, LEVEL)
+    small = (rec["latest"] < 10_000).to_numpy()
+    assert p_dec[small].mean() < p_decline(rec)[small].mean()  # small towns fared better
+
+
+def test_without_a_group_shift_the_calibration_stays_pooled():
+    rec = sized_history(12_000, shift=0.0, seed=8)
+    pooled = probcal.fit_probability(rec, Policy(), LEVEL, "bias+scale+common")
+    got = probcal.fit_groups(rec, Policy(), LEVEL, pooled)
+    assert all(abs(g.bias) < 0.01 and abs(g.scale - 1) < 0.05 for g in got.groups)
+
+
+def test_robust_rule_needs_the_precision_at_every_origin():
+    # diversify decided by the stated probability, but differently at the two origins: at 1990
+    # every town given P(growth) >= 0.5 grew, at 1995 only those given 0.7 or more. Pooled, 0.5
+    # is right often enough; the robust rule moves up to where 1995 alone was right 85% of the
+    # time (computed here directly from the history)
+    rec = history(20_000, seed=9)
+    p_gro = 1 - prob_below(0.0, rec["change_pct"], rec["lower_pct"], rec["upper_pct"], LEVEL)
+    late = (rec["origin"] == 1995).to_numpy()
+    grew = np.where(late, p_gro >= 0.7, p_gro >= 0.5)
+    rec["realized_pct"] = np.where(grew, 5.0, -5.0)
+    base = {"cost_false_diversify": 0.5, "diversify_min_precision": 0.85, "min_calls": 10}
+    pooled = rulechoice.choose(rec, Policy(choice=base), LEVEL, mode="identity").policy
+    robust_pol = Policy(choice={**base, "precision_at": "every_origin"})
+    choice = rulechoice.choose(rec, robust_pol, LEVEL, mode="identity")
+    grid = rulechoice.GRID
+    prec_1995 = np.array([grew[late & (p_gro >= m)].mean() for m in grid])
+    known = float(grid[np.argmax(prec_1995 >= 0.85)])
+    assert pooled.diversify.min_probability == pytest.approx(0.5)
+    assert choice.policy.diversify.min_probability == pytest.approx(known)
+    assert 0.55 < known < 0.7
+    row = choice.diversify_curve.set_index("threshold").loc[known]
+    assert row["worst_origin_precision"] >= 0.85

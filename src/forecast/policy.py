@@ -15,7 +15,7 @@ Categories (the national approach described for Kazakhstan's monotowns):
 The probabilities come from the engine's predictive distribution: a split normal on the log
 scale with the point forecast as median and the interval bounds at their quantiles, recalibrated
 by the policy's ``probability`` block (a shift of the median and a factor on the spread, fitted
-on past origins by `forecast.rulechoice`). Output columns:
+on past origins by `forecast.probcal`). Output columns:
 
 * ``p_decline``: probability of a change below ``thresholds.decline_pct`` at the horizon;
 * ``p_growth``: probability of a change at or above ``thresholds.growth_pct``;
@@ -34,6 +34,7 @@ would change it (computed directly from each unit's distance to the flip, not by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.special import ndtr, ndtri
 
 from .config import load_yaml_model
+from .errors import ForecastError
 
 CATEGORIES = ("diversify", "agglomerate", "stabilize", "resettle")
 RANK = {"resettle": 0, "stabilize": 1, "diversify": 2}
@@ -74,17 +76,130 @@ class Agglomeration(BaseModel):
     pole_min_growth_pct: float = 0.0
 
 
+SIZE_BREAKS = (10_000, 50_000, 250_000)
+
+
+def size_labels(latest, breaks=SIZE_BREAKS) -> np.ndarray:
+    """Size class of each unit's latest population, e.g. ``10,000-50,000`` or ``250,000+``
+    (the groups of `forecast.reality` and of a calibration by group)."""
+    edges = [0, *breaks, np.inf]
+    labels = [f"{int(a):,}-{int(b):,}" for a, b in zip(edges[:-2], edges[1:-1], strict=True)]
+    labels.append(f"{int(breaks[-1]):,}+")
+    x = np.asarray(latest, dtype=float)
+    k = np.clip(np.searchsorted(np.asarray(edges[1:-1], dtype=float), x, side="right"), 0, None)
+    out = np.array(labels, dtype=object)[k]
+    out[np.isnan(x)] = "nan"
+    return out
+
+
+def size_class_names(breaks=SIZE_BREAKS) -> list[str]:
+    """The size classes of `size_labels`, smallest first."""
+    return list(size_labels(np.array([0.0, *breaks], dtype=float), tuple(breaks)))
+
+
+class GroupShift(BaseModel):
+    """The calibration of one group of units relative to the pooled one: its median moves by
+    ``bias`` more and its spreads are multiplied by ``scale`` more (shrunk toward the pooled fit
+    by the number of unit-origins it was fitted on, see `forecast.probcal.fit_groups`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    size_class: str = Field(description="the class, e.g. '10,000-50,000' (see size_labels)")
+    bias: float = Field(0.0, ge=-1, le=1, description="added to the pooled bias")
+    scale: float = Field(1.0, gt=0, le=10, description="multiplies the pooled scale")
+    units: int | None = Field(None, ge=0, description="unit-origins it was fitted on")
+
+
 class Probability(BaseModel):
     """Recalibration of the engine's predictive distribution (log scale): the median moves by
     ``bias``, both spreads are multiplied by ``scale`` and widened by ``common_sd``, the spread
     of a shock shared by all units (a national growth regime the forecast did not foresee):
-    spread = sqrt((scale x spread)^2 + common_sd^2). Identity by default."""
+    spread = sqrt((scale x spread)^2 + common_sd^2). Identity by default.
+
+    With ``group_by: size_class`` each size class of the latest population (``size_breaks``)
+    may move further by its own ``groups`` entry (a class without one uses the pooled
+    calibration). The calibration is for the policy's own horizon (the only one categorised)."""
 
     model_config = ConfigDict(extra="forbid")
     bias: float = Field(0.0, ge=-1, le=1, description="added to the log change")
     scale: float = Field(1.0, gt=0, le=10, description="multiplies the spreads")
     common_sd: float = Field(0.0, ge=0, le=1, description="shared shock, log scale")
+    group_by: Literal["size_class"] | None = Field(
+        None, description="calibrate each size class of the latest population on its own"
+    )
+    size_breaks: list[float] = Field(default_factory=lambda: list(SIZE_BREAKS))
+    groups: list[GroupShift] = Field(default_factory=list)
     fitted_on: str | None = Field(None, description="where the calibration was fitted")
+
+    @model_validator(mode="after")
+    def _known_groups(self):
+        b = self.size_breaks
+        shown = "[" + ", ".join(f"{x:g}" for x in b) + "]"
+        if not b or any(x <= 0 for x in b) or list(b) != sorted(set(b)):
+            raise ValueError(
+                f"probability.size_breaks must be increasing and positive, got {shown}"
+            )
+        if self.groups and self.group_by is None:
+            raise ValueError("probability.groups needs probability.group_by: size_class")
+        known = size_class_names(b)
+        labels = [g.size_class for g in self.groups]
+        twice = sorted({x for x in labels if labels.count(x) > 1})
+        if twice:
+            raise ValueError(f"probability.groups: size class {twice[0]!r} given twice")
+        unknown = sorted(set(labels) - set(known))
+        if unknown:
+            raise ValueError(
+                f"probability.groups: unknown size class {unknown[0]!r}; with size_breaks "
+                f"{shown} the classes are {', '.join(known)}"
+            )
+        return self
+
+    def group(self, size_class: str) -> GroupShift:
+        """The entry of one size class (no shift when it has none)."""
+        found = [g for g in self.groups if g.size_class == size_class]
+        return found[0] if found else GroupShift(size_class=size_class)
+
+
+def group_calibration(cal: Probability, group: str) -> Probability:
+    """The calibration one size class gets (the pooled one when it has no entry of its own)."""
+    shift = cal.group(group)
+    return Probability(
+        bias=float(np.clip(cal.bias + shift.bias, -1, 1)),
+        scale=float(np.clip(cal.scale * shift.scale, 1e-6, 10)),
+        common_sd=cal.common_sd,
+    )
+
+
+@dataclass
+class UnitCalibration:
+    """The calibration of each unit (arrays of `Probability`'s bias and scale, one per unit):
+    what `prob_below` reads when a calibration by group is in force."""
+
+    bias: np.ndarray
+    scale: np.ndarray
+    common_sd: float
+
+
+Calibration = Probability | UnitCalibration
+
+
+def unit_calibration(f: pd.DataFrame, cal: Probability) -> Calibration:
+    """`cal` as it applies to each row of `f` (facts with ``latest``): the pooled calibration
+    moved by the unit's size class (`cal` itself when there is no calibration by group)."""
+    if cal.group_by is None or not cal.groups:
+        return cal
+    if "latest" not in f:
+        raise ForecastError(
+            "probability.group_by: size_class needs the latest population ('latest' column) of "
+            "each unit in the facts"
+        )
+    lab = size_labels(f["latest"], tuple(cal.size_breaks))
+    bias = np.full(len(lab), cal.bias)
+    scale = np.full(len(lab), cal.scale)
+    for shift in cal.groups:
+        m = lab == shift.size_class
+        bias[m] += shift.bias
+        scale[m] *= shift.scale
+    return UnitCalibration(bias=bias, scale=scale, common_sd=cal.common_sd)
 
 
 class Resettle(BaseModel):
@@ -176,6 +291,13 @@ class ChoiceCriteria(BaseModel):
         None, ge=0, le=1, description="the same requirement for diversify"
     )
     min_calls: int = Field(10, ge=1, description="calls on the record a precision is read from")
+    precision_at: Literal["pooled", "every_origin"] = Field(
+        "pooled",
+        description="where the required precision must hold: pooled over the choosing origins, "
+        "or also at every choosing origin with at least min_origin_calls calls (robust to one "
+        "good period carrying a bad one)",
+    )
+    min_origin_calls: int = Field(5, ge=1, description="calls an origin's precision is read from")
 
 
 class Focus(BaseModel):
@@ -214,8 +336,8 @@ def load_policy(path: Path | None) -> Policy:
 
 
 # ---- probabilities --------------------------------------------------------------------
-def _split_normal(change_pct, lower_pct, upper_pct, level: float, cal: Probability | None):
-    cal = cal or Probability()
+def _split_normal(change_pct, lower_pct, upper_pct, level: float, cal: Calibration | None):
+    cal = Probability() if cal is None else cal
     z = ndtri((1 + level) / 2)
     mu = np.log1p(np.asarray(change_pct, dtype=float) / 100)
     lo = np.log1p(np.asarray(lower_pct, dtype=float) / 100)
@@ -226,7 +348,7 @@ def _split_normal(change_pct, lower_pct, upper_pct, level: float, cal: Probabili
 
 
 def prob_below(
-    threshold_pct, change_pct, lower_pct, upper_pct, level: float, cal: Probability | None = None
+    threshold_pct, change_pct, lower_pct, upper_pct, level: float, cal: Calibration | None = None
 ) -> np.ndarray:
     """P(change < threshold) from the point forecast and the interval: on the log scale, the
     point forecast is the median and each side is half a normal whose spread puts the interval
@@ -240,7 +362,7 @@ def prob_below(
 
 
 def quantile_pct(
-    q, change_pct, lower_pct, upper_pct, level: float, cal: Probability | None = None
+    q, change_pct, lower_pct, upper_pct, level: float, cal: Calibration | None = None
 ) -> np.ndarray:
     """The change (percent) x with P(change < x) = q: the inverse of `prob_below` in x."""
     mu, s_lo, s_hi, no_interval = _split_normal(change_pct, lower_pct, upper_pct, level, cal)
@@ -257,7 +379,7 @@ RANGE_TAIL_FACTOR = 2.0
 
 
 def range_tails(
-    change_pct, lower_pct, upper_pct, level: float, cal: Probability | None = None
+    change_pct, lower_pct, upper_pct, level: float, cal: Calibration | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The calibrated P(change < lower_pct) and P(change > upper_pct) of each unit's own range:
     both (1 - level) / 2 under the identity calibration."""
@@ -270,7 +392,7 @@ def range_contradiction(
     lower_pct,
     upper_pct,
     level: float,
-    cal: Probability | None = None,
+    cal: Calibration | None = None,
     factor: float = RANGE_TAIL_FACTOR,
 ) -> np.ndarray:
     """True where the calibrated probabilities contradict the unit's stated range by a wide
@@ -292,7 +414,8 @@ def probabilities(f: pd.DataFrame, p: Policy, level: float, decline=None, growth
     t = p.thresholds
     d = t.decline_pct if decline is None else decline
     g = t.growth_pct if growth is None else growth
-    args = (f["change_pct"], f["lower_pct"], f["upper_pct"], level, p.probability)
+    cal = unit_calibration(f, p.probability)
+    args = (f["change_pct"], f["lower_pct"], f["upper_pct"], level, cal)
     return prob_below(d, *args), 1 - prob_below(g, *args)
 
 
@@ -426,7 +549,8 @@ def _assign(
 def _flip_points(f: pd.DataFrame, p: Policy, level: float, key: str) -> np.ndarray:
     """The move of `key` at which the one rule that reads it changes its answer for each unit
     (NaN where that rule does not apply). Category is constant on each side of this point."""
-    t, a, c = p.thresholds, p.agglomeration, p.probability
+    t, a = p.thresholds, p.agglomeration
+    c = unit_calibration(f, p.probability)
     nan = np.full(len(f), np.nan)
     if key == "thresholds.decline_pct":  # resettle iff decline >= the min_probability quantile
         x = quantile_pct(

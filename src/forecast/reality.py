@@ -29,7 +29,7 @@ from .config import EngineConfig
 from .engine import Forecaster
 from .errors import ForecastError
 from .markdown import table as markdown_table
-from .policy import Policy, categorize
+from .policy import SIZE_BREAKS, Policy, Probability, categorize, size_labels
 from .schema import Dataset
 
 Progress = Callable[[str], None]
@@ -49,7 +49,6 @@ EVENT = {
     "diversify": ("growth", "p_growth"),
     "agglomerate": ("growth", "p_growth"),
 }
-SIZE_BREAKS = (10_000, 50_000, 250_000)
 PR_COLUMNS = [
     "category",
     "realised_class",
@@ -89,7 +88,7 @@ def variants(policy: Policy) -> dict[str, Policy]:
     probabilities at even odds, no driver or current-state condition), to show what the chosen
     rule changes."""
     point = policy.model_copy(deep=True)
-    point.probability.bias, point.probability.scale = 0.0, 1.0
+    point.probability = Probability()  # identity: no shift, scale, shared shock or groups
     point.resettle.min_probability = point.resettle.boundary_probability = 0.5
     point.resettle.min_structural_share = 0.0
     point.diversify.min_probability = 0.5
@@ -240,13 +239,7 @@ def reliability(cats: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
 
 
 def size_class(latest: pd.Series, breaks: tuple[float, ...] = SIZE_BREAKS) -> pd.Series:
-    edges = [0, *breaks, np.inf]
-    labels = [f"{int(a):,}-{int(b):,}" for a, b in zip(edges[:-2], edges[1:-1], strict=True)]
-    labels.append(f"{int(breaks[-1]):,}+")
-    return pd.Series(
-        pd.cut(latest.astype(float), edges, labels=labels, right=False).astype(str),
-        index=latest.index,
-    )
+    return pd.Series(size_labels(latest, breaks).astype(str), index=latest.index)
 
 
 def groups(

@@ -3,9 +3,11 @@
 Input: a track record (`forecast.trackrecord.collect`: the policy facts at past origins with the
 realised change). Steps, each on that record only:
 
-1. `fit_probability`: recalibrate the engine's predictive distribution (a shift of the median
+1. `probcal.fit_probability`: recalibrate the engine's predictive distribution (a shift of the median
    and a factor on the spread, log scale) so that the probabilities of the decline and growth
-   events match their frequencies (least log loss);
+   events match their frequencies (least log loss, kept consistent with the ranges shown);
+   `probcal.fit_groups` / `select_groups`: the same per size class, shrunk toward the pooled fit, kept
+   only if it does better on origins left out;
 2. `choose_resettle`: the probability from which *resettle* is advised (and the structural-share
    condition), at the least total cost ``cost_false_resettle x (viable towns told to resettle) +
    cost_missed_decline x (declining towns not told)``; with calibrated probabilities the best
@@ -16,6 +18,10 @@ realised change). Steps, each on that record only:
 5. `choose_state_criteria`: a current-state criterion is kept only if it lowers the resettle cost
    pooled over the origins and at most of them separately.
 
+A required precision (``choice.resettle_min_precision`` / ``diversify_min_precision``) holds
+pooled over the origins, or with ``choice.precision_at: every_origin`` at each origin with
+enough calls (the curve's ``worst_origin_precision``).
+
 `pr_curve` gives the precision-recall curve each choice is a point on.
 """
 
@@ -25,25 +31,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
-from .policy import (
-    RANGE_TAIL_FACTOR,
-    Policy,
-    Probability,
-    StateCriterion,
-    prob_below,
-    range_contradiction,
-    range_tails,
+from .policy import Policy, StateCriterion
+from .probcal import (
+    calibrated,
+    events,
+    fit_groups,
+    fit_probability,
+    select_calibration,
+    select_groups,
 )
 
 GRID = np.round(np.arange(0.05, 0.991, 0.01), 2)
-# weight of the range penalty in the calibration fit: a calibrated probability must not
-# contradict the range shown beside it (policy.RANGE_TAIL_FACTOR); 0 fits the log loss alone
-RANGE_WEIGHT = 100.0
-RANGE_GRID = 20  # widths of the ranges the penalty checks beside the record's own
-RESETTLE_FLOOR = 0.5
-NO_CALLS = 1.0  # no threshold meets the required precision: nothing called (policy reads 1 so)  # resettlement is never advised on less than even odds
+RESETTLE_FLOOR = 0.5  # resettlement is never advised on less than even odds
+NO_CALLS = 1.0  # no threshold meets the required precision: nothing called (policy reads 1 so)
 STRUCTURAL_GRID = (0.0, 0.25, 0.5)
 STATE_CANDIDATES = {  # indicator -> (direction that signals decline, candidate bounds)
     "unemployment_gap": ("at_least", (-1.0, 0.0, 1.0, 2.0)),
@@ -52,167 +53,44 @@ STATE_CANDIDATES = {  # indicator -> (direction that signals decline, candidate 
 }
 
 
-def events(record: pd.DataFrame, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """Realised decline (below decline_pct) and growth (at or above growth_pct) flags."""
-    t = policy.thresholds
-    r = record["realized_pct"].to_numpy(dtype=float)
-    return r < t.decline_pct, r >= t.growth_pct
-
-
-def calibrated(
-    record: pd.DataFrame, policy: Policy, level: float, cal: Probability | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(P(decline), P(growth)) under `cal` (by default the policy's calibration)."""
-    t = policy.thresholds
-    cal = policy.probability if cal is None else cal
-    args = (record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
-    return prob_below(t.decline_pct, *args), 1 - prob_below(t.growth_pct, *args)
-
-
-def log_loss(record: pd.DataFrame, policy: Policy, level: float, cal: Probability) -> float:
-    """Mean log loss of the decline and growth events under the recalibrated distribution."""
-    dec, gro = events(record, policy)
-    pd_, pg = calibrated(record, policy, level, cal)
-    eps = 1e-6
-    pd_, pg = np.clip(pd_, eps, 1 - eps), np.clip(pg, eps, 1 - eps)
-    ll = dec * np.log(pd_) + ~dec * np.log1p(-pd_) + gro * np.log(pg) + ~gro * np.log1p(-pg)
-    return float(-ll.mean())
-
-
-# which calibration parameters each mode fits (the others stay at their identity values)
-MODES = {
-    "identity": (),
-    "scale": ("scale",),
-    "scale+common": ("scale", "common_sd"),
-    "bias+scale+common": ("bias", "scale", "common_sd"),
-}
-
-
-def _params(names: tuple[str, ...], theta: np.ndarray) -> Probability:
-    values = dict(zip(names, theta, strict=True))
-    return Probability(
-        bias=float(np.clip(values.get("bias", 0.0), -0.99, 0.99)),
-        scale=float(np.clip(np.exp(values.get("scale", 0.0)), 0.05, 10)),
-        common_sd=float(min(abs(values.get("common_sd", 0.0)), 0.99)),
-    )
-
-
-def _tail_excess(change, lower, upper, level: float, cal: Probability) -> np.ndarray:
-    tail = (1 - level) / 2
-    below, above = range_tails(change, lower, upper, level, cal)
-    excess = []
-    for t in (below, above):
-        t = np.clip(np.asarray(t, dtype=float), 1e-9, 1)
-        excess.append(np.maximum(np.abs(np.log(t / tail)) - np.log(RANGE_TAIL_FACTOR / 1.1), 0))
-    return np.concatenate(excess)
-
-
-def range_penalty(record: pd.DataFrame, level: float, cal: Probability) -> float:
-    """How far `cal` takes the probabilities from the ranges shown beside them: the mean squared
-    excess of |log(calibrated tail / stated tail)| over log(RANGE_TAIL_FACTOR / 1.1) (0 when
-    every calibrated tail is within a factor 1.8 of the stated one, a margin inside the factor
-    2 beyond which `policy.range_contradiction` calls it a contradiction), over both tails of
-    every unit of the record, plus the same over a grid of ranges from half the narrowest of the
-    record to the widest: later forecasts may be narrower than the record's (a shift or a
-    shared spread contradicts narrow ranges most)."""
-    e = _tail_excess(record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
-    hw = (np.log1p(record["upper_pct"] / 100) - np.log1p(record["lower_pct"] / 100)) / 2
-    hw = hw[np.isfinite(hw) & (hw > 0)]
-    if len(hw) == 0:
-        return float(np.nanmean(e**2)) if np.isfinite(e).any() else 0.0
-    q1, q99 = np.percentile(hw, [1, 99])
-    grid = np.geomspace(q1 / 2, q99, RANGE_GRID)
-    g = _tail_excess(0.0, 100 * np.expm1(-grid), 100 * np.expm1(grid), level, cal)
-    return float(np.nanmean(e**2) + np.nanmean(g**2))
-
-
-def contradiction_share(record: pd.DataFrame, level: float, cal: Probability) -> float:
-    """Share of the units whose calibrated probabilities contradict their range (see
-    `policy.range_contradiction`)."""
-    bad = range_contradiction(
-        record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal
-    )
-    return float(np.mean(bad)) if len(bad) else 0.0
-
-
-def fit_probability(
-    record: pd.DataFrame,
-    policy: Policy,
-    level: float,
-    mode: str = "scale+common",
-    range_weight: float = RANGE_WEIGHT,
-) -> Probability:
-    """The calibration with the least log loss of the decline and growth events, penalised by
-    `range_weight` x `range_penalty` so that the calibrated probabilities stay consistent with
-    the ranges shown beside them; `mode` (a key of MODES) says which parameters are fitted."""
-    names = MODES[mode]
-    if not names:
-        return Probability()
-    start = np.array([0.02 if n == "common_sd" else 0.0 for n in names])
-
-    def objective(th: np.ndarray) -> float:
-        cal = _params(names, th)
-        loss = log_loss(record, policy, level, cal)
-        return loss + (range_weight * range_penalty(record, level, cal) if range_weight else 0)
-
-    res = minimize(
-        objective,
-        start,
-        method="Nelder-Mead",
-        options={"xatol": 1e-4, "fatol": 1e-7},
-    )
-    cal = _params(names, res.x)
-    return cal.model_copy(
-        update={k: round(getattr(cal, k), 4) for k in ("bias", "scale", "common_sd")}
-    )
-
-
-def select_calibration(record: pd.DataFrame, policy: Policy, level: float):
-    """Which recalibration to use, by leave-one-origin-out log loss: each mode is fitted on the
-    other origins and scored on the one left out. Returns (mode, table)."""
-    origins = np.unique(record["origin"])
-    rows = []
-    for mode in MODES:
-        for o in origins:
-            held = record["origin"].to_numpy() == o
-            train = record[~held] if len(origins) > 1 else record
-            cal = fit_probability(train, policy, level, mode)
-            rows.append(
-                {
-                    "mode": mode,
-                    "left_out": int(o),
-                    "bias": cal.bias,
-                    "scale": cal.scale,
-                    "common_sd": cal.common_sd,
-                    "log_loss": log_loss(record[held], policy, level, cal),
-                    "contradicting_range": contradiction_share(record[held], level, cal),
-                }
-            )
-    table = pd.DataFrame(rows)
-    mean = table.groupby("mode", sort=False)["log_loss"].mean()
-    return str(mean.idxmin()), table
-
-
-def pr_curve(prob: np.ndarray, event: np.ndarray, grid: np.ndarray = GRID, mask=None):
-    """Called, precision and recall of 'prob >= threshold' (and `mask`) for each threshold."""
+def pr_curve(
+    prob: np.ndarray,
+    event: np.ndarray,
+    grid: np.ndarray = GRID,
+    mask=None,
+    origins=None,
+    min_origin_calls: int = 5,
+):
+    """Called, precision and recall of 'prob >= threshold' (and `mask`) for each threshold;
+    with `origins` (one per unit) also ``worst_origin_precision``: the lowest precision of any
+    single origin with at least `min_origin_calls` calls (NaN if none has that many)."""
     mask = np.ones(len(prob), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     rows = []
     n_event = int(event.sum())
+    origin_masks = (
+        [np.asarray(origins) == o for o in np.unique(origins)] if origins is not None else []
+    )
     for m in grid:
         called = (prob >= m) & mask
         n = int(called.sum())
         tp = int((called & event).sum())
-        rows.append(
-            {
-                "threshold": float(m),
-                "called": n,
-                "correct": tp,
-                "false_calls": n - tp,
-                "missed": n_event - tp,
-                "precision": tp / n if n else np.nan,
-                "recall": tp / n_event if n_event else np.nan,
-            }
-        )
+        row = {
+            "threshold": float(m),
+            "called": n,
+            "correct": tp,
+            "false_calls": n - tp,
+            "missed": n_event - tp,
+            "precision": tp / n if n else np.nan,
+            "recall": tp / n_event if n_event else np.nan,
+        }
+        if origins is not None:
+            per = [
+                (called & k & event).sum() / (called & k).sum()
+                for k in origin_masks
+                if (called & k).sum() >= min_origin_calls
+            ]
+            row["worst_origin_precision"] = float(min(per)) if per else np.nan
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -222,14 +100,19 @@ def _cheapest(
     cost_missed: float,
     min_precision: float | None = None,
     min_calls: int = 0,
+    every_origin: bool = False,
 ) -> pd.Series:
     """The threshold of the least cost among those whose precision on the record is at least
-    `min_precision` with at least `min_calls` calls; if none qualifies, no calls (threshold
-    NO_CALLS)."""
+    `min_precision` with at least `min_calls` calls (with `every_origin`: also at each origin
+    of the record with enough calls, the curve's ``worst_origin_precision``); if none
+    qualifies, no calls (threshold NO_CALLS)."""
     cost = cost_false * curve["false_calls"] + cost_missed * curve["missed"]
     ok = pd.Series(True, index=curve.index)
     if min_precision is not None:
         ok = (curve["precision"] >= min_precision - 1e-9) & (curve["called"] >= min_calls)
+        if every_origin:
+            # the precision must hold at every origin with enough calls (and at one at least)
+            ok &= curve["worst_origin_precision"] >= min_precision - 1e-9
     if not ok.any():
         n_event = int(curve["correct"].iloc[0] + curve["missed"].iloc[0]) if len(curve) else 0
         return pd.Series(
@@ -249,6 +132,10 @@ def _cheapest(
     pick = curve.loc[cost[ok & (cost <= best + 1e-9)].index[-1]].copy()
     pick["cost"] = float(best)
     return pick
+
+
+def _origins(record: pd.DataFrame) -> np.ndarray:
+    return record["origin"].to_numpy() if "origin" in record else np.zeros(len(record))
 
 
 def _structural_ok(record: pd.DataFrame, share: float) -> np.ndarray:
@@ -282,6 +169,7 @@ class Choice:
     structural_trials: pd.DataFrame
     calibration_mode: str
     calibration_trials: pd.DataFrame  # leave-one-origin-out log loss of each mode
+    group_trials: pd.DataFrame  # the same for pooled vs by size class (select_groups)
 
 
 def choose_resettle(
@@ -298,6 +186,8 @@ def choose_resettle(
             dec,
             grid=GRID[GRID >= RESETTLE_FLOOR],
             mask=_structural_ok(record, share) & state,
+            origins=_origins(record),
+            min_origin_calls=ch.min_origin_calls,
         )
         pick = _cheapest(
             curve,
@@ -305,6 +195,7 @@ def choose_resettle(
             ch.cost_missed_decline,
             ch.resettle_min_precision,
             ch.min_calls,
+            ch.precision_at == "every_origin",
         )
         trials.append({"min_structural_share": share, **pick.to_dict()})
         if best is None or pick["cost"] < best[0] - 1e-9:
@@ -327,17 +218,25 @@ def choose_state_criteria(
     forecast); keep the best one if it lowers the cost pooled and at most origins."""
     ch = policy.choice
     dec, _ = events(record, policy)
-    origins = record["origin"].to_numpy() if "origin" in record else np.zeros(len(record))
+    origins = _origins(record)
 
     def costs(criteria: list[StateCriterion]) -> tuple[float, dict]:
         share = policy.resettle.min_structural_share
         mask = _structural_ok(record, share) & _state_ok(record, criteria)
         pooled = _cheapest(
-            pr_curve(p_decline, dec, grid=GRID[GRID >= RESETTLE_FLOOR], mask=mask),
+            pr_curve(
+                p_decline,
+                dec,
+                grid=GRID[GRID >= RESETTLE_FLOOR],
+                mask=mask,
+                origins=origins,
+                min_origin_calls=ch.min_origin_calls,
+            ),
             ch.cost_false_resettle,
             ch.cost_missed_decline,
             ch.resettle_min_precision,
             ch.min_calls,
+            ch.precision_at == "every_origin",
         )
         m = pooled["threshold"]
         per = {}
@@ -377,17 +276,31 @@ def choose_state_criteria(
     return best[1], pd.DataFrame(rows)
 
 
-def choose(record: pd.DataFrame, policy: Policy, level: float, mode: str | None = None) -> Choice:
+def choose(
+    record: pd.DataFrame,
+    policy: Policy,
+    level: float,
+    mode: str | None = None,
+    groups: bool = True,
+) -> Choice:
     """The policy with its probability calibration (`mode`, by default chosen with
-    `select_calibration`), resettle / watch / diversify probabilities, structural share and
-    current-state criteria chosen on `record`."""
+    `select_calibration`; with `groups`, by size class where `select_groups` keeps it),
+    resettle / watch / diversify probabilities, structural share and current-state criteria
+    chosen on `record`."""
     ch = policy.choice
     if mode is None:
         mode, cal_trials = select_calibration(record, policy, level)
     else:
         cal_trials = pd.DataFrame()
     new = policy.model_copy(deep=True)
-    new.probability = fit_probability(record, policy, level, mode)
+    pooled = fit_probability(record, policy, level, mode)
+    pooled = pooled.model_copy(update={"group_by": None, "groups": {}})
+    group_trials = pd.DataFrame()
+    if groups and "latest" in record:
+        keep, group_trials = select_groups(record, policy, level, mode)
+        if keep:
+            pooled = fit_groups(record, policy, level, pooled)
+    new.probability = pooled
     p_decline, p_growth = calibrated(record, new, level)
     dec, gro = events(record, policy)
     _, new.resettle.min_structural_share, _, _ = choose_resettle(record, p_decline, new, [])
@@ -398,13 +311,16 @@ def choose(record: pd.DataFrame, policy: Policy, level: float, mode: str | None 
     new.resettle.min_structural_share = share
     new.resettle.boundary_probability = watch_threshold(p_decline, dec, ch.watch_recall, threshold)
     jobs_ok = np.ones(len(record), dtype=bool)
-    d_curve = pr_curve(p_growth, gro, mask=jobs_ok)
+    d_curve = pr_curve(
+        p_growth, gro, mask=jobs_ok, origins=_origins(record), min_origin_calls=ch.min_origin_calls
+    )
     pick = _cheapest(
         d_curve,
         ch.cost_false_diversify,
         ch.cost_missed_growth,
         ch.diversify_min_precision,
         ch.min_calls,
+        ch.precision_at == "every_origin",
     )
     new.diversify.min_probability = float(pick["threshold"])
-    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials)
+    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials, group_trials)
