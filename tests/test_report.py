@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from forecast.coverage import COLUMNS as COVERAGE_COLUMNS
+from forecast.coverage import coverage_by_origin
 from forecast.errors import ForecastError
 from forecast.report import text as tx
 from forecast.report.excel import write_workbook
@@ -488,6 +490,38 @@ def test_missing_optional_files_say_not_available(synthetic: Path):
     (synthetic / "policy.json").unlink()
     (synthetic / "config.json").unlink()
     assert payload_of(render_report(synthetic))["policy_rows"] == []
+
+
+def test_coverage_by_origin_in_the_payload_only_when_the_run_has_it(synthetic: Path):
+    """coverage_by_origin.csv (issue 11) reaches the payload row for row; without the file the
+    key is None and the page still renders."""
+    assert payload_of(render_report(synthetic))["coverage_by_origin"] is None
+    # synthetic backtest rows (test data): two origins, two horizons, one target
+    rows = pd.DataFrame(
+        {
+            "target": "population",
+            "origin": [2009] * 4 + [2014] * 4,
+            "horizon": [5, 5, 10, 10] * 2,
+            "actual": [100.0, 200.0, 100.0, 200.0, 100.0, 200.0, 100.0, 200.0],
+            "combined": [98.0, 190.0, 95.0, 230.0, 101.0, 210.0, 90.0, 205.0],
+            "lower": [90.0, 180.0, 85.0, 210.0, 95.0, 201.0, 80.0, 190.0],
+            "upper": [110.0, 205.0, 105.0, 250.0, 108.0, 220.0, 99.0, 220.0],
+        }
+    )
+    table = coverage_by_origin(rows)
+    table.to_csv(synthetic / "coverage_by_origin.csv", index=False)
+    got = payload_of(render_report(synthetic))["coverage_by_origin"]
+    assert [(r["origin"], r["horizon"]) for r in got] == [
+        (2009, 5),
+        (2009, 10),
+        (2014, 5),
+        (2014, 10),
+    ]
+    assert list(got[0])[: len(COVERAGE_COLUMNS)] == COVERAGE_COLUMNS
+    by = {(r["origin"], r["horizon"]): r for r in got}
+    assert by[(2009, 10)]["coverage"] == 0.5 and by[(2009, 10)]["above"] == 0.0
+    assert by[(2014, 5)]["below"] == 0.5 and by[(2014, 10)]["above"] == 0.5
+    assert by[(2009, 5)]["n"] == 2 and by[(2009, 5)]["coverage"] == 1.0
 
 
 def test_write_report_and_workbook(synthetic: Path):

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,6 +229,9 @@ def test_report_in_chromium(report: Path, browser):
         _go(d, "#method")
         assert not _latin_names(d, lang)
         assert "{" not in d.find_element(By.TAG_NAME, "main").text
+    for lang in ("en", "ru", "kk"):
+        _lang(d, lang)
+        _origin_coverage_table(d, report.parent, lang)
     _screenshot(d, "report-method-kk.png")
     _lang(d, "en")
     _go(d, "#method")
@@ -320,6 +324,28 @@ def _numbers_agree_with_the_sentences(driver, lang: str) -> None:
     _go(driver, "#method")
     assert TOKEN not in driver.execute_script(SHOWN)
     _go(driver, "#overview")
+
+
+def _origin_coverage_table(driver, run: Path, lang: str) -> None:
+    """The accuracy panel's "how often the range held" table (issue 11): one row per (backtest
+    origin, horizon) of the run's coverage_by_origin.csv, its sentence naming every origin, and
+    no number left unformatted."""
+    _go(driver, "#method")
+    table = pd.read_csv(run / "coverage_by_origin.csv")
+    assert not table.empty, "the kz_towns run has backtest origins"
+    blocks = driver.find_elements(By.CSS_SELECTOR, "#accuracy .origin-coverage")
+    assert {b.get_attribute("data-target") for b in blocks} == set(table["target"])
+    for block in blocks:
+        mine = table[table["target"] == block.get_attribute("data-target")]
+        rows = block.find_elements(By.CSS_SELECTOR, "table.origin-coverage-table tbody tr")
+        assert len(rows) == len(mine), (lang, len(rows), len(mine))
+        shown = [tuple(int(c.text) for c in r.find_elements(By.TAG_NAME, "td")[:2]) for r in rows]
+        assert shown == sorted(zip(mine["origin"], mine["horizon"]))
+        sentence = block.find_element(By.TAG_NAME, "p").text
+        assert all(str(o) in sentence for o in mine["origin"].unique()), sentence
+        assert "{" not in block.text and TOKEN not in block.text
+        assert re.search(r"\d", sentence) and "%" in sentence
+    assert TOKEN not in driver.execute_script(SHOWN)
 
 
 def _latin_names(driver, lang: str) -> list[str]:

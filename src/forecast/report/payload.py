@@ -11,6 +11,7 @@ Top-level keys: ``schema_version``, ``meta``, ``i18n``, ``languages``, ``categor
 ``{obs, fc, latest}``; also for a unit whose employment stands in for a town's),
 ``components`` (unit -> the births, deaths and migration of each year, for units that have
 them; see ``RunTables.components``), ``notes``, ``sources``, ``coverage``, ``accuracy``,
+``coverage_by_origin`` (interval coverage per backtest origin and horizon, None without the file),
 ``calibration``, ``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
 None when the units are not in the bundled map's country).
 """
@@ -22,6 +23,7 @@ import re
 import pandas as pd
 
 from .. import __version__
+from ..coverage import COLUMNS as COVERAGE_COLUMNS
 from . import headline as hl
 from . import names as nm
 from . import text as tx
@@ -86,6 +88,7 @@ def build_payload(run: RunFolder) -> dict:
             "accuracy",
             ["target", "horizon", "method", "n", "mape", "mdape", "malpe", "coverage", "width_pct"],
         ),
+        "coverage_by_origin": r.records("coverage_by_origin", COVERAGE_COLUMNS),
         "calibration": r.records(
             "interval_calibration", ["target", "span", "size_class", "q_lo", "q_hi", "n"]
         ),

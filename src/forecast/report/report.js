@@ -1138,12 +1138,15 @@
   function accuracyPanel() {
     const t = T();
     const sec = h("section", { class: "panel", id: "accuracy" }, h("h2", null, t.acc_title), h("p", null, t.acc_intro));
-    if (!D.accuracy) { sec.appendChild(na()); return sec; }
-    const targets = Array.from(new Set(D.accuracy.map((r) => r.target || META.target)))
+    const byOrigin = D.coverage_by_origin || [];
+    if (!D.accuracy && !byOrigin.length) { sec.appendChild(na()); return sec; }
+    const targets = Array.from(new Set((D.accuracy || []).concat(byOrigin).map((r) => r.target || META.target)))
       .sort((a, b) => (a !== META.target) - (b !== META.target));
     targets.forEach((target) => {
-      const rows = D.accuracy.filter((r) => (r.target || META.target) === target);
+      const rows = (D.accuracy || []).filter((r) => (r.target || META.target) === target);
       if (targets.length > 1) sec.appendChild(h("h3", null, cap(t.targets[target] || target)));
+      const held = originCoverage(byOrigin.filter((r) => (r.target || META.target) === target), target);
+      if (!rows.length) { if (held) sec.appendChild(held); return; }
       const hs = Array.from(new Set(rows.map((r) => r.horizon))).sort((a, b) => a - b);
       const methods = Array.from(new Set(rows.map((r) => r.method)));
       const get = (hz, m) => rows.find((r) => r.horizon === hz && r.method === m);
@@ -1172,8 +1175,36 @@
       det.appendChild(h("div", { class: "tablewrap" }, h("table", { class: "plain compact" },
         h("thead", null, h("tr", null, h("th", null, ""), hs.map((hz) => h("th", { class: "num" }, "+" + hz)))), tb2)));
       sec.appendChild(det);
+      if (held) sec.appendChild(held);
     });
     return sec;
+  }
+
+  // how often the likely range held, per backtest origin and years ahead (coverage_by_origin.csv)
+  function originCoverage(rows, target) {
+    const t = T();
+    if (!rows.length) return null;
+    rows = rows.slice().sort((a, b) => a.origin - b.origin || a.horizon - b.horizon);
+    const level = share(META.level);
+    const origins = Array.from(new Set(rows.map((r) => String(r.origin))));
+    const covs = rows.map((r) => r.coverage).filter(isNum);
+    const lo = Math.min.apply(null, covs), hi = Math.max.apply(null, covs);
+    const range = !covs.length ? "–" : share(lo) === share(hi) ? share(lo) : share(lo) + "–" + share(hi);
+    const tb = h("tbody");
+    rows.forEach((r) => {
+      const cls = isNum(r.coverage) && r.coverage < META.level ? "num neg" : "num";
+      tb.appendChild(h("tr", null, h("td", { class: "num" }, String(r.origin)), h("td", { class: "num" }, String(r.horizon)),
+        h("td", { class: "num" }, num(r.n)), h("td", { class: cls }, share(r.coverage)),
+        h("td", { class: "num" }, share(r.below)), h("td", { class: "num" }, share(r.above)),
+        h("td", { class: "num" }, pct(r.width_pct, 0, false))));
+    });
+    return h("div", { class: "origin-coverage", "data-target": target },
+      h("h3", null, fill(t.held_title, { level: level })),
+      h("p", null, fill(t.held_text, { origins: origins.join(", "), level: level, range: range })),
+      h("div", { class: "tablewrap" }, h("table", { class: "plain compact origin-coverage-table" }, h("thead", null, h("tr", null,
+        h("th", { class: "num" }, t.held_origin), h("th", { class: "num" }, t.acc_h), h("th", { class: "num" }, t.held_n),
+        h("th", { class: "num" }, t.held_inside), h("th", { class: "num" }, t.held_below), h("th", { class: "num" }, t.held_above),
+        h("th", { class: "num" }, t.held_width))), tb)));
   }
 
   function accuracyChart(rows, hs) {

@@ -28,6 +28,7 @@ CSV_FILES = (
     "categories",
     "drivers",
     "accuracy",
+    "coverage_by_origin",
     "sensitivity_summary",
     "interval_calibration",
 )
