@@ -1192,7 +1192,9 @@
     const range = !covs.length ? "–" : share(lo) === share(hi) ? share(lo) : share(lo) + "–" + share(hi);
     const tb = h("tbody");
     rows.forEach((r) => {
-      const cls = isNum(r.coverage) && r.coverage < META.level ? "num neg" : "num";
+      // red only when clearly short of the promise (as in the coverage panel: 2 standard errors)
+      const lv = META.level, n = r.n || 0, se = Math.sqrt((lv * (1 - lv)) / Math.max(1, n));
+      const cls = n >= 10 && isNum(r.coverage) && r.coverage < lv - 2 * se ? "num neg" : "num";
       tb.appendChild(h("tr", null, h("td", { class: "num" }, String(r.origin)), h("td", { class: "num" }, String(r.horizon)),
         h("td", { class: "num" }, num(r.n)), h("td", { class: cls }, share(r.coverage)),
         h("td", { class: "num" }, share(r.below)), h("td", { class: "num" }, share(r.above)),
