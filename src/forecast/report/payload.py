@@ -11,7 +11,7 @@ Top-level keys: ``schema_version``, ``meta``, ``i18n``, ``languages``, ``categor
 ``{obs, fc, latest}``; also for a unit whose employment stands in for a town's),
 ``components`` (unit -> the births, deaths and migration of each year, for units that have
 them; see ``RunTables.components``), ``notes``, ``sources``, ``coverage``, ``accuracy``,
-``calibration``, ``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
+``calibration``, ``sensitivity``, ``policy_rows``, ``policy_record``, ``warnings``, ``map`` (region borders and growth points, or
 None when the units are not in the bundled map's country).
 """
 
@@ -26,7 +26,7 @@ from . import headline as hl
 from . import names as nm
 from . import text as tx
 from .driverlabels import driver_labels
-from .policyview import focus, policy_rows
+from .policyview import focus, policy_rows, record_text
 from .rundir import RunFolder
 from .runtables import RunTables, number, text
 from .scenarios import scenario_payload
@@ -93,6 +93,7 @@ def build_payload(run: RunFolder) -> dict:
             "sensitivity_summary", ["threshold", "move", "unit", "units_changing"]
         ),
         "policy_rows": policy_rows(r.policy, ctx.label),
+        "policy_record": record_text(r.policy),
         "warnings": _warnings(ctx),
         "map": _map(units),
         "scenarios": scenario_payload(run.path),
