@@ -187,6 +187,7 @@ def test_report_in_chromium(report: Path, browser):
     for lang in ("kk", "ru", "en"):  # one formatter: the table reads as the sentences do
         _lang(d, lang)
         _numbers_agree_with_the_sentences(d, lang)
+        _track_record_block(d, lang)
     _lang(d, "kk")
     _screenshot(d, "report-overview-kk.png")
 
@@ -346,6 +347,21 @@ def _origin_coverage_table(driver, run: Path, lang: str) -> None:
         assert "{" not in block.text and TOKEN not in block.text
         assert re.search(r"\d", sentence) and "%" in sentence
     assert TOKEN not in driver.execute_script(SHOWN)
+
+
+def _track_record_block(driver, lang: str) -> None:
+    """The method page's "track record of this rule" block: there, in the page's language, every
+    number formatted by numbers.js (the kz_towns run's policy carries a `record:`)."""
+    data = json.loads(
+        driver.execute_script("return document.getElementById('report-data').textContent")
+    )
+    assert data["policy_record"][lang], "the run's policy has a record"
+    _go(driver, "#method")
+    block = driver.find_element(By.ID, "policy-record").get_attribute("textContent")
+    assert data["i18n"][lang]["policy_record"]["title"] in block
+    assert TOKEN not in block and "{" not in block, (lang, block)
+    assert re.search(r"\d\s?%", block), (lang, block)  # the shares, as the page formats them
+    _go(driver, "#overview")
 
 
 def _latin_names(driver, lang: str) -> list[str]:

@@ -12,7 +12,7 @@ Top-level keys: ``schema_version``, ``meta``, ``i18n``, ``languages``, ``categor
 ``components`` (unit -> the births, deaths and migration of each year, for units that have
 them; see ``RunTables.components``), ``notes``, ``sources``, ``coverage``, ``accuracy``,
 ``coverage_by_origin`` (interval coverage per backtest origin and horizon, None without the file),
-``calibration``, ``sensitivity``, ``policy_rows``, ``warnings``, ``map`` (region borders and growth points, or
+``calibration``, ``sensitivity``, ``policy_rows``, ``policy_record``, ``warnings``, ``map`` (region borders and growth points, or
 None when the units are not in the bundled map's country).
 """
 
@@ -28,7 +28,7 @@ from . import headline as hl
 from . import names as nm
 from . import text as tx
 from .driverlabels import driver_labels
-from .policyview import focus, policy_rows
+from .policyview import focus, policy_rows, record_text
 from .rundir import RunFolder
 from .runtables import RunTables, number, text
 from .scenarios import scenario_payload
@@ -96,6 +96,7 @@ def build_payload(run: RunFolder) -> dict:
             "sensitivity_summary", ["threshold", "move", "unit", "units_changing"]
         ),
         "policy_rows": policy_rows(r.policy, ctx.label),
+        "policy_record": record_text(r.policy),
         "warnings": _warnings(ctx),
         "map": _map(units),
         "scenarios": scenario_payload(run.path),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from . import text as tx
@@ -91,3 +92,57 @@ def policy_rows(policy: dict, label: Label) -> list[dict]:
             }
         )
     return rows
+
+
+# ---- the rule's track record (policy `record:`), in words ----------------------------------
+SCORED = re.compile(r"origins (\d{4})\s*-\s*(\d{4}), outcomes to (\d{4})")
+
+
+def _clauses(rec: dict, prefix: str, policy: dict, lang: str) -> list[str]:
+    """The record's sentences for one group: resettle, flagged, diversify (keys with `prefix`)."""
+    w = tx.ui(lang)["policy_record"]
+    cat = {c: tx.category(c, lang) for c in ("resettle", "diversify")}
+    thr = tx.abs_threshold((policy.get("thresholds") or {}).get("decline_pct"))
+    out = []
+    called, right = rec.get(prefix + "resettle_called"), rec.get(prefix + "resettle_precision")
+    if tx.is_num(called) and called > 0 and tx.is_num(right):
+        out.append(tx.fill(w["resettle"], n=tx.num(called), p=tx.share(right), thr=thr, **cat))
+    elif tx.is_num(called) and called == 0:
+        never = (policy.get("resettle") or {}).get("min_probability")
+        key = "resettle_never" if tx.is_num(never) and never >= 1 else "resettle_none"
+        out.append(tx.fill(w[key], **cat))
+    recall, fell = rec.get(prefix + "decliners_flagged_recall"), rec.get(prefix + "decliners")
+    if tx.is_num(recall):
+        key = "flagged_of" if tx.is_num(fell) else "flagged"
+        out.append(tx.fill(w[key], p=tx.share(recall), n=tx.num(fell), thr=thr, **cat))
+    called, right = rec.get(prefix + "diversify_called"), rec.get(prefix + "diversify_precision")
+    if tx.is_num(called) and called > 0 and tx.is_num(right):
+        out.append(tx.fill(w["diversify"], n=tx.num(called), p=tx.share(right), **cat))
+    return out
+
+
+def record_text(policy: dict) -> dict[str, list[str]] | None:
+    """{lang: [paragraphs]} on the rule's record on origins not used to choose it, every number
+    from the policy's `record:` block (as number tokens); None when the policy has no record.
+    Keys `focus_*` in the record give the same figures for the policy's focus alone."""
+    rec = (policy or {}).get("record")
+    if not isinstance(rec, dict) or not rec:
+        return None
+    m = SCORED.search(str(rec.get("scored_on", "")))
+    gap = rec.get("reliability_worst_gap_points")
+    out = {}
+    for lang in tx.LANGS:
+        w = tx.ui(lang)["policy_record"]
+        first = tx.fill(w["scored"], first=m[1], last=m[2], end=m[3]) if m else w["scored_plain"]
+        main = [first, *_clauses(rec, "", policy, lang)]
+        if tx.is_num(gap):
+            main.append(tx.fill(w["gap"], gap=tx.points(gap, dec=0, sign=False)))
+        paragraphs = [" ".join(main)]
+        caveat = _clauses(rec, "focus_", policy, lang)
+        f = focus(policy)
+        if caveat and f:
+            paragraphs.append(" ".join([tx.fill(w["focus"], focus=f[lang]), *caveat]))
+        if rec.get("results"):
+            paragraphs.append(tx.fill(w["details"], path=str(rec["results"])))
+        out[lang] = paragraphs
+    return out

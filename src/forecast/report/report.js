@@ -1327,6 +1327,11 @@
     const tb = h("tbody");
     D.policy_rows.forEach((r) => tb.appendChild(h("tr", null, h("td", null, r.label[state.lang] || r.label.en), h("td", null, say(r.value[state.lang] || r.value.en)))));
     sec.appendChild(h("table", { class: "plain", id: "policy-table" }, h("thead", null, h("tr", null, h("th", null, t.pol_setting), h("th", null, t.pol_value))), tb));
+    const rec = D.policy_record && (D.policy_record[state.lang] || D.policy_record.en);
+    if (rec && rec.length) {
+      sec.appendChild(h("div", { id: "policy-record" }, h("h3", null, t.policy_record.title),
+        rec.map((x, i) => h("p", { class: i ? "note" : null }, say(x)))));
+    }
     if (D.sensitivity && D.sensitivity.length) {
       sec.appendChild(h("h3", null, t.sens_title));
       sec.appendChild(h("p", null, t.sens_intro));
