@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.census_calendar import CalendarRebasingRisk, census_probability
+from forecast.census_calendar import CensusWindow, census_probability
 from forecast.rebasing import RebasingRisk
 
 
@@ -41,7 +41,7 @@ def test_census_probability_by_hand():
 def test_calendar_risk_is_the_period_risk_at_the_calendar_probability():
     rng = np.random.default_rng(1)
     jumps = rng.normal(0, 0.1, 300)
-    cal = CalendarRebasingRisk(_Fixed(0.01), jumps, 0.8, origin=2014, last=2009, window=(8, 12))
+    cal = RebasingRisk(_Fixed(0.01), jumps, 10, 0.8, CensusWindow(2014, 2009, (8, 12)))
     lo, hi = cal.quantiles([1, 5, 10], [1e4] * 3)
     np.testing.assert_allclose(lo, -hi)
     # span 5 from 2014: p = 3/5, the risk of a census every 5 / (3/5) years at that span
@@ -49,8 +49,6 @@ def test_calendar_risk_is_the_period_risk_at_the_calendar_probability():
     assert hi[1] == pytest.approx(same.quantiles([5], [1e4])[1][0])
     # span 1 from 2014: no census before 2017, so only the base interval
     assert hi[0] == pytest.approx(0.01)
-    just_after = CalendarRebasingRisk(
-        _Fixed(0.01), jumps, 0.8, origin=2009, last=2009, window=(8, 12)
-    )
+    just_after = RebasingRisk(_Fixed(0.01), jumps, 10, 0.8, CensusWindow(2009, 2009, (8, 12)))
     assert just_after.quantiles([5], [1e4])[1][0] == pytest.approx(0.05)
     assert hi[2] > hi[1] > 0.05

@@ -3,18 +3,18 @@
 `forecast.rebasing.RebasingRisk` adds a unit's re-basing break with probability
 `span / period`: a census somewhere every `period` years, its date unknown. But the date of the
 last re-basing is known (the config's `rebasing_years`) and censuses keep a calendar (the UN
-recommends one every ten years; Kazakhstan: 1989, 1999, 2009, 2021). `CalendarRebasingRisk`
+recommends one every ten years; Kazakhstan: 1989, 1999, 2009, 2021). `CensusWindow`
 (issue 11, opt-in `rebasing_census_window: [a, b]`) takes the next re-basing year as equally
 likely to be any whole year from `last + a` to `last + b`, given that it has not happened by
-the origin, and adds the break with the probability that it falls within the span: none just
+the origin, and `RebasingRisk` adds the break with the probability that it falls within the span: none just
 after a census, all but certain once one is overdue.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
 
-from .rebasing import RebasingRisk
+import numpy as np
 
 
 def census_probability(origin: int, span: float, last: int | None, window) -> float:
@@ -31,15 +31,15 @@ def census_probability(origin: int, span: float, last: int | None, window) -> fl
     return float(np.mean(ahead <= origin + span))
 
 
-class CalendarRebasingRisk(RebasingRisk):
-    """`RebasingRisk` with the probability of a re-basing within the span from the calendar
-    (`census_probability`) instead of `span / period`."""
+@dataclass(frozen=True)
+class CensusWindow:
+    """The chance of a re-basing within a span after `origin`, by the census calendar
+    (`census_probability`): the `probability` argument of `RebasingRisk`, as
+    `forecast.rebasing.NextRebasing` is for re-basings found in the data."""
 
-    def __init__(self, base, jumps, level: float, *, origin: int, last: int | None, window):
-        super().__init__(base, jumps, 1.0, level)  # period 1: `_widen` reads p as the span
-        self.origin = int(origin)
-        self.last = last
-        self.window = (int(window[0]), int(window[1]))
+    origin: int
+    last: int | None
+    window: tuple[int, int]
 
-    def _widen(self, q: float, span: float) -> float:
-        return super()._widen(q, census_probability(self.origin, span, self.last, self.window))
+    def __call__(self, span: float) -> float:
+        return census_probability(self.origin, span, self.last, self.window)

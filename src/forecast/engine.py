@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, fitcache, hierarchy, holdout, rebasing, rebasing_detect
-from .census_calendar import CalendarRebasingRisk
+from .census_calendar import CensusWindow
 from .combination import combiner
 from .config import EngineConfig
 from .errors import (
@@ -400,19 +400,12 @@ class TargetForecaster:
             window = self.config.rebasing_census_window
             if window is not None:  # opt-in (issue 11, kz_annual): an explicit census calendar
                 last = max((y for y in years if y <= self.origin_), default=None)
-                self.intervals_ = CalendarRebasingRisk(
-                    self.intervals_,
-                    unit_breaks["jump"],
-                    self.config.level,
-                    origin=self.origin_,
-                    last=last,
-                    window=window,
-                )
-            else:
+                timing = CensusWindow(self.origin_, last, (int(window[0]), int(window[1])))
+            else:  # the last re-basing found in the data, or none (span / period)
                 timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
-                self.intervals_ = rebasing.RebasingRisk(
-                    self.intervals_, unit_breaks["jump"], period, self.config.level, timing
-                )
+            self.intervals_ = rebasing.RebasingRisk(
+                self.intervals_, unit_breaks["jump"], period, self.config.level, timing
+            )
 
     def _short_history_intervals(self, data: Dataset) -> None:
         """issue 11: intervals for a target too short for any calibration origin (observed for
