@@ -65,12 +65,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--target", default="population")
     ap.add_argument("--origins", required=True)
     ap.add_argument("--horizons", default="1-10")
+    ap.add_argument("--scope", default="latest_origin", help="regime_scope")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     data = io.read_dataset(args.data)
     config = pipeline.load_engine_config(args.config, dataset=args.data)
-    config = config.model_copy(update={"regime_scaling": "recent_errors", "regime_power": 0.0})
+    config = config.model_copy(
+        update={
+            "regime_scaling": "recent_errors",
+            "regime_power": 0.0,
+            "regime_scope": args.scope,
+        }
+    )
     horizons = parse_years(args.horizons)
     start = time.perf_counter()
     frames, signals = [], []

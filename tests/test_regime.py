@@ -94,16 +94,20 @@ def test_recent_errors_end_at_the_origin():
     """Only the latest calibration origin's errors whose outcome is at or before the origin."""
     r = pd.DataFrame(
         {
-            "cal_origin": [1990, 1998, 1998, 1998, 1999],
-            "span": [1, 1, 2, 3, 2],
+            "cal_origin": [1990, 1998, 1998, 1998, 1999, 1995, 1995],
+            "span": [1, 1, 2, 3, 2, 4, 3],
             "p0": 1.0,
-            "error": [0.5, 0.1, 0.2, 0.3, 0.4],
+            "error": [0.5, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7],
         }
     )
     recent, latest = recent_errors(r, 2000)
     assert latest == 1998
     assert recent["error"].tolist() == [0.1, 0.2]  # span 3 ends 2001; 1999 + 2 = 2001
     assert recent_errors(r, 1990)[1] is None
+    # every forecast that matured in 1999 or 2000, whatever its span (1995 + 3 = 1998: not)
+    lately, latest = recent_errors(r, 2000, scope="last_years")
+    assert latest == 1998
+    assert sorted(lately["error"].tolist()) == [0.1, 0.2, 0.6]
 
 
 def test_too_few_recent_errors_leave_the_intervals_alone():
@@ -117,6 +121,9 @@ def test_too_few_recent_errors_leave_the_intervals_alone():
 def test_bad_inputs_name_the_rule():
     with pytest.raises(ValueError, match=r"lack column\(s\) \['cal_origin'\] for the regime"):
         recent_errors(pd.DataFrame({"span": [1], "p0": [1.0], "error": [0.1]}), 2000)
+    r = pd.DataFrame({"cal_origin": [1998], "span": [1], "p0": [1.0], "error": [0.1]})
+    with pytest.raises(ValueError, match="regime scope must be one of"):
+        recent_errors(r, 2000, scope="lately")
     with pytest.raises(ValueError, match="regime bounds must satisfy 0 < lower <= 1 <= upper"):
         regime_signal(None, pd.DataFrame(), 2000, level=0.8, bounds=(1.2, 2.0))
     with pytest.raises(ValidationError, match="regime_bounds must be"):

@@ -209,6 +209,13 @@ class EngineConfig(BaseModel):
         "origin, erred against them (forecast.regime: narrower in calm years, wider when a "
         "shock is under way); 'none': no scaling",
     )
+    regime_scope: Literal["latest_origin", "last_years"] = Field(
+        "latest_origin",
+        description="with regime_scaling: the recent errors are the +1/+2 errors of the "
+        "latest calibration origin ('latest_origin'), or every calibration error whose "
+        "outcome lies in the last two years up to the origin, whatever its span "
+        "('last_years')",
+    )
     regime_power: float = Field(
         1.0,
         ge=0,

@@ -406,6 +406,7 @@ class TargetForecaster:
                 power=self.config.regime_power,
                 bounds=self.config.regime_bounds,
                 min_errors=self.config.min_cell,
+                scope=self.config.regime_scope,
             )
         if unit_breaks is not None and not unit_breaks.empty:
             window = self.config.rebasing_census_window

@@ -26,6 +26,8 @@ import pandas as pd
 
 from .intervals import conformal_quantile
 
+SCOPES = ("latest_origin", "last_years")
+
 
 @dataclass(frozen=True)
 class RegimeSignal:
@@ -38,20 +40,30 @@ class RegimeSignal:
 
 
 def recent_errors(
-    residuals: pd.DataFrame, origin: int, max_span: int = 2
+    residuals: pd.DataFrame, origin: int, max_span: int = 2, scope: str = "latest_origin"
 ) -> tuple[pd.DataFrame, int | None]:
-    """The residuals (columns cal_origin, span, p0, error) of the latest calibration origin
-    at spans up to `max_span` whose outcome (cal_origin + span) is at or before `origin`."""
+    """The recent calibration residuals (columns cal_origin, span, p0, error), all with their
+    outcome (cal_origin + span) at or before `origin`. `scope` 'latest_origin': those of the
+    latest calibration origin at spans up to `max_span`; 'last_years': those of every
+    calibration origin whose outcome lies in the last `max_span` years up to the origin (the
+    forecasts that matured lately, whatever their span). Also the latest calibration origin
+    among them (None: no recent residual)."""
     need = {"cal_origin", "span", "p0", "error"}
     missing = need - set(residuals.columns)
     if missing:
         raise ValueError(f"calibration residuals lack column(s) {sorted(missing)} for the regime")
+    if scope not in SCOPES:
+        raise ValueError(f"regime scope must be one of {SCOPES} (got {scope!r})")
     r = residuals.dropna(subset=["error"])
-    r = r[(r["span"] <= max_span) & (r["cal_origin"] + r["span"] <= origin)]
+    seen = r["cal_origin"] + r["span"]
+    if scope == "last_years":
+        r = r[(seen <= origin) & (seen > origin - max_span)]
+    else:
+        r = r[(r["span"] <= max_span) & (seen <= origin)]
     if r.empty:
         return r, None
     latest = int(r["cal_origin"].max())
-    return r[r["cal_origin"] == latest], latest
+    return (r, latest) if scope == "last_years" else (r[r["cal_origin"] == latest], latest)
 
 
 def regime_signal(
@@ -64,6 +76,7 @@ def regime_signal(
     bounds: tuple[float, float] = (0.5, 2.0),
     max_span: int = 2,
     min_errors: int = 30,
+    scope: str = "latest_origin",
 ) -> RegimeSignal:
     """The score of the recent errors against `intervals` (fitted: `quantiles(span, p0)` in
     log scale) and the factor to scale them by. Fewer than `min_errors` recent errors, or
@@ -71,7 +84,7 @@ def regime_signal(
     lo_b, hi_b = float(bounds[0]), float(bounds[1])
     if not 0 < lo_b <= 1 <= hi_b:
         raise ValueError(f"regime bounds must satisfy 0 < lower <= 1 <= upper (got {bounds})")
-    recent, cal_origin = recent_errors(residuals, origin, max_span)
+    recent, cal_origin = recent_errors(residuals, origin, max_span, scope)
     if len(recent) < min_errors:
         return RegimeSignal(1.0, 1.0, len(recent), cal_origin)
     lo, hi = intervals.quantiles(recent["span"].to_numpy(), recent["p0"].to_numpy())
