@@ -88,6 +88,10 @@ def test_scaled_intervals_keep_their_centre():
     slo, shi = RegimeScaled(base, 0.5).quantiles([1], [1e4])
     np.testing.assert_allclose((slo + shi) / 2, (lo + hi) / 2)
     np.testing.assert_allclose(shi - slo, 0.5 * (hi - lo))
+    table = RegimeScaled(base, 0.5).summary()
+    row = table[(table["span"] == 1) & (table["size_class"] == -1)].iloc[0]
+    assert (row["q_lo"], row["q_hi"]) == pytest.approx((slo[0], shi[0]))
+    assert row["regime_factor"] == 0.5
 
 
 def test_recent_errors_end_at_the_origin():

@@ -112,7 +112,14 @@ class RegimeScaled:
         return centre - self.factor * half, centre + self.factor * half
 
     def summary(self) -> pd.DataFrame:
-        return self.base.summary()
+        """The wrapped calibration table with its quantiles scaled, and the factor."""
+        t = self.base.summary()
+        centre, half = (t["q_hi"] + t["q_lo"]) / 2, (t["q_hi"] - t["q_lo"]) / 2
+        return t.assign(
+            q_lo=centre - self.factor * half,
+            q_hi=centre + self.factor * half,
+            regime_factor=self.factor,
+        )
 
     def __getattr__(self, name: str):  # level, table_, ... of the wrapped intervals
         if name == "base":
