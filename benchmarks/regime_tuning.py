@@ -36,7 +36,7 @@ from forecast.benchmark import _machine, _table  # noqa: E402
 from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
 
-POWERS = [0.0, 0.5, 0.75, 1.0]
+POWERS = [0.0, 0.5, 0.75, 1.0, 1.25, 1.5]
 BOUNDS = [(0.5, 2.0), (0.67, 1.5), (0.8, 1.25)]
 
 
