@@ -69,8 +69,12 @@ def test_blend_rejects_members_it_does_not_have():
 
 
 def test_config_rejects_unknown_nested_members(fast_config):
-    with pytest.raises(ValueError, match="nested_members must be a non-empty list from"):
-        fast_config.model_validate({**fast_config.model_dump(), "nested_members": ["mayor"]})
+    with pytest.raises(
+        ValueError, match="nested_members of population must be a non-empty list from"
+    ):
+        fast_config.model_validate(
+            {**fast_config.model_dump(), "nested_members": {"population": ["mayor"]}}
+        )
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +88,13 @@ def data(tmp_path_factory):
 
 def test_engine_blends_nested_units_only_and_the_decomposition_adds_up(fast_config, data):
     off = Forecaster(config=fast_config).fit(data, 2004).forecast(data, [1, 5])
-    cfg = fast_config.model_copy(update={"nested_members": ["parent", "naive"]})
+    cfg = fast_config.model_copy(update={"nested_members": {"population": ["parent", "naive"]}})
     on = Forecaster(config=cfg).fit(data, 2004).forecast(data, [1, 5])
     a, b = off.table(), on.table()
     top = ~a["unit_id"].str.endswith("T")
     pd.testing.assert_frame_equal(a[top], b[top])
+    emp = a["target"] == "employment"  # members for population only
+    pd.testing.assert_frame_equal(a[emp], b[emp])
     t = on.targets["population"].table
     rows = t[t["unit_id"].str.endswith("T")]
     assert (rows["t0"] == 1995).all()

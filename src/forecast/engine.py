@@ -575,9 +575,10 @@ class TargetForecaster:
         t["horizon"] = t["year"] - self.origin_
         w = self.combiner_.weights(t)
         t["forecast"] = self.combiner_.combine(t, w)
-        if self.config.nested_members:  # opt-in (issue 11): nested units follow their parent
+        nested_members = self.config.nested_members.get(self.target)
+        if nested_members:  # opt-in (issue 11): nested towns follow their parent
             member = nested.parent_member(t, ctx.obs, ctx.data.units)
-            t, w = nested.blend(t, w, member, self.config.nested_members)
+            t, w = nested.blend(t, w, member, nested_members)
         for m in w.columns:
             t[f"w_{m}"] = w[m]
         t["weight"] = w["model"] if "model" in w else 0.0

@@ -1,26 +1,24 @@
-"""Nested units that follow their parent: a town proper forecast with its administration's trend.
+"""Nested towns that follow their parent: a town proper forecast with its administration's trend.
 
 A nested unit (a town proper inside its city administration or district, `parent_id` in
 units.csv; forecast.hierarchy) has a short or irregular series of its own: census points, then
 an annual sheet from 2011 in the Kazakh panel, whose territory need not match the census city
 proper. The model never trains on nested units, and the trend baselines of such a series reach
 back across the gap (and the break) to the last census. Its parent is a top-level unit with a
-long annual series, forecast like every other, and a town's growth follows its parent's closely
-(Kazakh monotowns 2009-2019: the parent's realised growth applied to the town's anchor misses
-the town by 1-2% at +5 where no change misses by 5-6%).
+long annual series, forecast like every other, and a town's growth follows its parent's.
 
-The *parent member* of a nested unit is its anchor value times its parent's forecast growth
-since the unit's anchor year:
+The *parent member* of a nested town is its anchor value times its parent's forecast growth
+since the town's anchor year:
 
     parent = p0 * parent_forecast(year) / parent_observed(t0)
 
-which also carries the parent's observed change between a stale anchor (the last census) and the
-origin. Opt-in (`nested_members`, e.g. [parent, naive]): the published forecast of a nested
-unit is the equal-weight geometric mean of those members wherever the parent member exists (the
-parent observed at the unit's anchor year and forecast for the same year); elsewhere it is
-unchanged. The model never trained on a nested unit, and the unit's own trends reach across the
-gap to the last census, which is why they are not members by default.
-Top-level units never change, so totals, training pairs and calibration do not move.
+which also carries the parent's observed change between a stale anchor (the last census) and
+the origin. Opt-in (`nested_members`, per target, e.g. population: [parent, naive]): the
+published forecast of a nested town is the equal-weight geometric mean of those members
+wherever the parent member exists (the parent observed at the town's anchor year and forecast
+for the same year); elsewhere it is unchanged. Top-level units never change, so totals,
+training pairs, combination weights and calibration do not move (the interval is the same
+relative width around the new forecast).
 """
 
 from __future__ import annotations
