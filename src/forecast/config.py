@@ -238,6 +238,27 @@ class EngineConfig(BaseModel):
         "detected period (10 years with one re-basing). Inert where none is found (US "
         "counties, irregular census series). Empty: no detection",
     )
+    nested_members: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="issue 11 (monotowns), per target: the forecast of a nested town (a town "
+        "proper inside its administration) with a parent member is the equal-weight geometric "
+        "mean of these members: 'parent' (its anchor value times the parent's forecast growth "
+        "since the town's anchor year; forecast.nested), 'model' or baselines. Top-level units "
+        "never change. Empty: nested units are combined like the others",
+    )
+
+    @field_validator("nested_members")
+    @classmethod
+    def _nested(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        allowed = ("parent", "model", *BASELINES)
+        for target, members in v.items():
+            if not members or any(m not in allowed for m in members):
+                raise ValueError(
+                    f"nested_members of {target} must be a non-empty list from {allowed} "
+                    f"(got {members})"
+                )
+        return v
+
     seed: int = 7
     n_jobs: int = Field(
         1,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, fitcache, hierarchy, holdout, rebasing, rebasing_detect
+from . import baselines, fitcache, hierarchy, holdout, nested, rebasing, rebasing_detect
 from .combination import combiner
 from .config import EngineConfig
 from .errors import (
@@ -569,10 +569,14 @@ class TargetForecaster:
         t, X = self._points(ctx, req)
         t["horizon"] = t["year"] - self.origin_
         w = self.combiner_.weights(t)
+        t["forecast"] = self.combiner_.combine(t, w)
+        nested_members = self.config.nested_members.get(self.target)
+        if nested_members:  # opt-in (issue 11): nested towns follow their parent
+            member = nested.parent_member(t, ctx.obs, ctx.data.units)
+            t, w = nested.blend(t, w, member, nested_members)
         for m in w.columns:
             t[f"w_{m}"] = w[m]
         t["weight"] = w["model"] if "model" in w else 0.0
-        t["forecast"] = self.combiner_.combine(t, w)
         if self.intervals_ is not None:
             lo, hi = self.intervals_.quantiles(t["span"], t["p0"])
             t["lower"] = t["forecast"] * np.exp(lo)
