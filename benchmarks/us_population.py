@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/us_population.py --data ../shared/data/us_counties \
         --variants base halflife10 --out /tmp/uspop/variants.csv
+    .venv/bin/python benchmarks/us_population.py --data ../shared/data/us_counties \
+        --out /tmp/uspop/a.csv,/tmp/uspop/b.csv --summary tables.md
 
 Each variant is a set of engine-config overrides (`VARIANTS`); every (variant, origin) is
 fitted once with the engine of `experiments/engine.yaml` plus the overrides, the calibration
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from forecast import io, pipeline  # noqa: E402
 from forecast.baselines import BASELINES  # noqa: E402
+from forecast.benchmark import _table  # noqa: E402
 from forecast.combination import combiner  # noqa: E402
 from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
@@ -120,6 +123,82 @@ def run(data, cfg, origin: int, mining: pd.Index) -> tuple[list[dict], pd.DataFr
     return rows, fc
 
 
+def summarise(rows: pd.DataFrame, members: list[str]) -> str:
+    """Markdown: per variant and combination, the ratio at each (origin, horizon), their mean,
+    and the +10 bias at each origin; all units, then the mining-dependent ones."""
+    md = []
+    for units, title in (("all", "all units"), ("mining", "mining_dependent")):
+        d = rows[(rows["units"] == units) & rows["members"].isin(members)]
+        r = d.pivot_table(
+            index=["variant", "members"], columns=["origin", "horizon"], values="ratio"
+        )
+        b = d[d["horizon"] == 10].pivot_table(
+            index=["variant", "members"], columns="origin", values="bias"
+        )
+        out = pd.DataFrame(index=r.index)
+        for o, h in r.columns:
+            out[f"r{o}_h{h}"] = r[(o, h)]
+        out["mean_ratio"] = r.mean(axis=1)
+        for o in b.columns:
+            out[f"bias{o}_h10"] = b[o]
+        out = out.reset_index()
+        md += [f"### {title}", "", _table(out, list(out.columns), 3), ""]
+    return "\n".join(md)
+
+
+def diagnose(folder: Path, variant: str, origins: list[int], units: pd.DataFrame) -> str:
+    """Markdown: where the +10 error of `variant` lies at each origin (forecast tables written
+    by a run of this script): MAPE and bias of the model alone and of the published combination
+    (`model+lin_exp`, the engine's rest-of-units weights) against the baselines, by county type,
+    metro status and size; the states carrying the most absolute error."""
+    md = []
+    for o in origins:
+        fc = pd.read_csv(folder / f"fc_{variant}_{o}.csv.gz", dtype={"unit_id": str})
+        fc = fc[fc["horizon"] == 10].join(units, on="unit_id")
+        fc["size"] = pd.cut(fc["p0"], [0, 1e4, 5e4, 2.5e5, np.inf]).astype(str)
+        cols = ["model", "model+lin_exp", "lin_exp", "csp_vsg", "naive"]
+        for c in cols:
+            fc[f"ape_{c}"] = 100 * np.abs(fc[c] / fc["actual"] - 1)
+            fc[f"bias_{c}"] = 100 * (fc[c] / fc["actual"] - 1)
+        shown = [f"ape_{c}" for c in cols] + ["bias_model", "bias_lin_exp"]
+        for by in ("economic_type", "metro", "size"):
+            t = fc.groupby(by)[shown].mean()
+            t.insert(0, "n", fc.groupby(by).size())
+            t = t.reset_index()
+            md += [f"### {o} +10 by {by}", "", _table(t, list(t.columns), 1), ""]
+        st = fc.groupby("region").agg(
+            n=("unit_id", "size"),
+            ape_model=("ape_model", "mean"),
+            ape_lin_exp=("ape_lin_exp", "mean"),
+            bias_model=("bias_model", "mean"),
+            abs_error=("ape_model", "sum"),
+        )
+        st["share_of_error"] = st["abs_error"] / st["abs_error"].sum()
+        st = st.sort_values("abs_error", ascending=False).head(8).reset_index()
+        keep = ["region", "n", "ape_model", "ape_lin_exp", "bias_model", "share_of_error"]
+        md += [
+            f"### {o} +10: states with the most error (model alone)",
+            "",
+            _table(st, keep, 2),
+            "",
+        ]
+    return "\n".join(md)
+
+
+def importance(data, cfg, origins: list[int], top: int = 12) -> str:
+    """Markdown: LightGBM gain share of the most used features at each origin (the model as
+    fitted at the origin, without calibration)."""
+    cols = {}
+    for o in origins:
+        tf = TargetForecaster(target="population", config=cfg).fit(data, o, calibrate=False)
+        b = tf.model_.booster
+        gain = pd.Series(b.feature_importance("gain"), index=b.feature_name())
+        cols[f"gain_share_{o}"] = gain / gain.sum()
+    t = pd.DataFrame(cols).sort_values(f"gain_share_{origins[-1]}", ascending=False).head(top)
+    t = t.rename_axis("feature").reset_index()
+    return "\n".join(["### Gain share of the top features", "", _table(t, list(t.columns), 3), ""])
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -127,7 +206,28 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--variants", nargs="+", default=["base"])
     ap.add_argument("--regions", default=None, help="comma-separated region codes (a slice)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--summary", type=Path, default=None, help="markdown of every row in --out")
+    ap.add_argument("--diagnose", default=None, help="variant whose forecast tables to diagnose")
     args = ap.parse_args(argv)
+    if args.diagnose:  # reads fc_<variant>_<origin>.csv.gz next to --out, writes --summary
+        data = io.read_dataset(args.data)
+        origins = [int(o) for o in args.origins.split(",")]
+        text = diagnose(args.out.parent, args.diagnose, origins, data.units)
+        cfg = config_for(pipeline.load_engine_config(None), VARIANTS[args.diagnose])
+        text += "\n" + importance(data, cfg, origins)
+        io.write_text(text, args.summary)
+        return
+    if args.summary:  # only summarise rows already written (one or more --out files)
+        rows = pd.concat([pd.read_csv(p) for p in str(args.out).split(",")], ignore_index=True)
+        members = [
+            "model",
+            "model+lin_exp",
+            "model+lin_exp|mining_own",
+            "model+lin_exp+naive",
+            "model+lin_exp+csp_vsg",
+        ]
+        io.write_text(summarise(rows, members), args.summary)
+        return
     warnings.simplefilter("ignore")
     origins = [int(o) for o in args.origins.split(",")]
     if max(origins) > 1986:
