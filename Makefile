@@ -17,7 +17,8 @@ run: $(BIN)/.installed
 # Both cores, one test module per worker at a time (module fixtures are built once; the
 # scheduler in tests/conftest.py starts the longest first and gives the modules that read the
 # shared kz_towns run to one worker). `make test` leaves out the tests marked slow (full runs:
-# end to end, MLflow tracking and server, retraining, concurrent runs, the browser check);
+# end to end, MLflow tracking and server, retraining, concurrent runs, the browser check; and
+# the repeats of a leak or rebuild check whose first case stays in `make test`);
 # `make test-all` runs everything, and is what CI (.ci/run) calls.
 PYTEST := $(BIN)/python -m pytest -q -n 2 --dist loadfile
 

@@ -31,6 +31,7 @@ LONGEST_FIRST = (
     "kz_towns_run",  # SHARED_RUN_MODULES
     "test_engine.py",
     "test_hierarchy.py",
+    "test_short_history.py",
     "test_retrain.py",
     "test_runs.py",
     "test_tracking.py",

@@ -75,7 +75,8 @@ def _perturb_after(panel: pd.DataFrame, year: int, seed: int) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("as_of", [1996, 2003])
+# 2003 stays in `make test`; 1996 (the longer history, the slower fit) runs in `make test-all`.
+@pytest.mark.parametrize("as_of", [pytest.param(1996, marks=pytest.mark.slow), 2003])
 def test_no_leakage_from_after_the_origin(tmp_path, fast_config, as_of):
     panel, units = synthetic_panel(employment=True, seed=3)
     cfg = config_file(tmp_path, fast_config)
@@ -114,6 +115,7 @@ def test_no_leakage_on_bundled_data_including_region_and_country_files(tmp_path,
     pd.testing.assert_frame_equal(base, out)
 
 
+@pytest.mark.slow  # three more origins of the check above: `make test-all` and CI
 def test_property_no_leakage_random_origins(tmp_path, fast_config):
     """Property-style: for random origins, forecasts use nothing after the origin."""
     panel, units = synthetic_panel(n_units=30, seed=11)

@@ -31,6 +31,7 @@ def _run_like(data, config):
     return table, bt
 
 
+@pytest.mark.slow  # a run with and without the cache: `make test-all` and CI
 def test_shared_fits_give_the_same_numbers_with_fewer_fits(data, fast_config):
     # the forecaster at 2010 calibrates at 2007 and 2002; the backtest at 2007 is the model of
     # the calibration origin 2007 (and calibrates at 2004, 1999); the backtest at 2005

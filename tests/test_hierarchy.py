@@ -53,6 +53,7 @@ def test_reference_totals_sum_top_level_units_only(nested):
     )
 
 
+@pytest.mark.slow  # two full fits of a nested panel: `make test-all` and CI
 def test_nested_units_change_no_forecast_of_a_top_level_unit(tmp_path, fast_config, nested):
     """Training pairs, calibration residuals, totals and control read top-level units only:
     adding the town-proper units (whose people are already in their parents) changes nothing."""
@@ -112,7 +113,8 @@ def _perturb_after(panel: pd.DataFrame, year: int, seed: int) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("origin", [1999, 2006])
+# 1999 stays in `make test`; 2006 (twice the fit) runs in `make test-all` and CI.
+@pytest.mark.parametrize("origin", [1999, pytest.param(2006, marks=pytest.mark.slow)])
 def test_no_leakage_with_nested_units_and_components(tmp_path, fast_config, nested, origin):
     """Births, deaths, migration, wages, employment and population after the origin, changed or
     deleted, leave every forecast (nested units included) identical."""

@@ -39,6 +39,7 @@ def sources() -> pd.DataFrame:
     return pd.read_csv(DATA / "sources.csv.gz", low_memory=False)
 
 
+@pytest.mark.slow  # rebuilds the dataset from the workbooks: `make test-all` and CI
 def test_rebuild_is_byte_identical(tmp_path):
     if not (SHARED / "bns" / "raw").is_dir():
         pytest.skip(NO_SHARED)
