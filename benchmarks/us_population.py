@@ -36,15 +36,19 @@ from forecast.engine import TargetForecaster  # noqa: E402
 from forecast.features import observations  # noqa: E402
 
 HORIZONS = [1, 5, 10]
+# the engine before issue 11 item 3 (uspop): no region-relative features; every variant says
+# which it uses, so that the rows stay what they were once engine.yaml switches a setting on
+_OFF = {"region_relative_features": False}
+_ON = {"region_relative_features": True}
 VARIANTS: dict[str, dict] = {
-    "base": {},
-    "halflife6": {"recency_halflife": 6.0},
-    "halflife10": {"recency_halflife": 10.0},
-    "halflife_none": {"recency_halflife": None},
-    "relfeat": {"region_relative_features": True},
-    "relfeat_hl10": {"region_relative_features": True, "recency_halflife": 10.0},
-    "leaves15_mcs200": {"lightgbm": {"num_leaves": 15, "min_child_samples": 200}},
-    "l1": {"lightgbm": {"objective": "l1"}},
+    "base": _OFF,
+    "halflife6": _OFF | {"recency_halflife": 6.0},
+    "halflife10": _OFF | {"recency_halflife": 10.0},
+    "halflife_none": _OFF | {"recency_halflife": None},
+    "relfeat": _ON,
+    "relfeat_hl10": _ON | {"recency_halflife": 10.0},
+    "leaves15_mcs200": _OFF | {"lightgbm": {"num_leaves": 15, "min_child_samples": 200}},
+    "l1": _OFF | {"lightgbm": {"objective": "l1"}},
 }
 MEMBER_SETS = [
     ["model"],
@@ -215,7 +219,16 @@ def main(argv: list[str] | None = None) -> None:
         text = diagnose(args.out.parent, args.diagnose, origins, data.units)
         cfg = config_for(pipeline.load_engine_config(None), VARIANTS[args.diagnose])
         text += "\n" + importance(data, cfg, origins)
-        io.write_text(text, args.summary)
+        head = [
+            f"# Where the US population error lies: variant {args.diagnose}, origins {origins}",
+            "",
+            f"- command: `python benchmarks/us_population.py {' '.join(argv or sys.argv[1:])}`",
+            "- +10 forecasts of the tuning runs (outcomes to 1996 at most); `ape_*` MAPE and "
+            "`bias_*` MALPE (+ = over-forecast) in percent; `model+lin_exp` as combined for "
+            "every unit (no own weights for mining)",
+            "",
+        ]
+        io.write_text("\n".join(head) + "\n" + text, args.summary)
         return
     if args.summary:  # only summarise rows already written (one or more --out files)
         rows = pd.concat([pd.read_csv(p) for p in str(args.out).split(",")], ignore_index=True)
@@ -226,7 +239,20 @@ def main(argv: list[str] | None = None) -> None:
             "model+lin_exp+naive",
             "model+lin_exp+csp_vsg",
         ]
-        io.write_text(summarise(rows, members), args.summary)
+        head = [
+            "# US population on the tuning origins 1981 and 1986 (outcomes to 1996): variants",
+            "",
+            f"- command: `python benchmarks/us_population.py {' '.join(argv or sys.argv[1:])}`",
+            "- rows written by `--variants ...` runs (engine.yaml of commit 308dbd2 plus each "
+            "variant's overrides, `VARIANTS`); the held-back origins 1991/1996 are not read",
+            "- `rYYYY_hH`: MAPE / best baseline's MAPE at origin YYYY, horizon H; `mean_ratio` "
+            "their mean; `biasYYYY_h10`: MALPE at +10 (+ = over-forecast). Members: `model` the "
+            "LightGBM part alone; `a+b` combined with weights learned on the calibration "
+            "residuals (shrinkage 0.5); `/mining_own`: mining_dependent counties with their own "
+            "weights over model, lin_exp, naive",
+            "",
+        ]
+        io.write_text("\n".join(head) + "\n" + summarise(rows, members), args.summary)
         return
     warnings.simplefilter("ignore")
     origins = [int(o) for o in args.origins.split(",")]
