@@ -127,3 +127,20 @@ def test_an_unfitted_group_takes_equal_weights_over_its_named_members():
     assert plain.weights(residuals(4))["naive"].tolist() == [0.0, 0.0, 0.0, 0.0]
     with pytest.raises(ValidationError, match="combine_groups_unfitted.employment.mining"):
         EngineConfig(combine_groups_unfitted={"employment": {"mining": ["oracle"]}})
+
+
+def test_a_dataset_without_the_flag_column_has_no_such_group():
+    """The default engine serves every dataset (kz_towns has no `mining_dependent`): a group
+    whose column units.csv lacks is left out, not an error; called directly, it is one."""
+    c = combiner(
+        ["model", "lin_exp"],
+        step=0.1,
+        shrinkage=0.0,
+        min_cell=5,
+        groups={"mining_dependent": ["model", "naive"]},
+        units=UNITS,
+        unfitted={"mining_dependent": ["model", "naive"]},
+    )
+    assert isinstance(c, CombinationWeights) and c.members == ["model", "lin_exp"]
+    with pytest.raises(ValueError, match="units.csv has no column 'mining_dependent'"):
+        flagged_units(UNITS, "mining_dependent")

@@ -19,9 +19,12 @@ model alone.
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 
 def simplex(k: int, step: float) -> np.ndarray:
@@ -192,6 +195,12 @@ def combiner(
         return CombinationWeights(members=ms, step=step, shrinkage=shrinkage, min_cell=min_cell)
 
     rest = make(members)
+    if groups and units is not None:
+        # the default engine serves every dataset: one without the flag column has no such group
+        missing = [col for col in groups if col not in units]
+        if missing:
+            log.info("combine_groups: no column %s in units.csv; no own weights", missing)
+        groups = {col: ms for col, ms in groups.items() if col in units}
     if not groups or units is None:
         return rest
     prior = {
