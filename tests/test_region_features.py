@@ -14,6 +14,8 @@ from forecast.reference import Reference
 
 from .conftest import synthetic_panel, write_dataset
 
+pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+
 
 def _hand_panel(tmp_path):
     """Two units in region R (A grows 10 %/yr in log terms, B is flat), one in S."""
