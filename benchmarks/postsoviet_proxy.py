@@ -73,7 +73,7 @@ NOTES = [
     "- Where re-basings are detected, the default engine splices the series the model learns "
     "from at them (forecast.rebasing.spliced) and cleans the calibration residuals of the units'"
     " past breaks and adds a break drawn from them to the intervals (RebasingRisk), with a "
-    "chance timed from the last re-basing found (NextRebasing: the next one in any year from "
+    "chance timed from the last re-basing found (census_calendar.CensusWindow: the next one in any year from "
     "last + period - 2 to last + period + 3, period = median gap or 10 with one re-basing). "
     "Untimed (chance span / 10) the full 2009 +5 intervals were 35.5% wide (coverage 1.00); "
     "timed 30.9% (0.97).",

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast.census_calendar import CensusWindow, detected_window
 from forecast.config import EngineConfig
 from forecast.engine import Forecaster
 from forecast.errors import ForecastError
 from forecast.io import read_dataset
-from forecast.rebasing import NextRebasing, RebasingRisk
+from forecast.rebasing import RebasingRisk
 from forecast.rebasing_detect import (
     detect,
     period_for,
@@ -117,30 +118,36 @@ def test_period_and_the_years_the_engine_uses(tmp_path):
     assert period_for(EngineConfig(), calm, "population") is None
 
 
-def test_next_rebasing_chance_from_the_last_one():
+def test_detected_window_times_the_next_rebasing_from_the_last_one():
     # last 2009, a census every 10 years: the next in 2017..2022, one year as likely as another
-    at_2009 = NextRebasing(last=2009, period=10, origin=2009)
+    assert detected_window(10) == (8, 13) and detected_window(5.4) == (3, 8)
+    assert detected_window(2) == (1, 5)  # never in the re-basing year itself
+    at_2009 = CensusWindow(2009, 2009, detected_window(10))
     assert at_2009(5) == 0.0  # 2010-2014: too early for the next census
     assert at_2009(10) == pytest.approx(3 / 6)  # 2017, 2018, 2019 of 2017..2022
     assert at_2009(15) == 1.0
     # at 2019 no re-basing yet: it falls in 2020..2022
-    at_2019 = NextRebasing(last=2009, period=10, origin=2019)
+    at_2019 = CensusWindow(2019, 2009, detected_window(10))
     assert at_2019(1) == pytest.approx(1 / 3) and at_2019(3) == 1.0
-    # overdue (past 2022): any year, span / period
-    assert NextRebasing(last=2009, period=10, origin=2023)(5) == 0.5
+    # overdue (past 2022): expected at once
+    assert CensusWindow(2023, 2009, detected_window(10))(1) == 1.0
 
 
-def test_next_rebasing_bad_inputs_name_the_rule():
+def test_census_timer_bad_inputs_name_the_rule():
     with pytest.raises(
         ValueError, match=r"period must be positive \(years between re-basings\), got 0"
     ):
-        NextRebasing(last=2009, period=0, origin=2012)
+        detected_window(0)
     with pytest.raises(
         ValueError, match=r"the last re-basing \(2015\) must be at or before the origin \(2012\)"
     ):
-        NextRebasing(last=2015, period=10, origin=2012)
-    with pytest.raises(ValueError, match="early and late must be >= 0 years, got -1 and 3"):
-        NextRebasing(last=2009, period=10, origin=2012, early=-1)
+        CensusWindow(2012, 2015, (8, 12))
+    with pytest.raises(
+        ValueError,
+        match=r"census window must be \[a, b\] years after the last re-basing with "
+        r"1 <= a <= b, got \[12, 8\]",
+    ):
+        CensusWindow(2012, 2009, (12, 8))
 
 
 class _Fixed:
@@ -154,7 +161,7 @@ class _Fixed:
 
 def test_rebasing_risk_with_a_timed_chance():
     jumps = np.random.default_rng(0).normal(0, 0.1, 200)
-    timed = RebasingRisk(_Fixed(), jumps, 10, 0.8, NextRebasing(last=2009, period=10, origin=2009))
+    timed = RebasingRisk(_Fixed(), jumps, 10, 0.8, CensusWindow(2009, 2009, (8, 13)))
     lo, hi = timed.quantiles([5, 10], [1e4, 1e4])
     assert hi[0] == pytest.approx(0.05) and lo[0] == pytest.approx(-0.05)  # no chance: as is
     untimed = RebasingRisk(_Fixed(), jumps, 20, 0.8)  # chance 10 / 20, as timed at span 10
@@ -164,8 +171,12 @@ def test_rebasing_risk_with_a_timed_chance():
 def test_timing_only_where_the_period_comes_from_detection(tmp_path):
     data = _dataset(tmp_path, 0.05)
     t = timing_for(EngineConfig(), data, "population", 2012)
-    assert t == NextRebasing(last=2010, period=10.0, origin=2012)
+    assert t == CensusWindow(2012, 2010, (8, 13))
     assert timing_for(EngineConfig(rebasing_risk_period=10), data, "population", 2012) is None
+    # an explicit calendar: the config's window after the last of its and the detected years
+    cal = EngineConfig(rebasing_risk_period=10, rebasing_census_window=(8, 12))
+    assert timing_for(cal, data, "population", 2012) == CensusWindow(2012, 2010, (8, 12))
+    assert timing_for(cal, data, "population", 2009) == CensusWindow(2009, 2000, (8, 12))
     assert timing_for(EngineConfig(), _dataset(tmp_path, 0.0), "population", 2012) is None
 
 

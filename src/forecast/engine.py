@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 
 from . import baselines, fitcache, hierarchy, holdout, rebasing, rebasing_detect
-from .census_calendar import CensusWindow
 from .combination import combiner
 from .config import EngineConfig
 from .errors import (
@@ -400,12 +399,8 @@ class TargetForecaster:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
         if unit_breaks is not None and not unit_breaks.empty:
-            window = self.config.rebasing_census_window
-            if window is not None:  # opt-in (issue 11, kz_annual): an explicit census calendar
-                last = max((y for y in years if y <= self.origin_), default=None)
-                timing = CensusWindow(self.origin_, last, (int(window[0]), int(window[1])))
-            else:  # the last re-basing found in the data, or none (span / period)
-                timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
+            # the census calendar after the last re-basing, or none (span / period)
+            timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
             self.intervals_ = rebasing.RebasingRisk(
                 self.intervals_, unit_breaks["jump"], period, self.config.level, timing
             )

@@ -127,43 +127,6 @@ def breaks_between(rows: pd.DataFrame, unit_breaks: pd.DataFrame) -> np.ndarray:
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class NextRebasing:
-    """The chance that the next re-basing falls within `span` years after `origin`, knowing
-    the last one (`last`, at or before the origin) and the years between them (`period`).
-
-    The next one is taken to fall in any whole year from `last + period - early` to
-    `last + period + late` with equal chance (censuses slip late more often than early:
-    Kazakhstan 1999, 2009, 2021; Russia 2002, 2010, 2021), given that it has not fallen by
-    the origin. Once that window has passed (a census overdue), `min(1, span / period)`."""
-
-    last: int
-    period: float
-    origin: int
-    early: int = 2
-    late: int = 3
-
-    def __post_init__(self) -> None:
-        if not self.period > 0:
-            raise ValueError(
-                f"period must be positive (years between re-basings), got {self.period}"
-            )
-        if self.last > self.origin:
-            raise ValueError(
-                f"the last re-basing ({self.last}) must be at or before the origin ({self.origin})"
-            )
-        if self.early < 0 or self.late < 0:
-            raise ValueError(f"early and late must be >= 0 years, got {self.early} and {self.late}")
-
-    def __call__(self, span: float) -> float:
-        centre = self.last + round(self.period)
-        first, final = max(centre - self.early, self.origin + 1), centre + self.late
-        if final <= self.origin:
-            return min(1.0, span / self.period)
-        inside = min(final, self.origin + int(span)) - first + 1
-        return float(np.clip(inside / (final - first + 1), 0.0, 1.0))
-
-
 class RebasingRisk:
     """Intervals widened by the chance of a census re-basing within the span.
 
@@ -173,8 +136,8 @@ class RebasingRisk:
     not assumed known) and then moves a unit by a break drawn from `jumps` (the units' breaks
     at past re-basings, relative to the national one). The base error is taken as normal with
     the base interval's width; each bound is the level quantile of the mixture. `probability`
-    (span -> chance of a re-basing within it, e.g. `NextRebasing`) replaces `s / period` where
-    the date of the last re-basing is known."""
+    (span -> chance of a re-basing within it: `census_calendar.CensusWindow`) replaces
+    `s / period` where the date of the last re-basing is known."""
 
     def __init__(self, base, jumps, period: float, level: float, probability=None):
         self.base = base

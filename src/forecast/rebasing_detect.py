@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from . import hierarchy
+from .census_calendar import CensusWindow, detected_window
 from .errors import ForecastError
-from .rebasing import NextRebasing
 from .schema import Dataset
 
 THRESHOLD = 3.0  # spread of the year / its usual spread
@@ -121,10 +121,18 @@ def period_for(config, data: Dataset, target: str) -> float | None:
     return risk_period(found) if found else None
 
 
-def timing_for(config, data: Dataset, target: str, origin: int) -> NextRebasing | None:
-    """Where the re-basing risk comes from detection alone (no `rebasing_risk_period` in the
-    config), its chance within a span from the date of the last re-basing found up to
-    `origin` (`NextRebasing`); None otherwise (the config's `span / period`)."""
+def timing_for(config, data: Dataset, target: str, origin: int) -> CensusWindow | None:
+    """The chance of a re-basing within a span after `origin` for the intervals' re-basing
+    risk (`census_calendar.CensusWindow`): the config's `rebasing_census_window` after the last
+    re-basing year up to `origin` (the config's and the detected ones) where it is set; else,
+    where the risk comes from detection alone (no `rebasing_risk_period`), `detected_window`
+    of the detected period after the last re-basing found; None otherwise (the config's
+    `span / period`). `data` is cut at the origin."""
+    window = config.rebasing_census_window
+    if window is not None:
+        years = [y for y in years_for(config, data).get(target, []) if y <= origin]
+        a, b = window
+        return CensusWindow(int(origin), max(years, default=None), (int(a), int(b)))
     if config.rebasing_risk_period or target not in config.rebasing_detection:
         return None
     if target not in data.panel:
@@ -132,4 +140,4 @@ def timing_for(config, data: Dataset, target: str, origin: int) -> NextRebasing 
     found = [y for y in detect(data.up_to(origin), target) if y <= origin]
     if not found:
         return None
-    return NextRebasing(last=max(found), period=risk_period(found), origin=int(origin))
+    return CensusWindow(int(origin), max(found), detected_window(risk_period(found)))
