@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .baselines import BASELINES
 from .errors import ConfigError
@@ -136,6 +143,13 @@ class EngineConfig(BaseModel):
         "calibration residuals (e.g. employment: {mining_dependent: [model, lin_exp, naive]}); "
         "empty: one set of weights for all units",
     )
+    combine_groups_unfitted: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="issue 11, opt-in, with combine_groups: per target, the members weighed "
+        "equally for a group that has no calibration residuals (a series too short for any "
+        "calibration origin, e.g. US employment at 1991: {mining_dependent: [model, naive]}); "
+        "empty: such a group takes the other units' weights",
+    )
     combine_shrinkage: float = Field(
         0.5,
         ge=0,
@@ -145,6 +159,11 @@ class EngineConfig(BaseModel):
     )
     weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True
+    region_relative_features: bool = Field(
+        False,
+        description="issue 11, opt-in: features of the unit's growth relative to its own region "
+        "over 5/10/20 years and the turn of its relative trend (5-year against 20-year)",
+    )
     recency_halflife: float | None = Field(
         3.0,
         gt=0,
@@ -280,15 +299,17 @@ class EngineConfig(BaseModel):
             )
         return v
 
-    @field_validator("combine_groups")
+    @field_validator("combine_groups", "combine_groups_unfitted")
     @classmethod
-    def _groups(cls, v: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+    def _groups(
+        cls, v: dict[str, dict[str, list[str]]], info: ValidationInfo
+    ) -> dict[str, dict[str, list[str]]]:
         for target, groups in v.items():
             for column, members in groups.items():
                 unknown = [m for m in members if m not in ("model", *BASELINES)]
                 if unknown or not members:
                     raise ValueError(
-                        f"combine_groups.{target}.{column}: members must be 'model' or "
+                        f"{info.field_name}.{target}.{column}: members must be 'model' or "
                         f"baselines from {', '.join(BASELINES)} (got {members})"
                     )
         return v

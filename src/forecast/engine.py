@@ -115,7 +115,9 @@ class _Context:
         top = hierarchy.top_level(cut.units)
         model_obs = observations(model_data.panel, target)
         train = model_obs[model_obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
-        builder = FeatureBuilder(model_data, target, refs)
+        builder = FeatureBuilder(
+            model_data, target, refs, region_relative=config.region_relative_features
+        )
         return cls(cut, refs, base_refs, builder, obs, train, top)
 
     def features(self, anchors: pd.DataFrame) -> pd.DataFrame:
@@ -236,6 +238,7 @@ class TargetForecaster:
             groups=self.config.combine_groups.get(self.target) if self.config.combine else None,
             units=data.units.reset_index(),
             has_model=self.model_ is not None,
+            unfitted=self.config.combine_groups_unfitted.get(self.target),
         )
         self.intervals_ = None
         if calibrate:
