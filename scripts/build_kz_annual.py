@@ -106,6 +106,31 @@ def rebasing(panel: pd.DataFrame) -> pd.Series:
     return out.values
 
 
+RULE_T = (
+    "rule T: the Bureau's town-proper sheet repeats its administration's population in most "
+    "years both print, so it covers the administration, not the city proper of this census"
+)
+
+
+def sheet_is_its_administration(panel: pd.DataFrame, units: pd.DataFrame, unit_id: str) -> bool:
+    """Rule T: a town-proper sheet whose population equals its parent administration's in most
+    years both print (at least three) is the administration's territory (Stepnogorsk and Satpayev:
+    65,900 in 2011 against 46,712 at the 2009 census of the city proper), so census points of the
+    city proper would put a boundary jump into the series; they are kept out (sources: not used)."""
+    parent = units.loc[units["unit_id"] == unit_id, "parent_id"]
+    if parent.empty or not parent.iloc[0]:
+        return False
+    pop = panel[panel["population"].notna()].set_index(["unit_id", "year"])["population"]
+    if unit_id not in pop.index.get_level_values(0) or parent.iloc[
+        0
+    ] not in pop.index.get_level_values(0):
+        return False
+    town, admin = pop.loc[unit_id], pop.loc[parent.iloc[0]]
+    common = town.index.intersection(admin.index)
+    same = int((town[common] == admin[common]).sum())
+    return same >= 3 and same > len(common) / 2
+
+
 def build(shared: Path, out: Path) -> None:
     panel, units, sources, summary = import_workbooks([shared / "bns" / "raw"])
     sources = sources.copy()
@@ -184,8 +209,12 @@ def build(shared: Path, out: Path) -> None:
                 years = years[years["year"].isin(CENSUS_YEARS) & (years["year"] < 2010)]
             else:
                 years = years.iloc[0:0]
+        other_territory = how == "T" and sheet_is_its_administration(panel, units, target)
         for r in years.itertuples(index=False):
-            extra_rows.append({"unit_id": target, "year": int(r.year), "population": r.population})
+            if not other_territory:
+                extra_rows.append(
+                    {"unit_id": target, "year": int(r.year), "population": r.population}
+                )
             src = towns_sources[
                 (towns_sources["file"] == "population")
                 & (towns_sources["unit_id"] == town)
@@ -202,10 +231,10 @@ def build(shared: Path, out: Path) -> None:
                     "year": int(r.year),
                     "variable": "population",
                     "value": r.population,
-                    "status": "used",
+                    "status": "not used" if other_territory else "used",
                     "kind": kind,
                     "scope": "kz_towns (city proper)",
-                    "reason": "",
+                    "reason": RULE_T if other_territory else "",
                     "source_url": url,
                     "source_note": note,
                 }
@@ -258,6 +287,10 @@ def build(shared: Path, out: Path) -> None:
     clash = [(u, y) in have for u, y in zip(extra["unit_id"], extra["year"])]
     extra = extra[~np.array(clash)]
     extra_sources = pd.DataFrame(extra_sources)
+    clash = (extra_sources["status"] == "used") & pd.Series(
+        [(u, y) in have for u, y in zip(extra_sources["unit_id"], extra_sources["year"])],
+        index=extra_sources.index,
+    )
     extra_sources.loc[clash, "status"] = "not used"
     extra_sources.loc[clash, "reason"] = "the Bureau's value for the same unit and year is used"
     keys = ["unit_id", "year"]

@@ -99,3 +99,48 @@ def test_engine_uses_group_weights_learned_at_calibration_origins_only(tmp_path)
     assert (ta.loc[flagged, "w_lin_exp"] == 0).all()  # not a member of the group
     weights = ta[["w_model", "w_lin_exp", "w_naive"]].sum(axis=1)
     np.testing.assert_allclose(weights, 1.0)  # on the simplex in both groups
+
+
+def test_an_unfitted_group_takes_equal_weights_over_its_named_members():
+    """No calibration residuals at all (a series too short for a calibration origin): with
+    `unfitted` the group hedges over the named members; without it, the others' weights."""
+    c = combiner(
+        ["model"],
+        step=0.1,
+        shrinkage=0.0,
+        min_cell=5,
+        groups={"mining": ["model", "lin_exp", "naive"]},
+        units=UNITS,
+        unfitted={"mining": ["model", "naive"]},
+    )
+    table = residuals(4).assign(lin_exp=150.0)
+    w = c.weights(table)  # never fitted
+    assert w.columns.tolist() == ["model", "lin_exp", "naive"]
+    assert w.to_numpy().tolist() == [[1, 0, 0], [1, 0, 0], [0.5, 0, 0.5], [0.5, 0, 0.5]]
+    np.testing.assert_allclose(
+        c.combine(table)[2:], np.sqrt(table["model"] * table["naive"])[2:].to_numpy()
+    )
+    fitted = c.fit(residuals(40).assign(lin_exp=150.0))  # 20 group residuals >= min_cell 5
+    assert fitted.fitted_["mining"]  # with enough residuals the learned weights apply
+    assert fitted.weights(table)["naive"].tolist() == [0.0, 0.0, 1.0, 1.0]
+    plain = make()  # no `unfitted`: an unfitted group follows the others (the model)
+    assert plain.weights(residuals(4))["naive"].tolist() == [0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(ValidationError, match="combine_groups_unfitted.employment.mining"):
+        EngineConfig(combine_groups_unfitted={"employment": {"mining": ["oracle"]}})
+
+
+def test_a_dataset_without_the_flag_column_has_no_such_group():
+    """The default engine serves every dataset (kz_towns has no `mining_dependent`): a group
+    whose column units.csv lacks is left out, not an error; called directly, it is one."""
+    c = combiner(
+        ["model", "lin_exp"],
+        step=0.1,
+        shrinkage=0.0,
+        min_cell=5,
+        groups={"mining_dependent": ["model", "naive"]},
+        units=UNITS,
+        unfitted={"mining_dependent": ["model", "naive"]},
+    )
+    assert isinstance(c, CombinationWeights) and c.members == ["model", "lin_exp"]
+    with pytest.raises(ValueError, match="units.csv has no column 'mining_dependent'"):
+        flagged_units(UNITS, "mining_dependent")

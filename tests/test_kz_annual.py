@@ -123,6 +123,16 @@ def test_known_problem_decisions(panel, sources):
     ]
     assert set(t.loc[t["status"] == "used", "value"]) == {95121}
     assert "98.2" in set(t.loc[t["status"] == "not used", "printed"].astype(str))
+    # Rule T: a town sheet that repeats its administration's values is not the city proper of
+    # the census, so the census points stay out (named in sources.csv), and only there
+    for town in ("AKM-Stepnogorsk-T", "ULY-Satpaev-T"):
+        assert p.loc[town, "population"].dropna().index.min() == 2011
+        census = sources[
+            (sources["unit_id"] == town) & (sources["file"] == "data/kz_towns/panel.csv")
+        ]
+        assert len(census) and (census["status"] == "not used").all()
+        assert census["reason"].str.startswith("rule T:").all()
+    assert p.loc["KAR-Temirtau-T", "population"].dropna().index.min() < 2010
     # Ulytau labour workbook: persons under a thousands header
     u = sources[(sources["file"] == "Ulytau.xlsx") & (sources["variable"] == "employment")]
     assert (u["value"] == pd.to_numeric(u["printed"])).all()

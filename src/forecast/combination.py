@@ -9,15 +9,22 @@ equal whether fitted or not.
 `GroupedCombination` (opt-in, issue 11) learns separate weights, over their own members, for
 groups of units flagged in units.csv (e.g. `mining_dependent`): such places move with commodity
 prices, not with the rest, and a no-change member may beat the model there. Each group's weights
-are learned on that group's calibration residuals only, the rest on everyone else's.
+are learned on that group's calibration residuals only, the rest on everyone else's. A group
+with no (or too few) calibration residuals takes the others' weights, or, where `unfitted`
+names members for it (opt-in), equal weights over those: a short series (US employment at
+1991) has no calibration origin at all, and a boom-and-bust group should not then follow the
+model alone.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 
 def simplex(k: int, step: float) -> np.ndarray:
@@ -95,13 +102,18 @@ def combine_with(table: pd.DataFrame, w: pd.DataFrame) -> np.ndarray:
 class GroupedCombination:
     """`CombinationWeights` for the units outside every group, and one per group of units
     (`groups`: name -> (unit ids, weights over the group's members)). A group with too few
-    calibration residuals (fewer than its `min_cell`) takes the others' weights."""
+    calibration residuals (fewer than its `min_cell`) takes the others' weights, or equal
+    weights over `unfitted[name]` where given."""
 
     def __init__(
-        self, rest: CombinationWeights, groups: dict[str, tuple[pd.Index, CombinationWeights]]
+        self,
+        rest: CombinationWeights,
+        groups: dict[str, tuple[pd.Index, CombinationWeights]],
+        unfitted: dict[str, list[str]] | None = None,
     ):
         self.rest = rest
         self.groups = groups
+        self.unfitted = dict(unfitted or {})
         self.fitted_: dict[str, bool] = {}
 
     @property
@@ -109,6 +121,8 @@ class GroupedCombination:
         out = list(self.rest.members)
         for _, cw in self.groups.values():
             out += [m for m in cw.members if m not in out]
+        for ms in self.unfitted.values():
+            out += [m for m in ms if m not in out]
         return out
 
     def _masks(self, table: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -134,10 +148,16 @@ class GroupedCombination:
         members = self.members
         w = self.rest.weights(table).reindex(columns=members, fill_value=0.0)
         for name, mask in self._masks(table).items():
-            if self.fitted_.get(name) and mask.any():
+            if not mask.any():
+                continue
+            if self.fitted_.get(name):
                 cw = self.groups[name][1]
-                part = cw.weights(table[mask]).reindex(columns=members, fill_value=0.0)
-                w.loc[mask] = part.to_numpy()
+            elif self.unfitted.get(name):  # no calibration for the group: equal weights
+                cw = CombinationWeights(members=self.unfitted[name], shrinkage=1.0)
+            else:
+                continue
+            part = cw.weights(table[mask]).reindex(columns=members, fill_value=0.0)
+            w.loc[mask] = part.to_numpy()
         return w
 
     def combine(self, table: pd.DataFrame, weights: pd.DataFrame | None = None) -> np.ndarray:
@@ -165,16 +185,31 @@ def combiner(
     groups: dict[str, list[str]] | None = None,
     units: pd.DataFrame | None = None,
     has_model: bool = True,
+    unfitted: dict[str, list[str]] | None = None,
 ) -> CombinationWeights | GroupedCombination:
-    """Plain weights, or grouped ones for `groups` (units.csv flag column -> members)."""
+    """Plain weights, or grouped ones for `groups` (units.csv flag column -> members);
+    `unfitted`: members weighed equally for a group that gets no calibration residuals."""
 
     def make(ms: list[str]) -> CombinationWeights:
         ms = [m for m in ms if has_model or m != "model"] or list(members)
         return CombinationWeights(members=ms, step=step, shrinkage=shrinkage, min_cell=min_cell)
 
     rest = make(members)
+    if groups and units is not None:
+        # the default engine serves every dataset: one without the flag column has no such group
+        missing = [col for col in groups if col not in units]
+        if missing:
+            log.info("combine_groups: no column %s in units.csv; no own weights", missing)
+        groups = {col: ms for col, ms in groups.items() if col in units}
     if not groups or units is None:
         return rest
+    prior = {
+        col: [m for m in ms if has_model or m != "model"]
+        for col, ms in (unfitted or {}).items()
+        if col in groups
+    }
     return GroupedCombination(
-        rest, {col: (flagged_units(units, col), make(ms)) for col, ms in groups.items()}
+        rest,
+        {col: (flagged_units(units, col), make(ms)) for col, ms in groups.items()},
+        {col: ms for col, ms in prior.items() if ms},
     )

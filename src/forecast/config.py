@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .baselines import BASELINES
 from .errors import ConfigError
@@ -136,6 +143,13 @@ class EngineConfig(BaseModel):
         "calibration residuals (e.g. employment: {mining_dependent: [model, lin_exp, naive]}); "
         "empty: one set of weights for all units",
     )
+    combine_groups_unfitted: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="issue 11, opt-in, with combine_groups: per target, the members weighed "
+        "equally for a group that has no calibration residuals (a series too short for any "
+        "calibration origin, e.g. US employment at 1991: {mining_dependent: [model, naive]}); "
+        "empty: such a group takes the other units' weights",
+    )
     combine_shrinkage: float = Field(
         0.5,
         ge=0,
@@ -145,6 +159,11 @@ class EngineConfig(BaseModel):
     )
     weight_step: float = Field(0.1, gt=0, le=0.5)
     control_to_total: bool = True
+    region_relative_features: bool = Field(
+        False,
+        description="issue 11, opt-in: features of the unit's growth relative to its own region "
+        "over 5/10/20 years and the turn of its relative trend (5-year against 20-year)",
+    )
     recency_halflife: float | None = Field(
         3.0,
         gt=0,
@@ -263,6 +282,27 @@ class EngineConfig(BaseModel):
         "detected period (10 years with one re-basing). Inert where none is found (US "
         "counties, irregular census series). Empty: no detection",
     )
+    nested_members: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="issue 11 (monotowns), per target: the forecast of a nested town (a town "
+        "proper inside its administration) with a parent member is the equal-weight geometric "
+        "mean of these members: 'parent' (its anchor value times the parent's forecast growth "
+        "since the town's anchor year; forecast.nested), 'model' or baselines. Top-level units "
+        "never change. Empty: nested units are combined like the others",
+    )
+
+    @field_validator("nested_members")
+    @classmethod
+    def _nested(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        allowed = ("parent", "model", *BASELINES)
+        for target, members in v.items():
+            if not members or any(m not in allowed for m in members):
+                raise ValueError(
+                    f"nested_members of {target} must be a non-empty list from {allowed} "
+                    f"(got {members})"
+                )
+        return v
+
     seed: int = 7
     n_jobs: int = Field(
         1,
@@ -284,15 +324,17 @@ class EngineConfig(BaseModel):
             )
         return v
 
-    @field_validator("combine_groups")
+    @field_validator("combine_groups", "combine_groups_unfitted")
     @classmethod
-    def _groups(cls, v: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+    def _groups(
+        cls, v: dict[str, dict[str, list[str]]], info: ValidationInfo
+    ) -> dict[str, dict[str, list[str]]]:
         for target, groups in v.items():
             for column, members in groups.items():
                 unknown = [m for m in members if m not in ("model", *BASELINES)]
                 if unknown or not members:
                     raise ValueError(
-                        f"combine_groups.{target}.{column}: members must be 'model' or "
+                        f"{info.field_name}.{target}.{column}: members must be 'model' or "
                         f"baselines from {', '.join(BASELINES)} (got {members})"
                     )
         return v

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, fitcache, hierarchy, holdout, rebasing, rebasing_detect, regime
+from . import baselines, fitcache, hierarchy, holdout, nested, rebasing, rebasing_detect, regime
 from .combination import combiner
 from .config import EngineConfig
 from .errors import (
@@ -115,7 +115,9 @@ class _Context:
         top = hierarchy.top_level(cut.units)
         model_obs = observations(model_data.panel, target)
         train = model_obs[model_obs["unit_id"].isin(top).to_numpy()].reset_index(drop=True)
-        builder = FeatureBuilder(model_data, target, refs)
+        builder = FeatureBuilder(
+            model_data, target, refs, region_relative=config.region_relative_features
+        )
         return cls(cut, refs, base_refs, builder, obs, train, top)
 
     def features(self, anchors: pd.DataFrame) -> pd.DataFrame:
@@ -236,6 +238,7 @@ class TargetForecaster:
             groups=self.config.combine_groups.get(self.target) if self.config.combine else None,
             units=data.units.reset_index(),
             has_model=self.model_ is not None,
+            unfitted=self.config.combine_groups_unfitted.get(self.target),
         )
         self.intervals_ = None
         self.regime_ = None  # issue 11: the regime signal (forecast.regime), when asked for
@@ -583,10 +586,14 @@ class TargetForecaster:
         t, X = self._points(ctx, req)
         t["horizon"] = t["year"] - self.origin_
         w = self.combiner_.weights(t)
+        t["forecast"] = self.combiner_.combine(t, w)
+        nested_members = self.config.nested_members.get(self.target)
+        if nested_members:  # opt-in (issue 11): nested towns follow their parent
+            member = nested.parent_member(t, ctx.obs, ctx.data.units)
+            t, w = nested.blend(t, w, member, nested_members)
         for m in w.columns:
             t[f"w_{m}"] = w[m]
         t["weight"] = w["model"] if "model" in w else 0.0
-        t["forecast"] = self.combiner_.combine(t, w)
         if self.intervals_ is not None:
             lo, hi = self.intervals_.quantiles(t["span"], t["p0"])
             t["lower"] = t["forecast"] * np.exp(lo)

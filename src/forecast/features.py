@@ -20,6 +20,7 @@ from .reference import COUNTRY, Reference
 from .schema import DESCRIPTIVE_UNIT_COLUMNS, TARGETS, Dataset
 
 GROWTH_SPANS = (1, 3, 5, 10, 20)
+REGION_SPANS = (5, 10, 20)  # opt-in (issue 11): growth relative to the unit's own region
 PREFIX = {"population": "pop", "employment": "emp"}
 MAX_CATEGORY_LEVELS = 60
 
@@ -82,8 +83,16 @@ def growth(
 class FeatureBuilder:
     """Builds the feature table for one target from a (cut) dataset."""
 
-    def __init__(self, data: Dataset, target: str, refs: dict[str, Reference]):
+    def __init__(
+        self,
+        data: Dataset,
+        target: str,
+        refs: dict[str, Reference],
+        *,
+        region_relative: bool = False,
+    ):
         self.target = target
+        self.region_relative = region_relative
         self.data = data
         self.refs = refs
         self.obs = {t: observations(data.panel, t) for t in data.targets}
@@ -134,6 +143,26 @@ class FeatureBuilder:
         r1 = ref.at(key, key_years1.to_numpy())
         return pd.Series(np.log(r0) - np.log(r1), index=key_years0.index)
 
+    def _region_growth(
+        self, points: pd.DataFrame, a: pd.Series, y_prev: pd.Series, ref: Reference | None
+    ) -> pd.Series:
+        """Annualised log growth of each point's region between `y_prev` and `a` (NaN where the
+        region total is unknown at either year)."""
+        out = pd.Series(np.nan, index=points.index)
+        if ref is None:
+            return out
+        regions = self.region.reindex(points["unit_id"].to_numpy()).astype(str).to_numpy()
+        ok = (y_prev.notna() & a.notna()).to_numpy()
+        for region in pd.unique(regions[ok]):
+            if not ref.has(str(region)):
+                continue
+            m = ok & (regions == region)
+            r0 = ref.at(str(region), a.to_numpy(dtype=float)[m])
+            rb = ref.at(str(region), y_prev.to_numpy(dtype=float)[m])
+            span = a.to_numpy(dtype=float)[m] - y_prev.to_numpy(dtype=float)[m]
+            out.iloc[np.flatnonzero(m)] = (np.log(r0) - np.log(rb)) / span
+        return out
+
     def build(self, points: pd.DataFrame) -> pd.DataFrame:
         """Features for anchors `points` (columns unit_id, t0: a year the target is observed)."""
         feats = pd.DataFrame(index=points.index)
@@ -152,6 +181,16 @@ class FeatureBuilder:
                 feats[f"{p}_growth_{k}y"] = g
                 rg = self._ref_growth(pts["a"], y_prev, ref) / (pts["a"] - y_prev)
                 feats[f"{p}_rel_growth_{k}y"] = g - rg
+                if tgt == self.target and self.region_relative and k in REGION_SPANS:
+                    feats[f"{p}_rel_region_growth_{k}y"] = g - self._region_growth(
+                        points, pts["a"], y_prev, ref
+                    )
+            if tgt == self.target and self.region_relative:
+                # a turn in the unit's own trend (the 1970s rural rebound, the 1980s farm
+                # crisis): recent relative growth against the long-run one
+                feats[f"{p}_rel_growth_change_5y_20y"] = (
+                    feats[f"{p}_rel_growth_5y"] - feats[f"{p}_rel_growth_20y"]
+                )
             if tgt == self.target:
                 prev = _asof(pts.assign(b=pts["a"] - 1), "b", self.obs[tgt], "backward")
                 feats[f"{p}_obs_gap"] = pts["a"] - prev["obs_year"]
