@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> None:
         f"- engine: reference_method={cfg.reference_method}, interval_method="
         f"{cfg.interval_method}, combine_members={cfg.combine_members}, "
         f"recency_halflife={cfg.recency_halflife}, level={cfg.level}, "
-        f"combine_groups={cfg.combine_groups}, short_span_exponent={cfg.short_span_exponent}",
+        f"combine_groups={cfg.combine_groups}, short_span_exponent={cfg.short_span_exponent}, "
+        f"regime_scaling={cfg.regime_scaling} (power {cfg.regime_power}, bounds "
+        f"{list(cfg.regime_bounds)})",
         "",
         "`mape` and `ratio` (MAPE / best baseline's MAPE, < 1 beats every baseline) and `bias` "
         "(MALPE, + = over-forecast) of the published forecast; `model_ratio`, `model_bias`: "

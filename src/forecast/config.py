@@ -221,6 +221,31 @@ class EngineConfig(BaseModel):
         "origin and span (the common shock as the units shared it: the Kazakh districts' "
         "errors did not follow the national series')",
     )
+    regime_scaling: Literal["none", "recent_errors"] = Field(
+        "none",
+        description="issue 11, opt-in: 'recent_errors' scales the intervals by how the "
+        "engine's own +1/+2 forecasts from the latest calibration origin, which end at the "
+        "origin, erred against them (forecast.regime: narrower in calm years, wider when a "
+        "shock is under way); 'none': no scaling",
+    )
+    regime_scope: Literal["latest_origin", "last_years"] = Field(
+        "latest_origin",
+        description="with regime_scaling: the recent errors are the +1/+2 errors of the "
+        "latest calibration origin ('latest_origin'), or every calibration error whose "
+        "outcome lies in the last two years up to the origin, whatever its span "
+        "('last_years')",
+    )
+    regime_power: float = Field(
+        1.0,
+        ge=0,
+        le=2,
+        description="with regime_scaling: the factor is score ** this (0: no scaling, 1: "
+        "the recent errors' own level-quantile ratio)",
+    )
+    regime_bounds: tuple[float, float] = Field(
+        (0.5, 2.0),
+        description="with regime_scaling: the factor is clipped to [lower, upper]",
+    )
     feature_consistency: float | None = Field(
         None,
         ge=0,
@@ -312,6 +337,13 @@ class EngineConfig(BaseModel):
                         f"{info.field_name}.{target}.{column}: members must be 'model' or "
                         f"baselines from {', '.join(BASELINES)} (got {members})"
                     )
+        return v
+
+    @field_validator("regime_bounds")
+    @classmethod
+    def _regime_bounds(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] <= 1 <= v[1]:
+            raise ValueError("regime_bounds must be [lower, upper] with 0 < lower <= 1 <= upper")
         return v
 
     @field_validator("horizons")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import baselines, fitcache, hierarchy, holdout, nested, rebasing, rebasing_detect
+from . import baselines, fitcache, hierarchy, holdout, nested, rebasing, rebasing_detect, regime
 from .combination import combiner
 from .config import EngineConfig
 from .errors import (
@@ -241,6 +241,7 @@ class TargetForecaster:
             unfitted=self.config.combine_groups_unfitted.get(self.target),
         )
         self.intervals_ = None
+        self.regime_ = None  # issue 11: the regime signal (forecast.regime), when asked for
         if calibrate:
             self._calibrate(data, progress)
         return self
@@ -398,12 +399,25 @@ class TargetForecaster:
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
             return
+        if self.config.regime_scaling == "recent_errors":  # opt-in (issue 11, forecast.regime)
+            self.regime_ = regime.regime_signal(
+                self.intervals_,
+                residuals.assign(cal_origin=res["cal_origin"].to_numpy()),
+                self.origin_,
+                level=self.config.level,
+                power=self.config.regime_power,
+                bounds=self.config.regime_bounds,
+                min_errors=self.config.min_cell,
+                scope=self.config.regime_scope,
+            )
         if unit_breaks is not None and not unit_breaks.empty:
             # the census calendar after the last re-basing, or none (span / period)
             timing = rebasing_detect.timing_for(self.config, cut, self.target, self.origin_)
             self.intervals_ = rebasing.RebasingRisk(
                 self.intervals_, unit_breaks["jump"], period, self.config.level, timing
             )
+        if self.regime_ is not None and self.regime_.factor != 1.0:
+            self.intervals_ = regime.RegimeScaled(self.intervals_, self.regime_.factor)
 
     def _short_history_intervals(self, data: Dataset) -> None:
         """issue 11: intervals for a target too short for any calibration origin (observed for
