@@ -13,10 +13,12 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from .baselines import BASELINES
 from .errors import ConfigError
+from .schema import TARGETS
 
 
 class LightGBMParams(BaseModel):
@@ -338,6 +340,28 @@ class EngineConfig(BaseModel):
                         f"baselines from {', '.join(BASELINES)} (got {members})"
                     )
         return v
+
+    @field_validator("combine_groups", "combine_groups_unfitted", "nested_members")
+    @classmethod
+    def _per_target(cls, v: dict, info: ValidationInfo) -> dict:
+        unknown = [t for t in v if t not in TARGETS]
+        if unknown:  # a misspelt target would silently do nothing
+            raise ValueError(
+                f"{info.field_name}: keys must be targets from {', '.join(TARGETS)} (got {unknown})"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _unfitted_groups_exist(self) -> EngineConfig:
+        for target, groups in self.combine_groups_unfitted.items():
+            for column in groups:
+                if column not in self.combine_groups.get(target, {}):
+                    raise ValueError(
+                        f"combine_groups_unfitted.{target}.{column}: no such group in "
+                        f"combine_groups.{target} (the members apply only to a group with its "
+                        "own weights)"
+                    )
+        return self
 
     @field_validator("regime_bounds")
     @classmethod
