@@ -114,6 +114,27 @@ def test_recent_errors_end_at_the_origin():
     assert sorted(lately["error"].tolist()) == [0.1, 0.2, 0.6]
 
 
+def test_recent_errors_count_from_the_calibration_origin_not_a_stale_anchor():
+    """`span` counts from the unit's anchor; where that lies before the calibration origin (a
+    unit not observed at it), the outcome is the row's `year`, not cal_origin + span: a
+    2-year change from a 1997 anchor ends in 1999 and is recent at origin 1999; every outcome
+    in 1999-2000 is recent at 2000 under 'last_years', whatever its span."""
+    r = pd.DataFrame(
+        {
+            "cal_origin": [1998, 1998, 1998, 1998],
+            "span": [2, 3, 1, 4],  # anchors 1997, 1997, 1998, 1997
+            "year": [1999, 2000, 1999, 2001],
+            "p0": 1.0,
+            "error": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    recent, latest = recent_errors(r, 2000)
+    assert latest == 1998 and sorted(recent["error"].tolist()) == [0.1, 0.3]  # spans 1, 2
+    lately, _ = recent_errors(r, 2000, scope="last_years")
+    assert sorted(lately["error"].tolist()) == [0.1, 0.2, 0.3]
+    assert recent_errors(r, 1999)[0]["error"].tolist() == [0.1, 0.3]
+
+
 def test_too_few_recent_errors_leave_the_intervals_alone():
     rng = np.random.default_rng(4)
     intervals, residuals = _calibrated(rng, SHOCK)
