@@ -271,10 +271,12 @@ class EngineConfig(BaseModel):
     )
     rebasing_census_window: tuple[int, int] | None = Field(
         None,
-        description="issue 11, with rebasing_risk_period: the next census re-basing is due "
-        "this many years [a, b] after the last one in rebasing_years (each whole year alike, "
-        "given none by the origin); the interval adds a unit's break with the probability it "
-        "falls within the span (forecast.census_calendar) instead of span / period",
+        description="issue 11: the next census re-basing is due this many years [a, b] "
+        "(1 <= a <= b) after the last one up to the origin in rebasing_years or found in the "
+        "data (each whole year alike, given none by the origin); wherever the intervals take "
+        "the re-basing risk (rebasing_risk_period or a detected period), they add a unit's "
+        "break with the probability it falls within the span (forecast.census_calendar, "
+        "rebasing_detect.timing_for) instead of span / period or the detected window",
     )
     rebasing_detection: list[str] = Field(
         default_factory=lambda: ["population"],
@@ -362,6 +364,16 @@ class EngineConfig(BaseModel):
                         "own weights)"
                     )
         return self
+
+    @field_validator("rebasing_census_window")
+    @classmethod
+    def _census_window(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not 1 <= v[0] <= v[1]:
+            raise ValueError(
+                f"rebasing_census_window must be [a, b] years after the last re-basing with "
+                f"1 <= a <= b (got {list(v)})"
+            )
+        return v
 
     @field_validator("regime_bounds")
     @classmethod
