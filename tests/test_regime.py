@@ -81,6 +81,19 @@ def test_power_zero_and_bounds_limit_the_factor():
     assert half.factor == pytest.approx(raw.score**0.5)
 
 
+def test_power_zero_means_no_scaling_even_when_the_recent_errors_are_all_zero():
+    """regime_power 0 is documented as no scaling; recent errors exactly at the interval's
+    centre (score 0) must not fall to the lower bound then."""
+    rng = np.random.default_rng(5)
+    intervals, residuals = _calibrated(rng, CALM)
+    lo, hi = intervals.quantiles(residuals["span"], residuals["p0"])
+    latest = residuals["cal_origin"] == 1998
+    still = residuals.assign(error=np.where(latest, (lo + hi) / 2, residuals["error"]))
+    assert regime_signal(intervals, still, 2000, level=0.8).factor == 0.5  # score 0, power 1
+    off = regime_signal(intervals, still, 2000, level=0.8, power=0.0)
+    assert off.score == 0.0 and off.factor == 1.0
+
+
 def test_scaled_intervals_keep_their_centre():
     r = pd.DataFrame({"span": 1, "p0": 1e4, "error": np.linspace(-0.1, 0.3, 101)})
     base = ConformalIntervals(symmetric=False, min_cell=30).fit(r)

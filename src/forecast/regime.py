@@ -97,7 +97,10 @@ def regime_signal(
     centre = (hi + lo) / 2
     e = recent["error"].to_numpy(dtype=float)
     score = conformal_quantile(np.abs(e[ok] - centre[ok]) / half[ok], level)
-    factor = float(np.clip(score**power, lo_b, hi_b)) if score > 0 else lo_b
+    if power == 0:  # no scaling, whatever the score (0 ** 0 would be 1, 0 -> lower bound)
+        factor = 1.0
+    else:
+        factor = float(np.clip(score**power, lo_b, hi_b)) if score > 0 else lo_b
     return RegimeSignal(float(score), factor, int(ok.sum()), cal_origin)
 
 
