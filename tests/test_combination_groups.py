@@ -144,3 +144,30 @@ def test_a_dataset_without_the_flag_column_has_no_such_group():
     assert isinstance(c, CombinationWeights) and c.members == ["model", "lin_exp"]
     with pytest.raises(ValueError, match="units.csv has no column 'mining_dependent'"):
         flagged_units(UNITS, "mining_dependent")
+
+
+def test_config_rejects_unknown_targets_and_unfitted_members_of_no_group():
+    """A misspelt target, or equal-weight members for a group that has no own weights, would
+    silently do nothing: the config names the key and the rule."""
+    with pytest.raises(
+        ValidationError,
+        match=r"combine_groups: keys must be targets from population, employment "
+        r"\(got \['populaton'\]\)",
+    ):
+        EngineConfig(combine_groups={"populaton": {"mining": ["model", "naive"]}})
+    with pytest.raises(ValidationError, match=r"nested_members: keys must be targets from"):
+        EngineConfig(nested_members={"pop": ["parent", "naive"]})
+    with pytest.raises(
+        ValidationError,
+        match=r"combine_groups_unfitted.population.mining: no such group in "
+        r"combine_groups.population \(the members apply only to a group with its own weights\)",
+    ):
+        EngineConfig(
+            combine_groups={"employment": {"mining": ["model", "naive"]}},
+            combine_groups_unfitted={"population": {"mining": ["model", "naive"]}},
+        )
+    ok = EngineConfig(
+        combine_groups={"employment": {"mining": ["model", "naive"]}},
+        combine_groups_unfitted={"employment": {"mining": ["model", "naive"]}},
+    )
+    assert ok.combine_groups_unfitted == {"employment": {"mining": ["model", "naive"]}}

@@ -107,3 +107,15 @@ def test_engine_blends_nested_units_only_and_the_decomposition_adds_up(fast_conf
     np.testing.assert_allclose(rows["forecast"], np.sqrt(rows["naive"] * member), rtol=1e-9)
     d = on.targets["population"].decomposition
     np.testing.assert_allclose(d.total(), np.log(t["forecast"] / t["p0"]), atol=1e-9)
+
+
+def test_blend_adds_the_members_weight_columns_in_the_members_order():
+    """The weight columns (w_* in forecasts.csv) do not depend on the process's string hashing:
+    members the combination does not weigh are added in the order the config names them."""
+    members = ["parent", "lin", "exp", "csp_vsg", "average", "lin_exp"]
+    table = pd.DataFrame({"forecast": [64.0], "naive": [64.0], "model": [60.0]})
+    table = table.assign(**{m: [50.0] for m in members[1:]})
+    weights = pd.DataFrame({"model": [0.5], "naive": [0.5]})
+    _, w = nested.blend(table, weights, pd.Series([40.0]), members)
+    assert w.columns.tolist() == ["model", "naive", *members]
+    assert w.iloc[0].tolist() == pytest.approx([0.0, 0.0, *[1 / 6] * 6])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from forecast.census_calendar import CensusWindow, detected_window
 from forecast.config import EngineConfig
@@ -131,6 +132,18 @@ def test_detected_window_times_the_next_rebasing_from_the_last_one():
     assert at_2019(1) == pytest.approx(1 / 3) and at_2019(3) == 1.0
     # overdue (past 2022): expected at once
     assert CensusWindow(2023, 2009, detected_window(10))(1) == 1.0
+
+
+def test_config_rejects_a_census_window_out_of_order():
+    """Caught when the config loads, not at the first fit that has re-basing breaks."""
+    for bad in ((12, 8), (0, 3)):
+        with pytest.raises(
+            ValidationError,
+            match=r"rebasing_census_window must be \[a, b\] years after the last re-basing "
+            r"with 1 <= a <= b \(got \[" + f"{bad[0]}, {bad[1]}" + r"\]\)",
+        ):
+            EngineConfig(rebasing_census_window=bad)
+    assert EngineConfig(rebasing_census_window=(8, 8)).rebasing_census_window == (8, 8)
 
 
 def test_census_timer_bad_inputs_name_the_rule():

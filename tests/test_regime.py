@@ -81,6 +81,19 @@ def test_power_zero_and_bounds_limit_the_factor():
     assert half.factor == pytest.approx(raw.score**0.5)
 
 
+def test_power_zero_means_no_scaling_even_when_the_recent_errors_are_all_zero():
+    """regime_power 0 is documented as no scaling; recent errors exactly at the interval's
+    centre (score 0) must not fall to the lower bound then."""
+    rng = np.random.default_rng(5)
+    intervals, residuals = _calibrated(rng, CALM)
+    lo, hi = intervals.quantiles(residuals["span"], residuals["p0"])
+    latest = residuals["cal_origin"] == 1998
+    still = residuals.assign(error=np.where(latest, (lo + hi) / 2, residuals["error"]))
+    assert regime_signal(intervals, still, 2000, level=0.8).factor == 0.5  # score 0, power 1
+    off = regime_signal(intervals, still, 2000, level=0.8, power=0.0)
+    assert off.score == 0.0 and off.factor == 1.0
+
+
 def test_scaled_intervals_keep_their_centre():
     r = pd.DataFrame({"span": 1, "p0": 1e4, "error": np.linspace(-0.1, 0.3, 101)})
     base = ConformalIntervals(symmetric=False, min_cell=30).fit(r)
@@ -112,6 +125,27 @@ def test_recent_errors_end_at_the_origin():
     lately, latest = recent_errors(r, 2000, scope="last_years")
     assert latest == 1998
     assert sorted(lately["error"].tolist()) == [0.1, 0.2, 0.6]
+
+
+def test_recent_errors_count_from_the_calibration_origin_not_a_stale_anchor():
+    """`span` counts from the unit's anchor; where that lies before the calibration origin (a
+    unit not observed at it), the outcome is the row's `year`, not cal_origin + span: a
+    2-year change from a 1997 anchor ends in 1999 and is recent at origin 1999; every outcome
+    in 1999-2000 is recent at 2000 under 'last_years', whatever its span."""
+    r = pd.DataFrame(
+        {
+            "cal_origin": [1998, 1998, 1998, 1998],
+            "span": [2, 3, 1, 4],  # anchors 1997, 1997, 1998, 1997
+            "year": [1999, 2000, 1999, 2001],
+            "p0": 1.0,
+            "error": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    recent, latest = recent_errors(r, 2000)
+    assert latest == 1998 and sorted(recent["error"].tolist()) == [0.1, 0.3]  # spans 1, 2
+    lately, _ = recent_errors(r, 2000, scope="last_years")
+    assert sorted(lately["error"].tolist()) == [0.1, 0.2, 0.3]
+    assert recent_errors(r, 1999)[0]["error"].tolist() == [0.1, 0.3]
 
 
 def test_too_few_recent_errors_leave_the_intervals_alone():

@@ -14,7 +14,10 @@ none just after a census, all but certain once one is overdue. The window is the
 It is the engine's one re-basing timer (issue 11, session 5): `rebasing.NextRebasing`, which
 timed detected re-basings 8-13 years after the last, did the same job and was removed (at the
 Kazakh tuning origins [8, 13] instead of [8, 12]: 80% coverage 0.918 vs 0.924, median width
-40.9 vs 41.1 points; benchmarks/results/kz_rebasing.md).
+40.9 vs 41.1 points; benchmarks/results/kz_rebasing.md). One difference for detected
+re-basings: once the window has passed, the next one is now expected the next year (chance 1
+at every span), where NextRebasing took span / period; benchmarks/results/postsoviet_proxy.md
+predates this.
 """
 
 from __future__ import annotations

@@ -13,10 +13,12 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from .baselines import BASELINES
 from .errors import ConfigError
+from .schema import TARGETS
 
 
 class LightGBMParams(BaseModel):
@@ -269,10 +271,12 @@ class EngineConfig(BaseModel):
     )
     rebasing_census_window: tuple[int, int] | None = Field(
         None,
-        description="issue 11, with rebasing_risk_period: the next census re-basing is due "
-        "this many years [a, b] after the last one in rebasing_years (each whole year alike, "
-        "given none by the origin); the interval adds a unit's break with the probability it "
-        "falls within the span (forecast.census_calendar) instead of span / period",
+        description="issue 11: the next census re-basing is due this many years [a, b] "
+        "(1 <= a <= b) after the last one up to the origin in rebasing_years or found in the "
+        "data (each whole year alike, given none by the origin); wherever the intervals take "
+        "the re-basing risk (rebasing_risk_period or a detected period), they add a unit's "
+        "break with the probability it falls within the span (forecast.census_calendar, "
+        "rebasing_detect.timing_for) instead of span / period or the detected window",
     )
     rebasing_detection: list[str] = Field(
         default_factory=lambda: ["population"],
@@ -337,6 +341,38 @@ class EngineConfig(BaseModel):
                         f"{info.field_name}.{target}.{column}: members must be 'model' or "
                         f"baselines from {', '.join(BASELINES)} (got {members})"
                     )
+        return v
+
+    @field_validator("combine_groups", "combine_groups_unfitted", "nested_members")
+    @classmethod
+    def _per_target(cls, v: dict, info: ValidationInfo) -> dict:
+        unknown = [t for t in v if t not in TARGETS]
+        if unknown:  # a misspelt target would silently do nothing
+            raise ValueError(
+                f"{info.field_name}: keys must be targets from {', '.join(TARGETS)} (got {unknown})"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _unfitted_groups_exist(self) -> EngineConfig:
+        for target, groups in self.combine_groups_unfitted.items():
+            for column in groups:
+                if column not in self.combine_groups.get(target, {}):
+                    raise ValueError(
+                        f"combine_groups_unfitted.{target}.{column}: no such group in "
+                        f"combine_groups.{target} (the members apply only to a group with its "
+                        "own weights)"
+                    )
+        return self
+
+    @field_validator("rebasing_census_window")
+    @classmethod
+    def _census_window(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not 1 <= v[0] <= v[1]:
+            raise ValueError(
+                f"rebasing_census_window must be [a, b] years after the last re-basing with "
+                f"1 <= a <= b (got {list(v)})"
+            )
         return v
 
     @field_validator("regime_bounds")

@@ -402,7 +402,9 @@ class TargetForecaster:
         if self.config.regime_scaling == "recent_errors":  # opt-in (issue 11, forecast.regime)
             self.regime_ = regime.regime_signal(
                 self.intervals_,
-                residuals.assign(cal_origin=res["cal_origin"].to_numpy()),
+                residuals.assign(
+                    cal_origin=res["cal_origin"].to_numpy(), year=res["year"].to_numpy()
+                ),
                 self.origin_,
                 level=self.config.level,
                 power=self.config.regime_power,

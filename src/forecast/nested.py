@@ -77,8 +77,9 @@ def blend(
     out["forecast"] = np.where(ok, np.exp(logs), out["forecast"].to_numpy(float))
     w = weights.copy()
     w[MEMBER] = 0.0
-    for c in set(members) - set(w.columns):
-        w[c] = 0.0
+    for c in dict.fromkeys(members):  # in the members' order: the output columns are stable
+        if c not in w.columns:
+            w[c] = 0.0
     for c in w.columns:
         share = members.count(c) / len(members)
         w[c] = np.where(ok, share, w[c].to_numpy(float))

@@ -42,12 +42,14 @@ class RegimeSignal:
 def recent_errors(
     residuals: pd.DataFrame, origin: int, max_span: int = 2, scope: str = "latest_origin"
 ) -> tuple[pd.DataFrame, int | None]:
-    """The recent calibration residuals (columns cal_origin, span, p0, error), all with their
-    outcome (cal_origin + span) at or before `origin`. `scope` 'latest_origin': those of the
-    latest calibration origin at spans up to `max_span`; 'last_years': those of every
-    calibration origin whose outcome lies in the last `max_span` years up to the origin (the
-    forecasts that matured lately, whatever their span). Also the latest calibration origin
-    among them (None: no recent residual)."""
+    """The recent calibration residuals (columns cal_origin, span, p0, error; `year`, the
+    outcome year, where the anchor may lie before the calibration origin: `span` counts from
+    the anchor, and without `year` the outcome is taken as cal_origin + span), all with their
+    outcome at or before `origin`. `scope` 'latest_origin': those of the latest calibration
+    origin at spans up to `max_span`; 'last_years': those of every calibration origin
+    whose outcome lies in the last `max_span` years up to the origin (the forecasts that
+    matured lately, whatever their span). Also the latest calibration origin among them
+    (None: no recent residual)."""
     need = {"cal_origin", "span", "p0", "error"}
     missing = need - set(residuals.columns)
     if missing:
@@ -55,7 +57,7 @@ def recent_errors(
     if scope not in SCOPES:
         raise ValueError(f"regime scope must be one of {SCOPES} (got {scope!r})")
     r = residuals.dropna(subset=["error"])
-    seen = r["cal_origin"] + r["span"]
+    seen = r["year"] if "year" in r else r["cal_origin"] + r["span"]
     if scope == "last_years":
         r = r[(seen <= origin) & (seen > origin - max_span)]
     else:
@@ -95,7 +97,10 @@ def regime_signal(
     centre = (hi + lo) / 2
     e = recent["error"].to_numpy(dtype=float)
     score = conformal_quantile(np.abs(e[ok] - centre[ok]) / half[ok], level)
-    factor = float(np.clip(score**power, lo_b, hi_b)) if score > 0 else lo_b
+    if power == 0:  # no scaling, whatever the score (0 ** 0 would be 1, 0 -> lower bound)
+        factor = 1.0
+    else:
+        factor = float(np.clip(score**power, lo_b, hi_b)) if score > 0 else lo_b
     return RegimeSignal(float(score), factor, int(ok.sum()), cal_origin)
 
 
