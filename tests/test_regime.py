@@ -156,6 +156,21 @@ def test_too_few_recent_errors_leave_the_intervals_alone():
     assert signal.factor == 1.0 and signal.n == 10
 
 
+def test_a_single_calibration_origin_gives_no_signal():
+    """A short series calibrated at one origin only: the recent errors are the whole
+    calibration, so they cannot tell the regime; the intervals stay as calibrated (with the
+    same errors pooled over three origins the shock is seen)."""
+    rng = np.random.default_rng(6)
+    intervals, residuals = _calibrated(rng, SHOCK)
+    assert regime_signal(intervals, residuals, 2000, level=0.8).factor > 1.2
+    alone = residuals[residuals["cal_origin"] == 1998]
+    fitted = SharedShockIntervals(reference_errors=None, max_span=2, min_cell=30).fit(
+        alone.drop(columns="cal_origin")
+    )
+    signal = regime_signal(fitted, alone, 2000, level=0.8)
+    assert (signal.factor, signal.n, signal.cal_origin) == (1.0, 0, 1998)
+
+
 def test_bad_inputs_name_the_rule():
     with pytest.raises(ValueError, match=r"lack column\(s\) \['cal_origin'\] for the regime"):
         recent_errors(pd.DataFrame({"span": [1], "p0": [1.0], "error": [0.1]}), 2000)
