@@ -52,7 +52,8 @@ def test_chosen_values_replace_only_their_blocks(tmp_path):
 
 def test_a_pooled_calibration_is_written_without_group_keys():
     pol = load_policy(ROOT / "experiments" / "policy_kz_annual.yaml")
-    values = _bench().fit_values(pol, "x", {})
+    pooled = pol.probability.model_copy(update={"group_by": None, "groups": []})
+    values = _bench().fit_values(pol.model_copy(update={"probability": pooled}), "x", {})
     assert "groups" not in values["probability"] and "group_by" not in values["probability"]
 
 
