@@ -243,3 +243,17 @@ def synthetic_nested(n_units: int = 24, years=range(1990, 2011), seed: int = 0):
                 }
             )
     return pd.DataFrame(rows), pd.DataFrame(units)
+
+
+class FixedIntervals:
+    """A fitted interval estimator stand-in: +-q per year of span (log scale)."""
+
+    def __init__(self, q: float):
+        self.q = q
+
+    def quantiles(self, span, p0):
+        s = np.asarray(span, dtype=float)
+        return -self.q * s, self.q * s
+
+    def summary(self):
+        return pd.DataFrame({"q": [self.q]})

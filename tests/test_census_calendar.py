@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from forecast.census_calendar import CensusWindow, census_probability
 from forecast.rebasing import RebasingRisk
 
-
-class _Fixed:
-    """A fitted interval estimator stand-in: +-q per year of span."""
-
-    def __init__(self, q: float):
-        self.q = q
-
-    def quantiles(self, span, p0):
-        s = np.asarray(span, dtype=float)
-        return -self.q * s, self.q * s
-
-    def summary(self):
-        return pd.DataFrame({"q": [self.q]})
+from .conftest import FixedIntervals
 
 
 def test_census_probability_by_hand():
@@ -41,14 +28,16 @@ def test_census_probability_by_hand():
 def test_calendar_risk_is_the_period_risk_at_the_calendar_probability():
     rng = np.random.default_rng(1)
     jumps = rng.normal(0, 0.1, 300)
-    cal = RebasingRisk(_Fixed(0.01), jumps, 10, 0.8, CensusWindow(2014, 2009, (8, 12)))
+    cal = RebasingRisk(FixedIntervals(0.01), jumps, 10, 0.8, CensusWindow(2014, 2009, (8, 12)))
     lo, hi = cal.quantiles([1, 5, 10], [1e4] * 3)
     np.testing.assert_allclose(lo, -hi)
     # span 5 from 2014: p = 3/5, the risk of a census every 5 / (3/5) years at that span
-    same = RebasingRisk(_Fixed(0.01), jumps, period=5 / 0.6, level=0.8)
+    same = RebasingRisk(FixedIntervals(0.01), jumps, period=5 / 0.6, level=0.8)
     assert hi[1] == pytest.approx(same.quantiles([5], [1e4])[1][0])
     # span 1 from 2014: no census before 2017, so only the base interval
     assert hi[0] == pytest.approx(0.01)
-    just_after = RebasingRisk(_Fixed(0.01), jumps, 10, 0.8, CensusWindow(2009, 2009, (8, 12)))
+    just_after = RebasingRisk(
+        FixedIntervals(0.01), jumps, 10, 0.8, CensusWindow(2009, 2009, (8, 12))
+    )
     assert just_after.quantiles([5], [1e4])[1][0] == pytest.approx(0.05)
     assert hi[2] > hi[1] > 0.05

@@ -19,7 +19,7 @@ from forecast.rebasing import (
     spliced,
 )
 
-from .conftest import synthetic_panel, write_dataset
+from .conftest import FixedIntervals, synthetic_panel, write_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
 
@@ -153,24 +153,10 @@ def test_rebasing_changes_the_model_not_the_baselines(tmp_path, fast_config):
     assert err_spliced < err_plain
 
 
-class _Fixed:
-    """A fitted interval estimator stand-in: +-q per year of span."""
-
-    def __init__(self, q: float):
-        self.q = q
-
-    def quantiles(self, span, p0):
-        s = np.asarray(span, dtype=float)
-        return -self.q * s, self.q * s
-
-    def summary(self):
-        return pd.DataFrame({"q": [self.q]})
-
-
 def test_rebasing_risk_covers_the_mixture_at_the_nominal_level():
     rng = np.random.default_rng(0)
     jumps = rng.normal(0, 0.1, 400)
-    risk = RebasingRisk(_Fixed(0.01), jumps, period=10, level=0.8)
+    risk = RebasingRisk(FixedIntervals(0.01), jumps, period=10, level=0.8)
     lo, hi = risk.quantiles([2, 5, 10, 20], [1e4] * 4)
     assert (hi > 0.01 * np.array([2, 5, 10, 20])).all() and np.allclose(lo, -hi)
     assert np.all(np.diff(hi) > 0)
@@ -179,7 +165,7 @@ def test_rebasing_risk_covers_the_mixture_at_the_nominal_level():
     n = 200_000
     e = rng.normal(0, sigma, n) + np.where(rng.random(n) < 0.5, rng.choice(jumps, n), 0.0)
     assert np.mean(np.abs(e) <= hi[1]) == pytest.approx(0.8, abs=0.01)
-    assert risk.summary().equals(_Fixed(0.01).summary())
+    assert risk.summary().equals(FixedIntervals(0.01).summary())
 
 
 def test_relative_breaks_and_the_breaks_between_anchor_and_outcome(tmp_path):

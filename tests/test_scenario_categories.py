@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecast import explain
 from forecast.policy import Policy
 from forecast.scenario_apply import Trajectories
 from forecast.scenario_run import SCENARIO_DRIVER, categories, scenario_explanations
@@ -58,20 +59,7 @@ def explanations() -> pd.DataFrame:
                     p * (0.91 - 1) * share,
                 )
             )
-    cols = [
-        "unit_id",
-        "target",
-        "horizon",
-        "year",
-        "feature",
-        "driver",
-        "value",
-        "shap",
-        "contribution_log",
-        "contribution_pct",
-        "contribution_persons",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=explain.COLUMNS)
 
 
 def policy() -> Policy:
