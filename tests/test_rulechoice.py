@@ -17,13 +17,19 @@ def history(n: int = 20_000, true_scale: float = 1.0, seed: int = 0) -> pd.DataF
     """SYNTHETIC track record: forecasts with 80% intervals of a known spread, outcomes drawn
     from a normal `true_scale` times as wide (log scale), two origins."""
     rng = np.random.default_rng(seed)
-    z = ndtri(0.9)
     mu = rng.uniform(-0.3, 0.2, n)
     s = rng.uniform(0.04, 0.12, n)
-    real = mu + true_scale * s * rng.standard_normal(n)
+    return _record(mu, s, mu + true_scale * s * rng.standard_normal(n))
+
+
+def _record(mu: np.ndarray, s: np.ndarray, real: np.ndarray, **extra) -> pd.DataFrame:
+    """A track record of forecasts with log median `mu`, 80% ranges of log spread `s` and
+    outcomes `real` (log), at two origins alternating; `extra` columns first."""
+    z, n = ndtri(0.9), len(mu)
     return pd.DataFrame(
         {
             "origin": np.where(np.arange(n) % 2 == 0, 1990, 1995),
+            **extra,
             "change_pct": 100 * np.expm1(mu),
             "lower_pct": 100 * np.expm1(mu - z * s),
             "upper_pct": 100 * np.expm1(mu + z * s),
@@ -142,23 +148,11 @@ def sized_history(n: int, shift: float, seed: int = 7) -> pd.DataFrame:
     above the forecast median for towns under 10,000 and `shift` below it for towns of
     50,000-250,000."""
     rng = np.random.default_rng(seed)
-    z = ndtri(0.9)
     mu = rng.uniform(-0.3, 0.2, n)
     s = rng.uniform(0.15, 0.25, n)
     small = np.arange(n) % 4 < 2
     real = mu + np.where(small, shift, -shift) + s * rng.standard_normal(n)
-    return pd.DataFrame(
-        {
-            "origin": np.where(np.arange(n) % 2 == 0, 1990, 1995),
-            "latest": np.where(small, 5_000.0, 100_000.0),
-            "change_pct": 100 * np.expm1(mu),
-            "lower_pct": 100 * np.expm1(mu - z * s),
-            "upper_pct": 100 * np.expm1(mu + z * s),
-            "structural_share": np.nan,
-            "realized_pct": 100 * np.expm1(real),
-        },
-        index=pd.Index([f"S{i}" for i in range(n)], name="unit_id"),
-    )
+    return _record(mu, s, real, latest=np.where(small, 5_000.0, 100_000.0))
 
 
 def test_calibration_by_size_class_recovers_a_known_shift():
