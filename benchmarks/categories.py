@@ -404,20 +404,22 @@ def main(argv: list[str] | None = None) -> int:
         f"{chosen.choice.min_origin_calls}+ calls (the rule reads `{chosen.choice.precision_at}`"
         "; full curves in `*_pr_curve.csv`):",
         "",
-        md_table(
-            curve_points(choice.resettle_curve, r_pt)
-            .join(choice.resettle_curve["worst_origin_precision"])
-            .assign(category="resettle"),
-            floats=".3f",
-        ),
-        "",
-        md_table(
-            curve_points(choice.diversify_curve, d_pt)
-            .join(choice.diversify_curve["worst_origin_precision"])
-            .assign(category="diversify"),
-            floats=".3f",
-        ),
-        "",
+        *[
+            line
+            for curve, point, name in (
+                (choice.resettle_curve, r_pt, "resettle"),
+                (choice.diversify_curve, d_pt, "diversify"),
+            )
+            for line in (
+                md_table(
+                    curve_points(curve, point)
+                    .join(curve["worst_origin_precision"])
+                    .assign(category=name),
+                    floats=".3f",
+                ),
+                "",
+            )
+        ],
         f"## Units with {args.group} = 1 that fell below the decline threshold (report "
         "origins): what kept them off resettle and the watch list",
         "",

@@ -112,20 +112,16 @@ RULE_T = (
 )
 
 
-def sheet_is_its_administration(panel: pd.DataFrame, units: pd.DataFrame, unit_id: str) -> bool:
-    """Rule T: a town-proper sheet whose population equals its parent administration's in most
-    years both print (at least three) is the administration's territory (Stepnogorsk and Satpayev:
-    65,900 in 2011 against 46,712 at the 2009 census of the city proper), so census points of the
-    city proper would put a boundary jump into the series; they are kept out (sources: not used)."""
-    parent = units.loc[units["unit_id"] == unit_id, "parent_id"]
-    if parent.empty or not parent.iloc[0]:
+def sheet_is_its_administration(pop: pd.Series, unit_id: str, parent_id: object) -> bool:
+    """Rule T: a town-proper sheet whose population (`pop`: by unit_id and year) equals its
+    parent administration's in most years both print (at least three) is the administration's
+    territory (Stepnogorsk and Satpayev: 65,900 in 2011 against 46,712 at the 2009 census of the
+    city proper), so census points of the city proper would put a boundary jump into the series;
+    they are kept out (sources: not used)."""
+    have = pop.index.get_level_values(0)
+    if pd.isna(parent_id) or unit_id not in have or parent_id not in have:
         return False
-    pop = panel[panel["population"].notna()].set_index(["unit_id", "year"])["population"]
-    if unit_id not in pop.index.get_level_values(0) or parent.iloc[
-        0
-    ] not in pop.index.get_level_values(0):
-        return False
-    town, admin = pop.loc[unit_id], pop.loc[parent.iloc[0]]
+    town, admin = pop.loc[unit_id], pop.loc[parent_id]
     common = town.index.intersection(admin.index)
     same = int((town[common] == admin[common]).sum())
     return same >= 3 and same > len(common) / 2
@@ -173,6 +169,9 @@ def build(shared: Path, out: Path) -> None:
     for c in MONO_ATTRS:
         units[c] = ""
     extra_units, extra_rows, extra_sources = [], [], []
+    # rule T reads the printed populations and the parent of each town-proper sheet
+    printed = panel.loc[panel["population"].notna()].set_index(["unit_id", "year"])["population"]
+    parent_of = units.set_index("unit_id")["parent_id"].replace("", np.nan)
     for town, (how, unit_id) in sorted(DECISION.items()):
         attrs = mono.loc[town]
         host = units.index[units["unit_id"] == unit_id]
@@ -209,7 +208,9 @@ def build(shared: Path, out: Path) -> None:
                 years = years[years["year"].isin(CENSUS_YEARS) & (years["year"] < 2010)]
             else:
                 years = years.iloc[0:0]
-        other_territory = how == "T" and sheet_is_its_administration(panel, units, target)
+        other_territory = how == "T" and sheet_is_its_administration(
+            printed, target, parent_of.get(target)
+        )
         for r in years.itertuples(index=False):
             if not other_territory:
                 extra_rows.append(
