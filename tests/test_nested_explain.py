@@ -89,7 +89,9 @@ def run(tmp_path_factory):
     panel, units = synthetic_nested()
     units = units.assign(name=units.index)
     data = read_dataset(write_dataset(tmp_path_factory.mktemp("ne") / "syn", panel, units))
-    cfg = fast_engine_config().model_copy(update={"nested_members": {"population": ["parent", "naive"]}})
+    cfg = fast_engine_config().model_copy(
+        update={"nested_members": {"population": ["parent", "naive"]}}
+    )
     fc = Forecaster(config=cfg).fit(data, 2005)
     cut = data.up_to(2005)
     out = fc.forecast(cut, [1, 5])
