@@ -52,6 +52,7 @@ def hand_out() -> pd.DataFrame:
     # the town before: its model weight is 0, its members are the parent member and no change
     town = {c: 0.0 for c in COMPONENTS} | {"baseline_methods": 0.5 * np.log(40.5 / 50)}
     rows += [(1, f, np.nan, v) for f, v in town.items()]
+    rows += [(1, "f_decline", 0.7, 0.0)]  # the model's own SHAP on T, at model weight 0
     out = pd.DataFrame(rows, columns=["row", "feature", "value", "contribution_log"])
     out["shap"] = np.where(out["feature"].str.startswith("f_"), 0.1, np.nan)
     return out[["row", "feature", "value", "shap", "contribution_log"]]
@@ -73,6 +74,7 @@ def test_a_nested_town_takes_the_parents_contributions_times_the_members_weight(
     )
     inherited = got[(got["row"] == 1) & got["feature"].str.startswith("f_")]
     assert inherited["shap"].isna().all() and (inherited["value"] == 1.5).all()
+    assert not got[["row", "feature"]].duplicated().any()  # T's unused model row is gone
 
 
 def test_rows_without_a_followed_parent_are_left_alone():
@@ -102,6 +104,7 @@ def test_the_explanations_of_an_engine_run_add_up_and_towns_follow_their_parents
     cut, fc, expl = run
     table = fc.table()
     assert check_decomposition(expl, table, latest_observations(cut)) <= 1e-9
+    assert not expl[["unit_id", "target", "horizon", "feature"]].duplicated().any()
     d = by_driver(expl[expl["target"] == "population"]).set_index(["unit_id", "horizon", "driver"])
     d = d["contribution_log"]
     towns = [u for u in cut.units.index if u.endswith("T")]

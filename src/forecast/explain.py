@@ -263,7 +263,10 @@ def _follow_parents(out: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
         }
     )
     feats = inherited[~inherited["feature"].isin(COMPONENTS)][out.columns]
-    return pd.concat([out, feats, observed], ignore_index=True)
+    # the town's own feature rows are those of a model it does not use (weight 0): exactly 0
+    unused = out["row"].isin(rows) & ~out["feature"].isin(COMPONENTS)
+    unused &= out["contribution_log"] == 0
+    return pd.concat([out[~unused], feats, observed], ignore_index=True)
 
 
 def explain(
