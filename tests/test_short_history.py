@@ -238,9 +238,7 @@ def test_short_span_exponent_applies_only_to_short_calibration(tmp_path, fast_co
     np.testing.assert_allclose(pa["upper"], pb["upper"])
 
 
-def test_long_national_scope_keeps_linear_spans_without_a_national_backtest(
-    tmp_path, fast_config
-):
+def test_long_national_scope_keeps_linear_spans_without_a_national_backtest(tmp_path, fast_config):
     """short_span_scope 'long_national', national series no longer than the units' (chained
     from them, 1998-2000: its backtest never reaches +10): the +5 interval is the linear one,
     as without short_span_exponent."""
