@@ -3,6 +3,8 @@ shock regimes on SYNTHETIC data, no leakage, and the bad-input paths."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +14,10 @@ from forecast.config import EngineConfig
 from forecast.engine import TargetForecaster
 from forecast.intervals import ConformalIntervals, SharedShockIntervals
 from forecast.io import read_dataset
-from forecast.regime import RegimeScaled, recent_errors, regime_signal
+from forecast.pipeline import calibration_table
+from forecast.regime import RegimeScaled, RegimeSignal, recent_errors, regime_signal
 
-from .conftest import synthetic_panel, write_dataset
+from .conftest import FixedIntervals, synthetic_panel, write_dataset
 
 CALM = {"common": 0.0, "relative": 0.015}
 SHOCK = {"common": 0.06, "relative": 0.04}  # a common shock of known size: +-6% at +1
@@ -269,3 +272,21 @@ def test_regime_bounds_messages_name_the_key():
             EngineConfig(regime_bounds=bad)
     with pytest.raises(ValidationError, match="regime_power"):
         EngineConfig(regime_power=-0.5)
+
+
+def test_calibration_table_carries_the_factor_on_every_row_when_scaling_is_on():
+    """interval_calibration.csv: regime_factor (and score) on every row of a target whose
+    config asked for regime scaling, factor 1 included; absent where scaling is off."""
+    targets = {
+        "population": SimpleNamespace(
+            intervals_=FixedIntervals(0.05), regime_=RegimeSignal(1.0, 1.0, 40, 1998)
+        ),
+        "employment": SimpleNamespace(intervals_=FixedIntervals(0.1), regime_=None),
+        "wages": SimpleNamespace(intervals_=None, regime_=None),
+    }
+    table = calibration_table(targets)
+    assert list(table["target"]) == ["population", "employment"]
+    pop = table[table["target"] == "population"]
+    assert (pop["regime_factor"] == 1.0).all() and (pop["regime_score"] == 1.0).all()
+    assert table.loc[table["target"] == "employment", "regime_factor"].isna().all()
+    assert calibration_table({"wages": targets["wages"]}) is None
