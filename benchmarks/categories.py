@@ -97,6 +97,11 @@ def fit_values(chosen: Policy, fitted_on: str, record: dict) -> dict:
     if not out["probability"]["groups"]:
         for k in ("group_by", "groups", "size_breaks"):
             out["probability"].pop(k)
+    pr = out["probability"]
+    if pr["growth_bias"] == 0 and pr["growth_scale"] == 1:
+        pr.pop("growth_bias"), pr.pop("growth_scale")
+    if pr["isotonic"] is None:
+        pr.pop("isotonic")
     return {k: out[k] for k in FIT_BLOCKS}
 
 
@@ -121,6 +126,13 @@ def write_policy(path: Path, values: dict) -> None:
     text = "\n".join(out) + "\n"
     load_policy_text(text, path)
     path.write_text(text, encoding="utf-8")
+
+
+def _option_kept(trials: pd.DataFrame) -> str:
+    if not len(trials):
+        return "not tried"
+    best = trials.loc[trials["chosen"], "calibration"]
+    return f"kept: {best.iloc[0]}" if best.iloc[0] != "without options" else "none kept"
 
 
 def load_policy_text(text: str, path: Path) -> Policy:
@@ -250,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             choice.structural_trials.assign(step="structural share"),
             choice.state_trials.assign(step="current state"),
             choice.group_trials.assign(step="calibration by size class"),
+            choice.option_trials.assign(step="calibration options"),
         ],
         ignore_index=True,
     )
@@ -440,6 +453,19 @@ def main(argv: list[str] | None = None) -> int:
         f"**{'kept' if chosen.probability.groups else 'not kept'}**",
         "",
         md_table(choice.group_trials, floats=".4f") if len(choice.group_trials) else "(not tried)",
+        "",
+        "Calibration options (`choice.calibration_options`: per_tail, the growth side its own "
+        "shift and spread; isotonic, a monotone map of each event's probability after them, "
+        "kept consistent with the ranges), each against the calibration without them, fitted "
+        "on the choosing origins but one and scored on the one left out; kept only if the mean "
+        "log loss falls and the worst reliability gap of the three events does not widen: "
+        f"**{_option_kept(choice.option_trials)}** (growth_bias "
+        f"{chosen.probability.growth_bias:+.4f}, growth_scale "
+        f"{chosen.probability.growth_scale:.4f})",
+        "",
+        md_table(choice.option_trials, floats=".4f")
+        if len(choice.option_trials)
+        else "(not tried)",
         "",
         "Resettle at the cheapest threshold for each structural-share condition:",
         "",

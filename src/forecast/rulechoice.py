@@ -27,16 +27,19 @@ enough calls (the curve's ``worst_origin_precision``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .policy import Policy, StateCriterion
+from .policy import Policy, Probability, StateCriterion
 from .probcal import (
+    better,
     calibrated,
+    compare_calibrations,
     events,
     fit_groups,
+    fit_isotonic,
     fit_probability,
     select_calibration,
     select_groups,
@@ -170,6 +173,7 @@ class Choice:
     calibration_mode: str
     calibration_trials: pd.DataFrame  # leave-one-origin-out log loss of each mode
     group_trials: pd.DataFrame  # the same for pooled vs by size class (select_groups)
+    option_trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # choose_options
 
 
 def choose_resettle(
@@ -300,6 +304,9 @@ def choose(
         keep, group_trials = select_groups(record, policy, level, mode)
         if keep:
             pooled = fit_groups(record, policy, level, pooled)
+    option_trials = pd.DataFrame()
+    if ch.calibration_options:
+        pooled, option_trials = choose_options(record, policy, level, mode, bool(pooled.groups))
     new.probability = pooled
     p_decline, p_growth = calibrated(record, new, level)
     dec, gro = events(record, policy)
@@ -323,4 +330,42 @@ def choose(
         ch.precision_at == "every_origin",
     )
     new.diversify.min_probability = float(pick["threshold"])
-    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials, group_trials)
+    return Choice(
+        new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials, group_trials, option_trials
+    )
+
+
+def choose_options(
+    record: pd.DataFrame, policy: Policy, level: float, mode: str, groups: bool
+) -> tuple[Probability, pd.DataFrame]:
+    """The calibration with the options of ``choice.calibration_options`` (per_tail, isotonic
+    and both) that improve on the one without them (`mode`, by size class if `groups`) on the
+    origins left out (`probcal.better`: lower log loss, worst reliability gap no wider); of
+    those, the least left-out log loss. Returns it fitted on the whole record, and the
+    comparison (`probcal.compare_calibrations`)."""
+    opts = policy.choice.calibration_options
+    memo: dict = {}
+
+    def fit(train: pd.DataFrame, per_tail: bool, isotonic: bool) -> Probability:
+        key = (tuple(np.unique(train["origin"])), per_tail)
+        if key not in memo:
+            cal = fit_probability(train, policy, level, mode, per_tail=per_tail)
+            if groups:
+                cal = fit_groups(train, policy, level, cal)
+            memo[key] = cal
+        return fit_isotonic(train, policy, level, memo[key]) if isotonic else memo[key]
+
+    variants = {"without options": (False, False)}
+    if "per_tail" in opts:
+        variants["per_tail"] = (True, False)
+    if "isotonic" in opts:
+        variants["isotonic"] = (False, True)
+    if {"per_tail", "isotonic"} <= set(opts):
+        variants["per_tail+isotonic"] = (True, True)
+    fits = {k: (lambda tr, v=v: fit(tr, *v)) for k, v in variants.items()}
+    table = compare_calibrations(record, policy, level, fits)
+    means = table[table["left_out"] == "mean"].set_index("calibration")["log_loss"]
+    kept = [k for k in variants if k != "without options" and better(table, k, "without options")]
+    best = min(kept, key=lambda k: means[k]) if kept else "without options"
+    table["chosen"] = table["calibration"] == best
+    return fit(record, *variants[best]), table
