@@ -105,6 +105,18 @@ def fit_values(chosen: Policy, fitted_on: str, record: dict) -> dict:
     return {k: out[k] for k in FIT_BLOCKS}
 
 
+class _Dumper(yaml.SafeDumper):
+    """Block style, but a list of numbers on one line (the isotonic knots, size breaks)."""
+
+
+def _numbers_flow(dumper: yaml.SafeDumper, data: list):
+    flow = bool(data) and all(isinstance(x, int | float) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _numbers_flow)
+
+
 def write_policy(path: Path, values: dict) -> None:
     """Replace the fitted blocks of the policy file at `path` (top-level keys), keeping every
     other line (comments included) as it is."""
@@ -115,14 +127,14 @@ def write_policy(path: Path, values: dict) -> None:
         if key is not None and not line.startswith("#"):
             skip = key in values
             if skip:
-                out.append(yaml.safe_dump({key: values[key]}, sort_keys=False).rstrip())
+                out.append(yaml.dump({key: values[key]}, sort_keys=False, Dumper=_Dumper).rstrip())
                 continue
         if skip and (not line or line[0].isspace() or line.startswith("#")):
             continue
         out.append(line)
     missing = [k for k in values if not any(x.startswith(f"{k}:") for x in out)]
     for k in missing:
-        out.append(yaml.safe_dump({k: values[k]}, sort_keys=False).rstrip())
+        out.append(yaml.dump({k: values[k]}, sort_keys=False, Dumper=_Dumper).rstrip())
     text = "\n".join(out) + "\n"
     load_policy_text(text, path)
     path.write_text(text, encoding="utf-8")
@@ -296,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     by_size = " by size class" if chosen.probability.groups else ""
+    if chosen.probability.growth_bias != 0 or chosen.probability.growth_scale != 1:
+        by_size += ", per tail"
+    if chosen.probability.isotonic is not None:
+        by_size += ", then isotonic"
     values = fit_values(
         chosen,
         f"{data.name} origins {args.choose}, outcomes to {max(choose_o) + chosen.horizon}; "
@@ -303,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{level:.0%} ranges (benchmarks/categories.py)",
         record_values,
     )
-    values_yaml = yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
+    values_yaml = yaml.dump(values, sort_keys=False, allow_unicode=True, Dumper=_Dumper)
     io.write_text(values_yaml, stem.with_name(f"{stem.name}_policy.yaml"))
     if args.write_policy:
         write_policy(args.policy, values)
