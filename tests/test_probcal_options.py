@@ -186,3 +186,21 @@ def test_growth_scale_must_be_positive(tmp_path):
         ConfigError, match=r"policy.yaml: probability.growth_scale: Input should be greater than 0"
     ):
         load_policy(write(tmp_path, "probability:\n  growth_scale: 0\n"))
+
+
+def test_per_tail_kept_when_the_growth_side_is_wider():
+    # SYNTHETIC: as above, outcomes 1.6 times wider above the median, four origins
+    rng = np.random.default_rng(11)
+    n = 4000
+    mu, s = rng.uniform(-0.08, 0.08, n), rng.uniform(0.05, 0.12, n)
+    rec = record(mu, s, s, split_draws(mu, s, 1.6 * s, rng), origins=(1990, 1991, 1992, 1993))
+    pol = Policy(
+        thresholds={"decline_pct": -10, "growth_pct": 10},
+        choice={"calibration_options": ["per_tail"]},
+    )
+    cal, table = rulechoice.choose_options(rec, pol, LEVEL, "scale", False)
+    assert table.loc[table["chosen"], "calibration"].unique().tolist() == ["per_tail"]
+    assert (
+        cal.growth_scale > 1.1
+    )  # the growth side widened, held back by the range it is shown with
+    assert cal.isotonic is None

@@ -8,7 +8,11 @@ least log loss of the decline and growth events on past origins and **kept consi
 ranges shown beside the probabilities** (`range_penalty`). `select_calibration` picks which of
 those parameters to fit by leave-one-origin-out log loss; `fit_groups` / `select_groups` do the
 same per size class (shrunk toward the pooled fit, kept only if it does better on origins left
-out).
+out). Two further options (`policy.ChoiceCriteria.calibration_options`): ``per_tail`` fits the
+growth side's own shift and spread factor (`fit_probability(per_tail=True)`), ``isotonic`` maps
+each event's probability to the share that came true at it (`fit_isotonic`, kept consistent
+with the range by `policy.range_guard`); `compare_calibrations` / `better` judge them on
+origins left out.
 """
 
 from __future__ import annotations

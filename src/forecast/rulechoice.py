@@ -7,7 +7,9 @@ realised change). Steps, each on that record only:
    and a factor on the spread, log scale) so that the probabilities of the decline and growth
    events match their frequencies (least log loss, kept consistent with the ranges shown);
    `probcal.fit_groups` / `select_groups`: the same per size class, shrunk toward the pooled fit, kept
-   only if it does better on origins left out;
+   only if it does better on origins left out; with ``choice.calibration_options``,
+   `choose_options`: the growth side's own shift and spread (per_tail) and a monotone map of
+   each event's probability (isotonic), each kept only if it does better on origins left out;
 2. `choose_resettle`: the probability from which *resettle* is advised (and the structural-share
    condition), at the least total cost ``cost_false_resettle x (viable towns told to resettle) +
    cost_missed_decline x (declining towns not told)``; with calibrated probabilities the best
