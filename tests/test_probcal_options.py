@@ -204,3 +204,12 @@ def test_per_tail_kept_when_the_growth_side_is_wider():
         cal.growth_scale > 1.1
     )  # the growth side widened, held back by the range it is shown with
     assert cal.isotonic is None
+
+
+def test_isotonic_maps_never_promise_more_than_certainty_together():
+    # hand-made maps that send a 50/50 unit to 0.6 decline and 0.6 growth: scaled to 0.5 each
+    iso = Isotonic(decline=[(0, 0.6), (1, 0.6)], growth=[(0, 0.6), (1, 0.6)])
+    rec = record(np.array([np.log(0.9)]), np.array([0.2]), np.array([0.2]), np.array([0.0]))
+    pol = Policy(thresholds={"decline_pct": -10, "growth_pct": 0})
+    d, g = probcal.calibrated(rec, pol, LEVEL, Probability(isotonic=iso))
+    assert d[0] == pytest.approx(0.5) and g[0] == pytest.approx(0.5)

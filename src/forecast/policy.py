@@ -536,7 +536,8 @@ def event_probabilities(
 ):
     """(P(change < decline_pct), P(change >= growth_pct)) under `cal` (per unit: `unit_cal`):
     the shifted and scaled distribution (the growth side by its own `growth_side`), then the
-    isotonic maps if `cal` has them, kept consistent with the range (`range_guard`)."""
+    isotonic maps if `cal` has them, kept consistent with the range (`range_guard`) and with
+    each other (together at most 1)."""
     c = cal if unit_cal is None else unit_cal
     args = (change_pct, lower_pct, upper_pct, level)
     p_dec = prob_below(decline_pct, *args, c)
@@ -545,7 +546,11 @@ def event_probabilities(
         return p_dec, p_gro
     p_dec = cal.isotonic.apply("decline", p_dec)
     p_gro = cal.isotonic.apply("growth", p_gro)
-    return range_guard(p_dec, p_gro, lower_pct, upper_pct, decline_pct, growth_pct, level)
+    p_dec, p_gro = range_guard(p_dec, p_gro, lower_pct, upper_pct, decline_pct, growth_pct, level)
+    # the two maps are fitted apart: where they promise more than certainty together, both are
+    # scaled down in proportion (the middle band then gets 0)
+    total = np.maximum(p_dec + p_gro, 1.0)
+    return p_dec / total, p_gro / total
 
 
 def probabilities(f: pd.DataFrame, p: Policy, level: float, decline=None, growth=None):
