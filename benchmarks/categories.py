@@ -97,7 +97,24 @@ def fit_values(chosen: Policy, fitted_on: str, record: dict) -> dict:
     if not out["probability"]["groups"]:
         for k in ("group_by", "groups", "size_breaks"):
             out["probability"].pop(k)
+    pr = out["probability"]
+    if pr["growth_bias"] == 0 and pr["growth_scale"] == 1:
+        pr.pop("growth_bias"), pr.pop("growth_scale")
+    if pr["isotonic"] is None:
+        pr.pop("isotonic")
     return {k: out[k] for k in FIT_BLOCKS}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, but a list of numbers on one line (the isotonic knots, size breaks)."""
+
+
+def _numbers_flow(dumper: yaml.SafeDumper, data: list):
+    flow = bool(data) and all(isinstance(x, int | float) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _numbers_flow)
 
 
 def write_policy(path: Path, values: dict) -> None:
@@ -110,17 +127,24 @@ def write_policy(path: Path, values: dict) -> None:
         if key is not None and not line.startswith("#"):
             skip = key in values
             if skip:
-                out.append(yaml.safe_dump({key: values[key]}, sort_keys=False).rstrip())
+                out.append(yaml.dump({key: values[key]}, sort_keys=False, Dumper=_Dumper).rstrip())
                 continue
         if skip and (not line or line[0].isspace() or line.startswith("#")):
             continue
         out.append(line)
     missing = [k for k in values if not any(x.startswith(f"{k}:") for x in out)]
     for k in missing:
-        out.append(yaml.safe_dump({k: values[k]}, sort_keys=False).rstrip())
+        out.append(yaml.dump({k: values[k]}, sort_keys=False, Dumper=_Dumper).rstrip())
     text = "\n".join(out) + "\n"
     load_policy_text(text, path)
     path.write_text(text, encoding="utf-8")
+
+
+def _option_kept(trials: pd.DataFrame) -> str:
+    if not len(trials):
+        return "not tried"
+    best = trials.loc[trials["chosen"], "calibration"]
+    return f"kept: {best.iloc[0]}" if best.iloc[0] != "without options" else "none kept"
 
 
 def load_policy_text(text: str, path: Path) -> Policy:
@@ -250,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             choice.structural_trials.assign(step="structural share"),
             choice.state_trials.assign(step="current state"),
             choice.group_trials.assign(step="calibration by size class"),
+            choice.option_trials.assign(step="calibration options"),
         ],
         ignore_index=True,
     )
@@ -283,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     by_size = " by size class" if chosen.probability.groups else ""
+    if chosen.probability.growth_bias != 0 or chosen.probability.growth_scale != 1:
+        by_size += ", per tail"
+    if chosen.probability.isotonic is not None:
+        by_size += ", then isotonic"
     values = fit_values(
         chosen,
         f"{data.name} origins {args.choose}, outcomes to {max(choose_o) + chosen.horizon}; "
@@ -290,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{level:.0%} ranges (benchmarks/categories.py)",
         record_values,
     )
-    values_yaml = yaml.safe_dump(values, sort_keys=False, allow_unicode=True)
+    values_yaml = yaml.dump(values, sort_keys=False, allow_unicode=True, Dumper=_Dumper)
     io.write_text(values_yaml, stem.with_name(f"{stem.name}_policy.yaml"))
     if args.write_policy:
         write_policy(args.policy, values)
@@ -440,6 +469,19 @@ def main(argv: list[str] | None = None) -> int:
         f"**{'kept' if chosen.probability.groups else 'not kept'}**",
         "",
         md_table(choice.group_trials, floats=".4f") if len(choice.group_trials) else "(not tried)",
+        "",
+        "Calibration options (`choice.calibration_options`: per_tail, the growth side its own "
+        "shift and spread; isotonic, a monotone map of each event's probability after them, "
+        "kept consistent with the ranges), each against the calibration without them, fitted "
+        "on the choosing origins but one and scored on the one left out; kept only if the mean "
+        "log loss falls and the worst reliability gap of the three events does not widen: "
+        f"**{_option_kept(choice.option_trials)}** (growth_bias "
+        f"{chosen.probability.growth_bias:+.4f}, growth_scale "
+        f"{chosen.probability.growth_scale:.4f})",
+        "",
+        md_table(choice.option_trials, floats=".4f")
+        if len(choice.option_trials)
+        else "(not tried)",
         "",
         "Resettle at the cheapest threshold for each structural-share condition:",
         "",

@@ -109,6 +109,55 @@ class GroupShift(BaseModel):
     units: int | None = Field(None, ge=0, description="unit-origins it was fitted on")
 
 
+class Isotonic(BaseModel):
+    """A monotone map of each event's probability, applied after the shift and spread
+    (`forecast.probcal.fit_isotonic`): ``[stated, calibrated]`` knots, linear in between and
+    flat beyond the ends. The mapped probabilities are then kept consistent with the unit's
+    range (`range_guard`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    decline: list[tuple[float, float]] = Field(description="knots of P(change < decline_pct)")
+    growth: list[tuple[float, float]] = Field(description="knots of P(change >= growth_pct)")
+
+    @model_validator(mode="after")
+    def _monotone(self):
+        for event in ("decline", "growth"):
+            knots = getattr(self, event)
+            if len(knots) < 2:
+                raise ValueError(f"probability.isotonic.{event} needs at least 2 knots")
+            x = [k[0] for k in knots]
+            y = [k[1] for k in knots]
+            if any(not 0 <= v <= 1 for v in x + y):
+                raise ValueError(f"probability.isotonic.{event}: knots must lie in [0, 1]")
+            if any(b <= a for a, b in zip(x, x[1:], strict=False)):
+                raise ValueError(
+                    f"probability.isotonic.{event}: stated probabilities must increase"
+                )
+            if any(b < a for a, b in zip(y, y[1:], strict=False)):
+                raise ValueError(
+                    f"probability.isotonic.{event}: calibrated probabilities must not decrease"
+                )
+        return self
+
+    def apply(self, event: str, prob) -> np.ndarray:
+        knots = np.asarray(getattr(self, event), dtype=float)
+        return np.interp(np.asarray(prob, dtype=float), knots[:, 0], knots[:, 1])
+
+    def inverse(self, event: str, target: float) -> float:
+        """The least stated probability the map takes to `target` or more (0 if every one
+        does, 1 if none does)."""
+        knots = np.asarray(getattr(self, event), dtype=float)
+        x, y = knots[:, 0], knots[:, 1]
+        if target <= y[0]:
+            return 0.0
+        if target > y[-1]:
+            return 1.0
+        k = int(np.argmax(y >= target))  # first knot at or above the target
+        if y[k] == y[k - 1]:
+            return float(x[k])
+        return float(x[k - 1] + (target - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
+
+
 class Probability(BaseModel):
     """Recalibration of the engine's predictive distribution (log scale): the median moves by
     ``bias``, both spreads are multiplied by ``scale`` and widened by ``common_sd``, the spread
@@ -123,6 +172,19 @@ class Probability(BaseModel):
     bias: float = Field(0.0, ge=-1, le=1, description="added to the log change")
     scale: float = Field(1.0, gt=0, le=10, description="multiplies the spreads")
     common_sd: float = Field(0.0, ge=0, le=1, description="shared shock, log scale")
+    growth_bias: float = Field(
+        0.0,
+        ge=-1,
+        le=1,
+        description="the growth side's own further shift (P(growth) and the upper end of the "
+        "range; 0: one shift for both tails)",
+    )
+    growth_scale: float = Field(
+        1.0, gt=0, le=10, description="the growth side's own further factor on the spread"
+    )
+    isotonic: Isotonic | None = Field(
+        None, description="a monotone map of each event's probability after the shift and spread"
+    )
     group_by: Literal["size_class"] | None = Field(
         None, description="calibrate each size class of the latest population on its own"
     )
@@ -166,6 +228,8 @@ def group_calibration(cal: Probability, group: str) -> Probability:
         bias=float(np.clip(cal.bias + shift.bias, -1, 1)),
         scale=float(np.clip(cal.scale * shift.scale, 1e-6, 10)),
         common_sd=cal.common_sd,
+        growth_bias=cal.growth_bias,
+        growth_scale=cal.growth_scale,
     )
 
 
@@ -177,6 +241,8 @@ class UnitCalibration:
     bias: np.ndarray
     scale: np.ndarray
     common_sd: float
+    growth_bias: float = 0.0
+    growth_scale: float = 1.0
 
 
 Calibration = Probability | UnitCalibration
@@ -199,7 +265,31 @@ def unit_calibration(f: pd.DataFrame, cal: Probability) -> Calibration:
         m = lab == shift.size_class
         bias[m] += shift.bias
         scale[m] *= shift.scale
-    return UnitCalibration(bias=bias, scale=scale, common_sd=cal.common_sd)
+    return UnitCalibration(
+        bias=bias,
+        scale=scale,
+        common_sd=cal.common_sd,
+        growth_bias=cal.growth_bias,
+        growth_scale=cal.growth_scale,
+    )
+
+
+def growth_side(cal: Calibration | None) -> Calibration | None:
+    """The calibration of the growth side (P(growth), the upper end of the range): `cal` moved
+    by its own ``growth_bias`` and ``growth_scale`` (`cal` itself when they are 0 and 1)."""
+    if cal is None or (cal.growth_bias == 0 and cal.growth_scale == 1):
+        return cal
+    if isinstance(cal, UnitCalibration):
+        return UnitCalibration(
+            bias=np.clip(cal.bias + cal.growth_bias, -1, 1),
+            scale=np.clip(cal.scale * cal.growth_scale, 1e-6, 10),
+            common_sd=cal.common_sd,
+        )
+    return Probability(
+        bias=float(np.clip(cal.bias + cal.growth_bias, -1, 1)),
+        scale=float(np.clip(cal.scale * cal.growth_scale, 1e-6, 10)),
+        common_sd=cal.common_sd,
+    )
 
 
 class Resettle(BaseModel):
@@ -298,6 +388,13 @@ class ChoiceCriteria(BaseModel):
         "good period carrying a bad one)",
     )
     min_origin_calls: int = Field(5, ge=1, description="calls an origin's precision is read from")
+    calibration_options: list[Literal["per_tail", "isotonic"]] = Field(
+        default_factory=list,
+        description="further calibrations to try (`forecast.probcal`): per_tail, the growth side "
+        "its own shift and spread; isotonic, a monotone map of each event's probability after "
+        "them; each kept only if it lowers the leave-one-origin-out log loss without widening "
+        "the worst reliability gap",
+    )
 
 
 class Focus(BaseModel):
@@ -383,8 +480,8 @@ def range_tails(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The calibrated P(change < lower_pct) and P(change > upper_pct) of each unit's own range:
     both (1 - level) / 2 under the identity calibration."""
-    args = (change_pct, lower_pct, upper_pct, level, cal)
-    return prob_below(lower_pct, *args), 1 - prob_below(upper_pct, *args)
+    args = (change_pct, lower_pct, upper_pct, level)
+    return prob_below(lower_pct, *args, cal), 1 - prob_below(upper_pct, *args, growth_side(cal))
 
 
 def range_contradiction(
@@ -409,14 +506,62 @@ def range_contradiction(
     return bad & ~no_interval
 
 
+def range_guard(p_decline, p_growth, lower_pct, upper_pct, decline_pct, growth_pct, level: float):
+    """Keep event probabilities consistent with the unit's `level` range (as
+    `range_contradiction` reads it): a range whose lower end lies above the decline threshold
+    allows P(decline) of at most (1 - level) / 2 x RANGE_TAIL_FACTOR, one reaching below it at
+    least (1 - level) / 2 / RANGE_TAIL_FACTOR; the same for growth at the upper end. Units
+    without a range are left as they are."""
+    tail = (1 - level) / 2
+    lo, hi = tail / RANGE_TAIL_FACTOR, tail * RANGE_TAIL_FACTOR
+    lower = np.asarray(lower_pct, dtype=float)
+    upper = np.asarray(upper_pct, dtype=float)
+    p_decline, p_growth = np.asarray(p_decline, dtype=float), np.asarray(p_growth, dtype=float)
+    with np.errstate(invalid="ignore"):
+        dec = np.where(lower > decline_pct, np.minimum(p_decline, hi), np.maximum(p_decline, lo))
+        gro = np.where(upper < growth_pct, np.minimum(p_growth, hi), np.maximum(p_growth, lo))
+    no_range = np.isnan(lower) | np.isnan(upper)
+    return np.where(no_range, p_decline, dec), np.where(no_range, p_growth, gro)
+
+
+def event_probabilities(
+    change_pct,
+    lower_pct,
+    upper_pct,
+    level: float,
+    cal: Probability,
+    decline_pct,
+    growth_pct,
+    unit_cal: Calibration | None = None,
+):
+    """(P(change < decline_pct), P(change >= growth_pct)) under `cal` (per unit: `unit_cal`):
+    the shifted and scaled distribution (the growth side by its own `growth_side`), then the
+    isotonic maps if `cal` has them, kept consistent with the range (`range_guard`) and with
+    each other (together at most 1)."""
+    c = cal if unit_cal is None else unit_cal
+    args = (change_pct, lower_pct, upper_pct, level)
+    p_dec = prob_below(decline_pct, *args, c)
+    p_gro = 1 - prob_below(growth_pct, *args, growth_side(c))
+    if cal.isotonic is None:
+        return p_dec, p_gro
+    p_dec = cal.isotonic.apply("decline", p_dec)
+    p_gro = cal.isotonic.apply("growth", p_gro)
+    p_dec, p_gro = range_guard(p_dec, p_gro, lower_pct, upper_pct, decline_pct, growth_pct, level)
+    # the two maps are fitted apart: where they promise more than certainty together, both are
+    # scaled down in proportion (the middle band then gets 0)
+    total = np.maximum(p_dec + p_gro, 1.0)
+    return p_dec / total, p_gro / total
+
+
 def probabilities(f: pd.DataFrame, p: Policy, level: float, decline=None, growth=None):
     """Calibrated (p_decline, p_growth) for each row of the facts table."""
     t = p.thresholds
     d = t.decline_pct if decline is None else decline
     g = t.growth_pct if growth is None else growth
     cal = unit_calibration(f, p.probability)
-    args = (f["change_pct"], f["lower_pct"], f["upper_pct"], level, cal)
-    return prob_below(d, *args), 1 - prob_below(g, *args)
+    return event_probabilities(
+        f["change_pct"], f["lower_pct"], f["upper_pct"], level, p.probability, d, g, cal
+    )
 
 
 # ---- assignment -------------------------------------------------------------------------
@@ -508,7 +653,7 @@ def _assign(
         f["pole_lower_pct"],
         f["pole_upper_pct"],
         level,
-        c,
+        growth_side(c),
     )
     cols = np.array(probs.columns)
     band_probs = probs.to_numpy()
@@ -548,13 +693,16 @@ def _assign(
 # ---- sensitivity: each unit's distance to a flip, computed directly -----------------------
 def _flip_points(f: pd.DataFrame, p: Policy, level: float, key: str) -> np.ndarray:
     """The move of `key` at which the one rule that reads it changes its answer for each unit
-    (NaN where that rule does not apply). Category is constant on each side of this point."""
+    (NaN where that rule does not apply). Category is constant on each side of this point
+    (with isotonic maps: up to their `range_guard`, which the flip point does not read)."""
     t, a = p.thresholds, p.agglomeration
     c = unit_calibration(f, p.probability)
     nan = np.full(len(f), np.nan)
+    iso = p.probability.isotonic
     if key == "thresholds.decline_pct":  # resettle iff decline >= the min_probability quantile
+        m = p.resettle.min_probability
         x = quantile_pct(
-            p.resettle.min_probability,
+            m if iso is None else iso.inverse("decline", m),
             f["change_pct"],
             f["lower_pct"],
             f["upper_pct"],
@@ -563,13 +711,14 @@ def _flip_points(f: pd.DataFrame, p: Policy, level: float, key: str) -> np.ndarr
         )
         return x - t.decline_pct
     if key == "thresholds.growth_pct":  # diversify iff growth <= the (1 - min_p) quantile
+        m = p.diversify.min_probability
         x = quantile_pct(
-            1 - p.diversify.min_probability,
+            1 - (m if iso is None else iso.inverse("growth", m)),
             f["change_pct"],
             f["lower_pct"],
             f["upper_pct"],
             level,
-            c,
+            growth_side(c),
         )
         return x - t.growth_pct
     if key == "thresholds.employment_decline_pct":

@@ -8,7 +8,11 @@ least log loss of the decline and growth events on past origins and **kept consi
 ranges shown beside the probabilities** (`range_penalty`). `select_calibration` picks which of
 those parameters to fit by leave-one-origin-out log loss; `fit_groups` / `select_groups` do the
 same per size class (shrunk toward the pooled fit, kept only if it does better on origins left
-out).
+out). Two further options (`policy.ChoiceCriteria.calibration_options`): ``per_tail`` fits the
+growth side's own shift and spread factor (`fit_probability(per_tail=True)`), ``isotonic`` maps
+each event's probability to the share that came true at it (`fit_isotonic`, kept consistent
+with the range by `policy.range_guard`); `compare_calibrations` / `better` judge them on
+origins left out.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from scipy.optimize import minimize
 from .policy import (
     RANGE_TAIL_FACTOR,
     GroupShift,
+    Isotonic,
     Policy,
     Probability,
-    prob_below,
+    event_probabilities,
     range_contradiction,
     range_tails,
     size_labels,
@@ -47,9 +52,17 @@ def calibrated(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(P(decline), P(growth)) under `cal` (by default the policy's calibration)."""
     t = policy.thresholds
-    cal = unit_calibration(record, policy.probability if cal is None else cal)
-    args = (record["change_pct"], record["lower_pct"], record["upper_pct"], level, cal)
-    return prob_below(t.decline_pct, *args), 1 - prob_below(t.growth_pct, *args)
+    cal = policy.probability if cal is None else cal
+    return event_probabilities(
+        record["change_pct"],
+        record["lower_pct"],
+        record["upper_pct"],
+        level,
+        cal,
+        t.decline_pct,
+        t.growth_pct,
+        unit_calibration(record, cal),
+    )
 
 
 def log_loss(record: pd.DataFrame, policy: Policy, level: float, cal: Probability) -> float:
@@ -69,6 +82,9 @@ MODES = {
     "scale+common": ("scale", "common_sd"),
     "bias+scale+common": ("bias", "scale", "common_sd"),
 }
+# the per_tail option (choice.calibration_options): the growth side gets its own shift and
+# spread factor on top of the mode's parameters
+TAIL_PARAMS = ("growth_bias", "growth_scale")
 
 
 def _params(names: tuple[str, ...], theta: np.ndarray) -> Probability:
@@ -77,6 +93,8 @@ def _params(names: tuple[str, ...], theta: np.ndarray) -> Probability:
         bias=float(np.clip(values.get("bias", 0.0), -0.99, 0.99)),
         scale=float(np.clip(np.exp(values.get("scale", 0.0)), 0.05, 10)),
         common_sd=float(min(abs(values.get("common_sd", 0.0)), 0.99)),
+        growth_bias=float(np.clip(values.get("growth_bias", 0.0), -0.99, 0.99)),
+        growth_scale=float(np.clip(np.exp(values.get("growth_scale", 0.0)), 0.05, 10)),
     )
 
 
@@ -132,11 +150,13 @@ def fit_probability(
     level: float,
     mode: str = "scale+common",
     range_weight: float = RANGE_WEIGHT,
+    per_tail: bool = False,
 ) -> Probability:
     """The calibration with the least log loss of the decline and growth events, penalised by
     `range_weight` x `range_penalty` so that the calibrated probabilities stay consistent with
-    the ranges shown beside them; `mode` (a key of MODES) says which parameters are fitted."""
-    names = MODES[mode]
+    the ranges shown beside them; `mode` (a key of MODES) says which parameters are fitted,
+    `per_tail` fits the growth side's own shift and spread factor besides (TAIL_PARAMS)."""
+    names = MODES[mode] + (TAIL_PARAMS if per_tail else ())
     if not names:
         return Probability()
     start = np.array([0.02 if n == "common_sd" else 0.0 for n in names])
@@ -154,7 +174,7 @@ def fit_probability(
     )
     cal = _params(names, res.x)
     return cal.model_copy(
-        update={k: round(getattr(cal, k), 4) for k in ("bias", "scale", "common_sd")}
+        update={k: round(getattr(cal, k), 4) for k in ("bias", "scale", "common_sd", *TAIL_PARAMS)}
     )
 
 
@@ -302,3 +322,79 @@ def select_groups(record: pd.DataFrame, policy: Policy, level: float, mode: str)
         and s.loc["by size class", "worst_gap_points"] <= s.loc["pooled", "worst_gap_points"]
     )
     return keep, pd.concat([table, s.reset_index()], ignore_index=True)
+
+
+# the isotonic option: the map is kept as its values on this grid of stated probabilities
+# (linear in between), clipped away from 0 and 1 so that no call is ever certain
+ISOTONIC_GRID = np.round(np.linspace(0, 1, 21), 2)
+ISOTONIC_CLIP = 0.005
+
+
+def fit_isotonic(record: pd.DataFrame, policy: Policy, level: float, cal: Probability):
+    """`cal` with a monotone map of each event's probability (`policy.Isotonic`): the
+    isotonic regression of the realised event on the probability `cal` gives on `record`,
+    read on ISOTONIC_GRID."""
+    from sklearn.isotonic import IsotonicRegression
+
+    base = cal.model_copy(update={"isotonic": None})
+    probs = calibrated(record, policy, level, base)
+    knots = {}
+    for name, p, event in zip(("decline", "growth"), probs, events(record, policy), strict=True):
+        ok = np.isfinite(p)
+        iso = IsotonicRegression(
+            y_min=ISOTONIC_CLIP, y_max=1 - ISOTONIC_CLIP, out_of_bounds="clip"
+        ).fit(p[ok], event[ok].astype(float))
+        y = np.maximum.accumulate(np.round(iso.predict(ISOTONIC_GRID), 4))
+        knots[name] = [(float(x), float(v)) for x, v in zip(ISOTONIC_GRID, y, strict=True)]
+    return base.model_copy(update={"isotonic": Isotonic(**knots)})
+
+
+def _summary(record: pd.DataFrame, policy: Policy, level: float, name: str, parts, rows):
+    p_dec, p_mid, p_gro, dec, mid, gro = (np.concatenate(x) for x in zip(*parts, strict=True))
+    mine = [r for r in rows if r["calibration"] == name]
+    return {
+        "calibration": name,
+        "left_out": "mean",
+        "log_loss": float(np.mean([r["log_loss"] for r in mine])),
+        "contradicting_range": float(max(r["contradicting_range"] for r in mine)),
+        "worst_gap_points": np.nanmax(
+            [worst_gap(p_dec, dec), worst_gap(p_mid, mid), worst_gap(p_gro, gro)]
+        ),
+    }
+
+
+def compare_calibrations(record: pd.DataFrame, policy: Policy, level: float, fits: dict):
+    """Leave-one-origin-out comparison of calibrations: each `fits` value (a function of the
+    training record giving a `Probability`) is fitted on all origins but one and scored on the
+    one left out. Returns a table of each left-out origin's log loss and share of units whose
+    probabilities contradict their range, with one summary row per calibration (mean log loss,
+    the worst reliability gap of the three events over the left-out predictions put together,
+    bins of 30+)."""
+    origins = np.unique(record["origin"])
+    rows, held_p = [], {name: [] for name in fits}
+    for o in origins:
+        held = record["origin"].to_numpy() == o
+        train = record[~held] if len(origins) > 1 else record
+        for name, fit in fits.items():
+            cal = fit(train)
+            held_p[name].append(_with_middle(record[held], policy, level, cal))
+            rows.append(
+                {
+                    "calibration": name,
+                    "left_out": int(o),
+                    "log_loss": log_loss(record[held], policy, level, cal),
+                    "contradicting_range": contradiction_share(record[held], level, cal),
+                }
+            )
+    summary = [_summary(record, policy, level, n, held_p[n], rows) for n in fits]
+    return pd.concat([pd.DataFrame(rows), pd.DataFrame(summary)], ignore_index=True)
+
+
+def better(table: pd.DataFrame, new: str, old: str) -> bool:
+    """Whether calibration `new` improves on `old` in a `compare_calibrations` table: a lower
+    mean left-out log loss and a worst reliability gap no wider."""
+    s = table[table["left_out"] == "mean"].set_index("calibration")
+    return bool(
+        s.loc[new, "log_loss"] < s.loc[old, "log_loss"] - 1e-6
+        and s.loc[new, "worst_gap_points"] <= s.loc[old, "worst_gap_points"]
+    )

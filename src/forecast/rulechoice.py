@@ -7,7 +7,9 @@ realised change). Steps, each on that record only:
    and a factor on the spread, log scale) so that the probabilities of the decline and growth
    events match their frequencies (least log loss, kept consistent with the ranges shown);
    `probcal.fit_groups` / `select_groups`: the same per size class, shrunk toward the pooled fit, kept
-   only if it does better on origins left out;
+   only if it does better on origins left out; with ``choice.calibration_options``,
+   `choose_options`: the growth side's own shift and spread (per_tail) and a monotone map of
+   each event's probability (isotonic), each kept only if it does better on origins left out;
 2. `choose_resettle`: the probability from which *resettle* is advised (and the structural-share
    condition), at the least total cost ``cost_false_resettle x (viable towns told to resettle) +
    cost_missed_decline x (declining towns not told)``; with calibrated probabilities the best
@@ -27,16 +29,19 @@ enough calls (the curve's ``worst_origin_precision``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from .policy import Policy, StateCriterion
+from .policy import Policy, Probability, StateCriterion
 from .probcal import (
+    better,
     calibrated,
+    compare_calibrations,
     events,
     fit_groups,
+    fit_isotonic,
     fit_probability,
     select_calibration,
     select_groups,
@@ -170,6 +175,7 @@ class Choice:
     calibration_mode: str
     calibration_trials: pd.DataFrame  # leave-one-origin-out log loss of each mode
     group_trials: pd.DataFrame  # the same for pooled vs by size class (select_groups)
+    option_trials: pd.DataFrame = field(default_factory=pd.DataFrame)  # choose_options
 
 
 def choose_resettle(
@@ -300,6 +306,9 @@ def choose(
         keep, group_trials = select_groups(record, policy, level, mode)
         if keep:
             pooled = fit_groups(record, policy, level, pooled)
+    option_trials = pd.DataFrame()
+    if ch.calibration_options:
+        pooled, option_trials = choose_options(record, policy, level, mode, bool(pooled.groups))
     new.probability = pooled
     p_decline, p_growth = calibrated(record, new, level)
     dec, gro = events(record, policy)
@@ -323,4 +332,42 @@ def choose(
         ch.precision_at == "every_origin",
     )
     new.diversify.min_probability = float(pick["threshold"])
-    return Choice(new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials, group_trials)
+    return Choice(
+        new, r_curve, d_curve, state_trials, s_trials, mode, cal_trials, group_trials, option_trials
+    )
+
+
+def choose_options(
+    record: pd.DataFrame, policy: Policy, level: float, mode: str, groups: bool
+) -> tuple[Probability, pd.DataFrame]:
+    """The calibration with the options of ``choice.calibration_options`` (per_tail, isotonic
+    and both) that improve on the one without them (`mode`, by size class if `groups`) on the
+    origins left out (`probcal.better`: lower log loss, worst reliability gap no wider); of
+    those, the least left-out log loss. Returns it fitted on the whole record, and the
+    comparison (`probcal.compare_calibrations`)."""
+    opts = policy.choice.calibration_options
+    memo: dict = {}
+
+    def fit(train: pd.DataFrame, per_tail: bool, isotonic: bool) -> Probability:
+        key = (tuple(np.unique(train["origin"])), per_tail)
+        if key not in memo:
+            cal = fit_probability(train, policy, level, mode, per_tail=per_tail)
+            if groups:
+                cal = fit_groups(train, policy, level, cal)
+            memo[key] = cal
+        return fit_isotonic(train, policy, level, memo[key]) if isotonic else memo[key]
+
+    variants = {"without options": (False, False)}
+    if "per_tail" in opts:
+        variants["per_tail"] = (True, False)
+    if "isotonic" in opts:
+        variants["isotonic"] = (False, True)
+    if {"per_tail", "isotonic"} <= set(opts):
+        variants["per_tail+isotonic"] = (True, True)
+    fits = {k: (lambda tr, v=v: fit(tr, *v)) for k, v in variants.items()}
+    table = compare_calibrations(record, policy, level, fits)
+    means = table[table["left_out"] == "mean"].set_index("calibration")["log_loss"]
+    kept = [k for k in variants if k != "without options" and better(table, k, "without options")]
+    best = min(kept, key=lambda k: means[k]) if kept else "without options"
+    table["chosen"] = table["calibration"] == best
+    return fit(record, *variants[best]), table
