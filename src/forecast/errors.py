@@ -63,5 +63,10 @@ class SuspiciousJumpWarning(DataWarning):
     """A unit's value changes by more than the allowed share between two observations."""
 
 
+class ColumnNameWarning(DataWarning):
+    """A column whose name looks meant for a contract column (`employmnet`, `latitude`): it is
+    read as one more indicator or attribute, and the contract column stays missing."""
+
+
 class SparseHistoryWarning(DataWarning):
     """A unit has too few observations for some forecasting methods."""

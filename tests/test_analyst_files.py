@@ -1,0 +1,176 @@
+"""Files as an analyst breaks them (wrong encoding, semicolons, an empty file, a column given
+twice, a stray comma, a misspelt column): each error names the file, the line and the rule, with
+no traceback, and nothing is read silently as something else."""
+
+from __future__ import annotations
+
+import gzip
+import warnings
+
+import pytest
+from typer.testing import CliRunner
+
+from forecast.cli import app
+from forecast.colnames import edits, meant, near_misses
+from forecast.errors import ColumnNameWarning, DataValidationError
+from forecast.io import read_dataset
+
+from .conftest import write_dataset
+
+UNITS = "unit_id,name,region\nA,Alpha,North\nB,Beta,South\n"
+PANEL = "unit_id,year,population,employment\nA,2000,1000,400\nA,2010,1100,420\nB,2000,500,\n"
+
+
+def _dataset(tmp_path, panel: str = PANEL, units: str = UNITS):
+    return write_dataset(tmp_path / "ds", panel, units)
+
+
+def _message(folder) -> str:
+    with pytest.raises(DataValidationError) as info:
+        read_dataset(folder)
+    return " ".join(str(info.value).split())
+
+
+def test_windows_code_page_names_the_line(tmp_path):
+    folder = _dataset(tmp_path)
+    text = "unit_id,name,region\nA,Alpha,North\nB,Сатпаев,South\n"
+    (folder / "units.csv").write_bytes(text.encode("cp1251"))
+    msg = _message(folder)
+    assert "units.csv: not UTF-8 text: line 3: byte 0xd1 (byte 3 of the line) is not UTF-8" in msg
+    assert "save it as UTF-8 comma-separated CSV" in msg
+
+
+def test_utf16_file_is_named(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").write_bytes(PANEL.encode("utf-16"))
+    assert "panel.csv: not UTF-8 text: whole file: it is UTF-16;" in _message(folder)
+
+
+def test_utf8_with_byte_order_mark_reads(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").write_bytes(PANEL.encode("utf-8-sig"))
+    assert list(read_dataset(folder).panel.columns[:3]) == ["unit_id", "year", "population"]
+
+
+@pytest.mark.parametrize("name", ["panel.csv", "units.csv"])
+def test_empty_file(tmp_path, name):
+    folder = _dataset(tmp_path)
+    (folder / name).write_text("", encoding="utf-8")
+    assert f"{name}: empty file: line 1: the file has no header line" in _message(folder)
+
+
+def test_semicolon_separated_panel(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").write_text(PANEL.replace(",", ";"), encoding="utf-8")
+    msg = _message(folder)
+    assert (
+        "panel.csv: semicolon-separated file: header: the header "
+        "'unit_id;year;population;employment' is one column split by ';'"
+    ) in msg
+
+
+def test_semicolons_with_decimal_commas(tmp_path):
+    """A Russian-locale export: `;` between fields and `,` in decimals."""
+    panel = "unit_id;year;population;wage\nA;2000;1000;12,5\nA;2010;1100;13,5\nB;2000;500;9\n"
+    folder = _dataset(tmp_path, panel=panel)
+    assert "panel.csv: semicolon-separated file: header:" in _message(folder)
+
+
+def test_repeated_column_is_not_renamed_silently(tmp_path):
+    panel = PANEL.replace("employment", "population", 1)
+    msg = _message(_dataset(tmp_path, panel=panel))
+    assert "panel.csv: repeated column name: header: 'population' in columns 3, 4" in msg
+
+
+def test_repeated_column_in_gzip_panel(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").unlink()
+    with gzip.open(folder / "panel.csv.gz", "wt", encoding="utf-8") as fh:
+        fh.write(PANEL.replace("employment", "year", 1))
+    assert "panel.csv.gz: repeated column name: header: 'year' in columns 2, 4" in _message(folder)
+
+
+def test_stray_comma_names_the_line(tmp_path):
+    panel = PANEL.replace("A,2010,1100,420", "A,2010,1,100,420")
+    msg = _message(_dataset(tmp_path, panel=panel))
+    assert "panel.csv: wrong number of fields: line 3: 5 fields where the header has 4" in msg
+
+
+def test_misspelt_required_column_gets_a_hint(tmp_path):
+    msg = _message(_dataset(tmp_path, panel=PANEL.replace("population", "populaton")))
+    assert "panel.csv: missing required columns: header: population not found; " in msg
+    assert "is 'populaton' meant as population?" in msg
+
+
+def test_required_column_with_capital_or_space(tmp_path):
+    msg = _message(_dataset(tmp_path, units=UNITS.replace("region", "Region ")))
+    assert "region not found; is 'Region ' meant as region?" in msg
+
+
+def test_misspelt_employment_warns_instead_of_vanishing(tmp_path):
+    folder = _dataset(tmp_path, panel=PANEL.replace("employment", "employmnet"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_dataset(folder)
+    names = [str(w.message) for w in caught if w.category is ColumnNameWarning]
+    assert names == [
+        "panel.csv: column 'employmnet' looks meant as 'employment' but is read as an indicator "
+        "(a model feature) and the file has no 'employment': rename the column if it holds "
+        "employment"
+    ]
+    assert data.targets == ["population"]
+
+
+def test_latitude_column_warns(tmp_path):
+    units = "unit_id,name,region,latitude,lon\nA,Alpha,North,45,70\nB,Beta,South,46,71\n"
+    with pytest.warns(ColumnNameWarning, match="units.csv: column 'latitude' looks meant as 'lat'"):
+        read_dataset(_dataset(tmp_path, units=units))
+
+
+def test_cli_shows_the_problem_without_traceback(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / "units.csv").write_bytes(b"unit_id,name,region\nA,\xc0lpha,North\nB,Beta,South\n")
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert "units.csv: not UTF-8 text: line 2:" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_cli_validate_shows_the_column_warning(tmp_path):
+    folder = _dataset(tmp_path, panel=PANEL.replace("employment", "Employment"))
+    result = CliRunner().invoke(app, ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "ColumnNameWarning: panel.csv: column 'Employment' looks meant as 'employment'" in (
+        " ".join(result.output.split())
+    )
+
+
+# --- what counts as a near miss ---
+
+
+def test_edits_counts_a_swap_as_one():
+    assert edits("employmnet", "employment") == 1
+    assert edits("populaton", "population") == 1
+    assert edits("abc", "xyz") == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "expected"),
+    [
+        ("employmnet", "employment", True),
+        ("Employment", "employment", True),
+        ("longitude", "lon", True),
+        ("unemployment", "employment", False),  # another variable that contains the name
+        ("employment_rate", "employment", False),
+        ("employed", "employment", False),
+        ("labour_force", "employment", False),
+        ("lot", "lat", False),  # short names only by case or alias
+    ],
+)
+def test_meant(name, column, expected):
+    assert meant(name, column) is expected
+
+
+def test_near_misses_skips_present_columns():
+    assert near_misses(["employment", "employmnet"], ["employment"]) == {}
+    assert near_misses(["unit_id", "Lat", "lon"], ["lat", "lon", "parent_id"]) == {"lat": "Lat"}
