@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from forecast.cli import app
 from forecast.colnames import edits, meant, near_misses
-from forecast.errors import ColumnNameWarning, DataValidationError
+from forecast.errors import ColumnNameWarning, ConfigError, DataValidationError
 from forecast.io import read_dataset
+from forecast.policy import load_policy
 
 from .conftest import write_dataset
 
@@ -174,3 +175,20 @@ def test_meant(name, column, expected):
 def test_near_misses_skips_present_columns():
     assert near_misses(["employment", "employmnet"], ["employment"]) == {}
     assert near_misses(["unit_id", "Lat", "lon"], ["lat", "lon", "parent_id"]) == {"lat": "Lat"}
+
+
+# --- the policy file as an analyst edits it ---
+
+
+def test_misspelt_policy_key_names_the_allowed_keys(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("resettle:\n  min_probabilty: 0.5\nhorizn: 10\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    msg = str(info.value)
+    assert f"{path}: " in msg
+    assert (
+        "resettle.min_probabilty: unknown key (allowed here: min_probability, "
+        "boundary_probability, structural_drivers, min_structural_share)"
+    ) in msg
+    assert "horizn: unknown key (allowed here: version, name, " in msg
