@@ -5,7 +5,9 @@ no traceback, and nothing is read silently as something else."""
 from __future__ import annotations
 
 import gzip
+import json
 import warnings
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +20,7 @@ from forecast.policy import load_policy
 
 from .conftest import write_dataset
 
+SRC = Path(__file__).resolve().parents[1] / "src" / "forecast"
 UNITS = "unit_id,name,region\nA,Alpha,North\nB,Beta,South\n"
 PANEL = "unit_id,year,population,employment\nA,2000,1000,400\nA,2010,1100,420\nB,2000,500,\n"
 
@@ -192,3 +195,23 @@ def test_misspelt_policy_key_names_the_allowed_keys(tmp_path):
         "boundary_probability, structural_drivers, min_structural_share)"
     ) in msg
     assert "horizn: unknown key (allowed here: version, name, " in msg
+
+
+# --- the report's words for the rule ---
+
+
+def test_resettle_card_does_not_state_a_rule_the_policy_may_not_use():
+    """The category card once said "the whole likely range below" the threshold in every
+    language while the shipped policies resettle from a probability (55%): a town at -36%..-2%
+    was "Resettle" under a card saying the whole range was below -10%."""
+    texts = json.loads((SRC / "report" / "i18n.json").read_text(encoding="utf-8"))
+    whole_range = {
+        "en": "whole likely range",
+        "ru": "весь вероятный диапазон",
+        "kk": "бүкіл ықтимал",
+    }
+    for lang, phrase in whole_range.items():
+        assert phrase in texts[lang]["rule_interval"].lower()  # the phrase of the interval rule
+        card = texts[lang]["category_desc"]["resettle"]
+        assert "{decline}" in card
+        assert phrase not in card.lower(), (lang, card)
