@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 from forecast.cli import app
 from forecast.colnames import edits, meant, near_misses
-from forecast.errors import ColumnNameWarning, ConfigError, DataValidationError
+from forecast.errors import (
+    ColumnNameWarning,
+    ConfigError,
+    DataValidationError,
+    UnitWithoutRowsWarning,
+)
 from forecast.io import read_dataset
 from forecast.policy import load_policy
 
@@ -215,3 +220,14 @@ def test_resettle_card_does_not_state_a_rule_the_policy_may_not_use():
         card = texts[lang]["category_desc"]["resettle"]
         assert "{decline}" in card
         assert phrase not in card.lower(), (lang, card)
+
+
+def test_unit_without_panel_rows_is_named(tmp_path):
+    units = UNITS + "C,Gamma,North\n"
+    with pytest.warns(UnitWithoutRowsWarning) as caught:
+        data = read_dataset(_dataset(tmp_path, units=units))
+    assert [str(w.message) for w in caught if w.category is UnitWithoutRowsWarning] == [
+        "units.csv: line 4: 1 unit(s) with no row in panel.csv (C) get no forecast and no "
+        "category; add their observations or remove them"
+    ]
+    assert list(data.units.index) == ["A", "B", "C"]

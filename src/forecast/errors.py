@@ -68,5 +68,9 @@ class ColumnNameWarning(DataWarning):
     read as one more indicator or attribute, and the contract column stays missing."""
 
 
+class UnitWithoutRowsWarning(DataWarning):
+    """A unit of units.csv with no row in the panel: it gets no forecast and no category."""
+
+
 class SparseHistoryWarning(DataWarning):
     """A unit has too few observations for some forecasting methods."""

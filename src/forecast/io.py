@@ -135,6 +135,7 @@ def read_dataset(name_or_path: str | Path, jump_threshold: float = schema.JUMP_T
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        schema.units_without_rows(units, panel, panel_file=panel_path.name)
         jumps = schema.suspicious_jumps(panel, jump_threshold)
     for w in caught:  # re-emit so callers see them once, attributed here
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

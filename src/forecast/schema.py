@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from . import colnames
-from .errors import ColumnNameWarning, DataValidationError, Problem, SuspiciousJumpWarning
+from .errors import (
+    ColumnNameWarning,
+    DataValidationError,
+    Problem,
+    SuspiciousJumpWarning,
+    UnitWithoutRowsWarning,
+)
 
 TARGETS = ("population", "employment")
 PANEL_REQUIRED = ("unit_id", "year", "population")
@@ -404,6 +410,24 @@ def suspicious_jumps(panel: pd.DataFrame, threshold: float = JUMP_THRESHOLD) -> 
             messages.append(msg)
             warnings.warn(msg, SuspiciousJumpWarning, stacklevel=3)
     return messages
+
+
+def units_without_rows(
+    units: pd.DataFrame, panel: pd.DataFrame, file: str = "units.csv", panel_file: str = "panel"
+) -> list[str]:
+    """Warn (one :class:`UnitWithoutRowsWarning`) about the units that no panel row names: they
+    would be left out of every forecast without a word. Returns the message (or nothing)."""
+    absent = ~units.index.isin(panel["unit_id"].unique())
+    if not absent.any():
+        return []
+    ids = list(units.index[absent])
+    lines = _lines(pd.Index(np.flatnonzero(absent)), 2)
+    msg = (
+        f"{file}: {lines}: {len(ids)} unit(s) with no row in {panel_file} ({_listing(ids)}) get "
+        "no forecast and no category; add their observations or remove them"
+    )
+    warnings.warn(msg, UnitWithoutRowsWarning, stacklevel=3)
+    return [msg]
 
 
 def raise_if(problems: list[Problem]) -> None:
