@@ -231,3 +231,22 @@ def test_unit_without_panel_rows_is_named(tmp_path):
         "category; add their observations or remove them"
     ]
     assert list(data.units.index) == ["A", "B", "C"]
+
+
+# --- an as-of year the data does not reach ---
+
+
+def test_predict_as_of_after_the_data_is_refused(tmp_path):
+    """`--as-of 2050` on data ending in 2010 used to write forecasts labelled origin 2050,
+    year 2055, with empty intervals."""
+    result = CliRunner().invoke(
+        app,
+        ["predict", "--data", str(_dataset(tmp_path)), "--as-of", "2050", "--horizons", "5"]
+        + ["--out", str(tmp_path / "out")],
+    )
+    assert result.exit_code == 1
+    assert (
+        "--as-of 2050 is after the last observation (2010): use --as-of 2010 or earlier"
+        in " ".join(result.output.split())
+    )
+    assert not (tmp_path / "out" / "forecasts.csv").exists()

@@ -81,6 +81,11 @@ def fit(data: Dataset, as_of: int, config: EngineConfig, progress: Progress = _q
         raise ForecastError(
             f"--as-of {as_of} is before the first observation ({int(data.panel['year'].min())})"
         )
+    if as_of > data.last_year:  # forecasts would be labelled from a year nothing was seen in
+        raise ForecastError(
+            f"--as-of {as_of} is after the last observation ({data.last_year}): use --as-of "
+            f"{data.last_year} or earlier (horizons count from the as-of year)"
+        )
     return Forecaster(config=config).fit(data, as_of, progress=progress)
 
 
