@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from forecast import pipeline
 from forecast.cli import app
 from forecast.colnames import edits, meant, near_misses
 from forecast.errors import (
@@ -250,3 +251,21 @@ def test_predict_as_of_after_the_data_is_refused(tmp_path):
         in " ".join(result.output.split())
     )
     assert not (tmp_path / "out" / "forecasts.csv").exists()
+
+
+def test_policy_focus_missing_from_the_data_fails_before_training(tmp_path, monkeypatch):
+    """The README's yearly update (import-bns, then retrain) with the default monotown policy
+    used to train for minutes, then stop on the missing `monotown` column."""
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the policy was checked")
+
+    monkeypatch.setattr(pipeline, "fit", no_training)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("focus:\n  attribute: monotown\n  value: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        pipeline.run(_dataset(tmp_path), policy_path=policy, runs_root=tmp_path / "runs")
+    assert (
+        f"{policy}: focus.attribute 'monotown' is not a column of ds/units.csv (its columns: "
+        "name, region): give a policy for this dataset with --policy, or add the column"
+    ) == str(info.value)
