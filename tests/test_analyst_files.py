@@ -269,3 +269,12 @@ def test_policy_focus_missing_from_the_data_fails_before_training(tmp_path, monk
         f"{policy}: focus.attribute 'monotown' is not a column of ds/units.csv (its columns: "
         "name, region): give a policy for this dataset with --policy, or add the column"
     ) == str(info.value)
+
+
+def test_decimal_comma_is_named(tmp_path):
+    panel = 'unit_id,year,population,wage\nA,2000,1000,"12,5"\nA,2010,1100,13\nB,2000,500,9\n'
+    msg = _message(_dataset(tmp_path, panel=panel))
+    assert (
+        "panel.csv: non-numeric value: line 2: column 'wage' holds '12,5'; decimals take a "
+        "point, not a comma (4.8, not 4,8)"
+    ) in msg

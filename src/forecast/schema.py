@@ -156,10 +156,12 @@ class _Checker:
         bad = ~empty & values.isna()
         if bad.any():
             examples = [repr(v) for v in text[bad].unique()[:3]]
+            comma = text[bad].str.fullmatch(r"[-+]?\d+,\d+").fillna(False).any()
             self.add(
                 "non-numeric value",
                 self.lines(df.index[bad]),
-                f"column {column!r} holds {', '.join(examples)}",
+                f"column {column!r} holds {', '.join(examples)}"
+                + ("; decimals take a point, not a comma (4.8, not 4,8)" if comma else ""),
             )
         return values.astype(float)
 
