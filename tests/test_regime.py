@@ -3,6 +3,8 @@ shock regimes on SYNTHETIC data, no leakage, and the bad-input paths."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +14,10 @@ from forecast.config import EngineConfig
 from forecast.engine import TargetForecaster
 from forecast.intervals import ConformalIntervals, SharedShockIntervals
 from forecast.io import read_dataset
-from forecast.regime import RegimeScaled, recent_errors, regime_signal
+from forecast.pipeline import calibration_table
+from forecast.regime import RegimeScaled, RegimeSignal, recent_errors, regime_signal
 
-from .conftest import synthetic_panel, write_dataset
+from .conftest import FixedIntervals, synthetic_panel, write_dataset
 
 CALM = {"common": 0.0, "relative": 0.015}
 SHOCK = {"common": 0.06, "relative": 0.04}  # a common shock of known size: +-6% at +1
@@ -212,3 +215,21 @@ def test_the_signal_reads_nothing_after_the_origin(tmp_path, fast_config):
     assert sig_a.factor != 1.0  # the scaling is on, so the comparison below means something
     assert sig_a == sig_b
     pd.testing.assert_frame_equal(t_a[["lower", "upper"]], t_b[["lower", "upper"]])
+
+
+def test_calibration_table_carries_the_factor_on_every_row_when_scaling_is_on():
+    """interval_calibration.csv: regime_factor (and score) on every row of a target whose
+    config asked for regime scaling, factor 1 included; absent where scaling is off."""
+    targets = {
+        "population": SimpleNamespace(
+            intervals_=FixedIntervals(0.05), regime_=RegimeSignal(1.0, 1.0, 40, 1998)
+        ),
+        "employment": SimpleNamespace(intervals_=FixedIntervals(0.1), regime_=None),
+        "wages": SimpleNamespace(intervals_=None, regime_=None),
+    }
+    table = calibration_table(targets)
+    assert list(table["target"]) == ["population", "employment"]
+    pop = table[table["target"] == "population"]
+    assert (pop["regime_factor"] == 1.0).all() and (pop["regime_score"] == 1.0).all()
+    assert table.loc[table["target"] == "employment", "regime_factor"].isna().all()
+    assert calibration_table({"wages": targets["wages"]}) is None

@@ -12,6 +12,8 @@ Feature names describe themselves because they appear in SHAP tables and reports
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -151,17 +153,24 @@ class FeatureBuilder:
         out = pd.Series(np.nan, index=points.index)
         if ref is None:
             return out
-        regions = self.region.reindex(points["unit_id"].to_numpy()).astype(str).to_numpy()
         ok = (y_prev.notna() & a.notna()).to_numpy()
-        for region in pd.unique(regions[ok]):
-            if not ref.has(str(region)):
-                continue
-            m = ok & (regions == region)
-            r0 = ref.at(str(region), a.to_numpy(dtype=float)[m])
-            rb = ref.at(str(region), y_prev.to_numpy(dtype=float)[m])
+        for region, m in self._regions(points, ref, ok):
+            r0 = ref.at(region, a.to_numpy(dtype=float)[m])
+            rb = ref.at(region, y_prev.to_numpy(dtype=float)[m])
             span = a.to_numpy(dtype=float)[m] - y_prev.to_numpy(dtype=float)[m]
             out.iloc[np.flatnonzero(m)] = (np.log(r0) - np.log(rb)) / span
         return out
+
+    def _regions(
+        self, points: pd.DataFrame, ref: Reference, among: np.ndarray | None = None
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """Each region with a reference series, and the mask of `points` (within `among`)
+        whose unit lies in it."""
+        regions = self.region.reindex(points["unit_id"].to_numpy()).astype(str).to_numpy()
+        among = np.ones(len(points), dtype=bool) if among is None else among
+        for region in pd.unique(regions[among]):
+            if ref.has(region):
+                yield region, among & (regions == region)
 
     def build(self, points: pd.DataFrame) -> pd.DataFrame:
         """Features for anchors `points` (columns unit_id, t0: a year the target is observed)."""
@@ -209,20 +218,16 @@ class FeatureBuilder:
         ref = self.refs.get(self.target)
         if ref is None:
             return
-        regions = self.region.reindex(points["unit_id"].to_numpy()).to_numpy()
         t0 = points["t0"].to_numpy(dtype=float)
         p = PREFIX[self.target]
         share = np.full(len(points), np.nan)
         rel = {k: np.full(len(points), np.nan) for k in (5, 10)}
         country = {k: ref.at(COUNTRY, t0) / ref.at(COUNTRY, t0 - k) for k in (5, 10)}
-        for region in pd.unique(regions):
-            if not ref.has(str(region)):
-                continue
-            m = regions == region
-            r0 = ref.at(str(region), t0[m])
+        for region, m in self._regions(points, ref):
+            r0 = ref.at(region, t0[m])
             share[m] = np.log(np.exp(feats.loc[m, f"{p}_log"].to_numpy()) / r0)
             for k in (5, 10):
-                rk = ref.at(str(region), t0[m] - k)
+                rk = ref.at(region, t0[m] - k)
                 rel[k][m] = (np.log(r0 / rk) - np.log(country[k][m])) / k
         feats[f"{p}_share_of_region_log"] = share
         for k in (5, 10):

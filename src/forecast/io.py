@@ -155,7 +155,9 @@ def read_dataset(name_or_path: str | Path, jump_threshold: float = schema.JUMP_T
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path next to `path`; move it into place only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # the same suffix, so that writers inferring the format from it (pandas: .csv.gz is
+    # gzip) write what the final name says
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
     try:

@@ -161,6 +161,22 @@ def previous_categories(runs_root: Path, dataset: str, exclude: Path | None = No
     return pd.read_csv(runs[-1] / "categories.csv"), runs[-1]
 
 
+def calibration_table(targets: dict) -> pd.DataFrame | None:
+    """The interval calibration of every fitted target (`interval_calibration.csv`), None when
+    no target has intervals. With regime scaling on, every row carries the target's
+    `regime_factor` and `regime_score` (1 included: the column does not come and go with the
+    factor)."""
+    cal = []
+    for target, tf in targets.items():
+        if tf.intervals_ is None:
+            continue
+        table = tf.intervals_.summary().assign(target=target)
+        if tf.regime_ is not None:
+            table = table.assign(regime_factor=tf.regime_.factor, regime_score=tf.regime_.score)
+        cal.append(table)
+    return pd.concat(cal, ignore_index=True) if cal else None
+
+
 def run(
     dataset: str | Path = io.BUNDLED_DEFAULT,
     *,
@@ -272,12 +288,9 @@ def write_outputs(
             changed=lambda d: d["previous_category"] != d["category"]
         )
         io.write_csv(moves, folder / "transitions.csv")
-    cal = []
-    for target, tf in result.forecaster.targets_.items():
-        if tf.intervals_ is not None:
-            cal.append(tf.intervals_.summary().assign(target=target))
-    if cal:
-        io.write_csv(pd.concat(cal), folder / "interval_calibration.csv", float_format="%.6g")
+    cal = calibration_table(result.forecaster.targets_)
+    if cal is not None:
+        io.write_csv(cal, folder / "interval_calibration.csv", float_format="%.6g")
     io.write_csv(history(result.data), folder / "history.csv", float_format="%.6g")
     io.write_csv(result.data.units.reset_index(), folder / "units.csv")
     if not result.backtest.empty:
