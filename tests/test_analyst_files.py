@@ -278,3 +278,17 @@ def test_decimal_comma_is_named(tmp_path):
         "panel.csv: non-numeric value: line 2: column 'wage' holds '12,5'; decimals take a "
         "point, not a comma (4.8, not 4,8)"
     ) in msg
+
+
+def test_reality_check_names_a_missing_group_column_before_fitting(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        ["reality-check", "--data", str(_dataset(tmp_path)), "--origin", "2000"]
+        + ["--group", "mining", "--out", str(tmp_path / "rc.md")],
+    )
+    assert result.exit_code == 1
+    assert (
+        "--group 'mining' is not a column of ds/units.csv (its columns: name, region)"
+        in " ".join(result.output.split())
+    )
+    assert not (tmp_path / "rc.md").exists()
