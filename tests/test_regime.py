@@ -217,6 +217,63 @@ def test_the_signal_reads_nothing_after_the_origin(tmp_path, fast_config):
     pd.testing.assert_frame_equal(t_a[["lower", "upper"]], t_b[["lower", "upper"]])
 
 
+def _calm_then_shock(seed: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SYNTHETIC panel 1980-2010: units grow at their own rate with noise of sd 4% a year up
+    to 1996, 0.5% in the calm years 1997-2000, and from 2001 4% again plus a common shock of
+    -3% a year shared by half the units (the calm stretch ends at the origin 2000)."""
+    panel, units = synthetic_panel(n_units=150, seed=seed, noise=0.0)
+    rng = np.random.default_rng(seed)
+    wide = panel.pivot(index="unit_id", columns="year", values="population").astype(float)
+    years = wide.columns.to_numpy()
+    sd = np.where(years <= 1996, 0.04, np.where(years <= 2000, 0.005, 0.04))
+    steps = rng.normal(0, 1, wide.shape) * sd
+    hit = np.arange(len(wide)) % 2 == 0
+    steps[np.ix_(hit, years > 2000)] -= 0.03
+    wide = wide * np.exp(np.cumsum(steps, axis=1))
+    long = wide.round().stack().rename("population").reset_index()
+    return long.astype({"population": "int64"}), units
+
+
+@pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
+def test_the_lower_bound_floors_the_narrowing_before_a_shock(tmp_path, fast_config):
+    """SYNTHETIC calm-then-shock panel: the latest calibration origin's +1/+2 errors (the calm
+    1999-2000) score far below the pooled calibration, so the factor is the lower bound; every
+    scaled interval is exactly `lower` times the calibrated (unscaled) width, never narrower,
+    and the higher floor covers more of the shock that follows."""
+    panel, units = _calm_then_shock()
+    data = read_dataset(write_dataset(tmp_path / "calm_shock", panel, units))
+    config = fast_config.model_copy(update={"calibration_offsets": [2, 5, 10]})
+    actual = panel.rename(columns={"population": "actual"})
+    fits = {}
+    for lower in (None, 0.5, 0.9):
+        cfg = config
+        if lower is not None:
+            cfg = config.model_copy(
+                update={"regime_scaling": "recent_errors", "regime_bounds": (lower, 2.0)}
+            )
+        tf = TargetForecaster(target="population", config=cfg).fit(data, 2000)
+        t = tf.forecast(data, [1, 5, 10]).table.merge(actual, on=["unit_id", "year"])
+        fits[lower] = (tf.regime_, t.assign(width=np.log(t["upper"] / t["lower"])))
+    calibrated = fits[None][1]["width"].to_numpy()
+    assert np.isfinite(calibrated).all() and (calibrated > 0).all()
+    covered = {}
+    for lower in (0.5, 0.9):
+        signal, t = fits[lower]
+        assert signal.score < 0.5 and signal.factor == lower, signal
+        np.testing.assert_allclose(t["width"].to_numpy(), lower * calibrated, rtol=1e-9)
+        inside = (t["actual"] >= t["lower"]) & (t["actual"] <= t["upper"])
+        covered[lower] = float(inside.mean())
+    assert covered[0.9] > covered[0.5], covered
+
+
+def test_regime_bounds_messages_name_the_key():
+    for bad in [(1.2, 2.0), (0.5, 0.9), (-0.1, 2.0)]:
+        with pytest.raises(ValidationError, match=r"regime_bounds must be \[lower, upper\] with"):
+            EngineConfig(regime_bounds=bad)
+    with pytest.raises(ValidationError, match="regime_power"):
+        EngineConfig(regime_power=-0.5)
+
+
 def test_calibration_table_carries_the_factor_on_every_row_when_scaling_is_on():
     """interval_calibration.csv: regime_factor (and score) on every row of a target whose
     config asked for regime scaling, factor 1 included; absent where scaling is off."""

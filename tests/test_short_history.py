@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
+from forecast.config import EngineConfig
 from forecast.engine import Forecaster
 from forecast.intervals import conformal_quantile
 from forecast.io import read_dataset
@@ -200,18 +202,97 @@ def test_short_span_exponent_scales_one_year_change_intervals_by_hand(tmp_path, 
         np.testing.assert_allclose(np.log(rows["upper"] / rows["forecast"]), q * span**0.8)
 
 
+def _widths(config, data) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Log widths of the employment and population intervals at +1 and +5 from 2000."""
+    f = Forecaster(config=config).fit(data, 2000).forecast(data, [1, 5])
+    out = []
+    for target in ("employment", "population"):
+        t = f.targets[target].table
+        out.append(t.assign(width=np.log(t["upper"] / t["lower"])))
+    return out[0], out[1]
+
+
+def _jobs_with_long_national(tmp_path, name: str):
+    """SYNTHETIC: employment of the units from 1998 only, national employment since 1960
+    (country.csv: growth of 1% a year with a fall in the early 1990s)."""
+    panel, units = synthetic_panel(n_units=200, seed=3, noise=0.02, employment=True)
+    panel.loc[panel["year"] < 1998, "employment"] = np.nan
+    years = np.arange(1960, 2011)
+    growth = np.where((years >= 1990) & (years < 1994), -0.03, 0.01)
+    country = pd.DataFrame({"year": years, "employment": 1e6 * np.exp(np.cumsum(growth))})
+    return read_dataset(write_dataset(tmp_path / name, panel, units, **{"country.csv": country}))
+
+
 def test_short_span_exponent_applies_only_to_short_calibration(tmp_path, fast_config):
-    """Calibrated at +1/+2 only: the +5 interval is narrower with exponent 0.8 than linear;
-    a target calibrated up to long spans (population here) is unchanged."""
+    """short_span_scope 'always' (the default): calibrated at +1/+2 only, the +5 interval is
+    narrower with exponent 0.8 than linear, even without a national backtest (the units'
+    employment from 1998 is the whole national series here); a target calibrated up to long
+    spans (population here) is unchanged."""
     _, data = _jobs_from(tmp_path, 1998, "three_exp")
     base = fast_config.model_copy(update={"short_calibration_history": 2})
     short = base.model_copy(update={"short_span_exponent": 0.8})
-    a = Forecaster(config=base).fit(data, 2000).forecast(data, [1, 5])
-    b = Forecaster(config=short).fit(data, 2000).forecast(data, [1, 5])
-    ja, jb = a.targets["employment"].table, b.targets["employment"].table
-    wa = np.log(ja["upper"] / ja["lower"])
-    wb = np.log(jb["upper"] / jb["lower"])
-    assert (wb[ja["horizon"] == 5] < wa[ja["horizon"] == 5]).all()
-    np.testing.assert_allclose(wb[ja["horizon"] == 1], wa[ja["horizon"] == 1])
-    pa, pb = a.targets["population"].table, b.targets["population"].table
+    (ja, pa), (jb, pb) = _widths(base, data), _widths(short, data)
+    h5, h1 = ja["horizon"] == 5, ja["horizon"] == 1
+    assert (jb["width"][h5] < ja["width"][h5]).all()
+    np.testing.assert_allclose(jb["width"][h1], ja["width"][h1])
     np.testing.assert_allclose(pa["upper"], pb["upper"])
+
+
+def test_long_national_scope_keeps_linear_spans_without_a_national_backtest(tmp_path, fast_config):
+    """short_span_scope 'long_national', national series no longer than the units' (chained
+    from them, 1998-2000: its backtest never reaches +10): the +5 interval is the linear one,
+    as without short_span_exponent."""
+    _, data = _jobs_from(tmp_path, 1998, "three_scope")
+    base = fast_config.model_copy(update={"short_calibration_history": 2})
+    scoped = base.model_copy(
+        update={"short_span_exponent": 0.8, "short_span_scope": "long_national"}
+    )
+    (ja, pa), (jb, pb) = _widths(base, data), _widths(scoped, data)
+    assert np.isfinite(jb["width"]).all()
+    np.testing.assert_allclose(jb["width"], ja["width"])
+    np.testing.assert_allclose(pa["upper"], pb["upper"])
+
+
+def test_long_national_scope_applies_the_exponent_with_a_long_national_backtest(
+    tmp_path, fast_config
+):
+    """short_span_scope 'long_national' with national employment since 1960 (a backtest at
+    every horizon up to +10): the +5 interval is narrower than linear, the +1 one unchanged,
+    exactly as with scope 'always'."""
+    data = _jobs_with_long_national(tmp_path, "long_national")
+    base = fast_config.model_copy(update={"short_calibration_history": 2})
+    always = base.model_copy(update={"short_span_exponent": 0.8})
+    scoped = always.model_copy(update={"short_span_scope": "long_national"})
+    (ja, _), (jb, _), (jc, _) = _widths(base, data), _widths(scoped, data), _widths(always, data)
+    h5, h1 = ja["horizon"] == 5, ja["horizon"] == 1
+    assert (jb["width"][h5] < ja["width"][h5]).all()
+    np.testing.assert_allclose(jb["width"][h1], ja["width"][h1])
+    np.testing.assert_allclose(jb["width"], jc["width"])
+
+
+@pytest.mark.parametrize("national", [False, True], ids=["no_national", "long_national"])
+def test_long_national_scope_on_one_year_change_intervals(tmp_path, fast_config, national):
+    """The one-year-changes intervals (no calibration origin) follow the same condition:
+    with scope 'long_national' the +4 interval is 4 ** 0.8 times the +1 one only where the
+    national backtest reaches the longest horizon, 4 times it otherwise."""
+    if national:
+        data = _jobs_with_long_national(tmp_path, "one_year_national")
+    else:
+        _, data = _jobs_from(tmp_path, 1998, "one_year_alone")
+    cfg = fast_config.model_copy(
+        update={
+            "short_history_intervals": "one_year_changes",
+            "size_breaks": [],
+            "short_span_exponent": 0.8,
+            "short_span_scope": "long_national",
+        }
+    )
+    t = _employment(Forecaster(config=cfg).fit(data, 1999), data, [1, 4])
+    up = np.log(t["upper"] / t["forecast"]).to_numpy()
+    h1, h4 = up[t["horizon"].to_numpy() == 1], up[t["horizon"].to_numpy() == 4]
+    np.testing.assert_allclose(h4, h1 * (4**0.8 if national else 4.0))
+
+
+def test_short_span_scope_is_validated():
+    with pytest.raises(ValidationError, match="short_span_scope"):
+        EngineConfig(short_span_scope="sometimes")

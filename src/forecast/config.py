@@ -200,6 +200,14 @@ class EngineConfig(BaseModel):
         "(benchmarks/results/us_tuning.md); None: as interval_span_exponent (linear for "
         "one-year changes)",
     )
+    short_span_scope: Literal["always", "long_national"] = Field(
+        "always",
+        description="issue 11 (session 6), opt-in: where short_span_exponent applies: "
+        "'always', or 'long_national' only where the national projection's backtest reaches "
+        "the longest forecast horizon (its errors then carry the long spans; without such a "
+        "backtest the relative part is extrapolated linearly: the post-Soviet proxy's short "
+        "series without a national one covered 0.64 at 2004 +5 with 0.8)",
+    )
     reference_halflife: float | None = Field(
         10.0,
         gt=0,

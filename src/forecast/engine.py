@@ -385,7 +385,7 @@ class TargetForecaster:
         if self.config.interval_relative == "net_of_unit_mean":  # opt-in (issue 11, kz_annual)
             cell = [res["cal_origin"].to_numpy(), res["span"].to_numpy()]
             residuals["ref_error"] = residuals.groupby(cell)["error"].transform("median")
-        cfg, short = self.config, self.config.short_span_exponent
+        cfg, short = self.config, self._short_span_exponent(national)
         if short is not None and residuals["span"].max() <= SHORT_SPAN:
             # issue 11: calibrated at +1/+2 only, extrapolated to +10 (tuned on population)
             cfg = cfg.model_copy(update={"interval_span_exponent": short})
@@ -440,27 +440,28 @@ class TargetForecaster:
             log.warning("%s: no one-year change up to %s; no intervals", self.target, self.origin_)
             return
         ref = Reference.from_dataset(cut, self.target, self.config.base_years)
-        national = np.zeros(len(step))
+        shift = np.zeros(len(step))
         if ref.has(COUNTRY):
-            national = np.log(ref.at(COUNTRY, step["year"]) / ref.at(COUNTRY, step["t0"]))
+            shift = np.log(ref.at(COUNTRY, step["year"]) / ref.at(COUNTRY, step["t0"]))
         residuals = pd.DataFrame(
             {
                 "span": 1,
                 "p0": step["v0"].to_numpy(dtype=float),
                 "error": np.log(step["value"].to_numpy(dtype=float) / step["v0"].to_numpy())
-                - np.nan_to_num(national),
+                - np.nan_to_num(shift),
             }
         )
+        national = national_errors(ref, self.origin_, self.config.reference_method)
+        short = self._short_span_exponent(national)
         estimator = ConformalIntervals(
             level=self.config.level,
             size_breaks=self.config.size_breaks,
             min_cell=self.config.min_cell,
             symmetric=self.config.symmetric_intervals,
-            beyond_exponent=self.config.short_span_exponent or 1.0,
+            beyond_exponent=short or 1.0,
         )
         if self.config.short_history_intervals == "one_year_changes_shared":
             # the changes are relative already; the common part is the national backtest's
-            national = national_errors(ref, self.origin_, self.config.reference_method)
             if national.empty or len(residuals) < self.config.min_cell:
                 log.warning(
                     "%s: %s one-year change(s) up to %s and %s national backtest error(s): "
@@ -473,7 +474,7 @@ class TargetForecaster:
                 )
                 return
             residuals["ref_error"] = 0.0
-            cfg, short = self.config, self.config.short_span_exponent
+            cfg = self.config
             if short is not None:  # as in _calibrate: a one-year calibration extrapolated
                 cfg = cfg.model_copy(update={"interval_span_exponent": short})
             estimator = interval_estimator(cfg, national)
@@ -483,6 +484,17 @@ class TargetForecaster:
             self.intervals_ = estimator.fit(residuals)
         except InsufficientHistoryError as exc:
             log.warning("%s: no intervals: %s", self.target, exc)
+
+    def _short_span_exponent(self, national: pd.DataFrame) -> float | None:
+        """short_span_exponent where it applies (config short_span_scope): always, or only
+        where the national projection's backtest errors reach the longest horizon forecast
+        ('long_national'; the national part of the interval is then measured at the spans the
+        relative part is extrapolated to). None: the spans scale as without it."""
+        short = self.config.short_span_exponent
+        if short is None or self.config.short_span_scope == "always":
+            return short
+        reach = int(national["horizon"].max()) if not national.empty else 0
+        return short if reach >= max(self.config.horizons) else None
 
     @property
     def members(self) -> list[str]:
