@@ -604,7 +604,8 @@ class TargetForecaster:
         nested_members = self.config.nested_members.get(self.target)
         if nested_members:  # opt-in (issue 11): nested towns follow their parent
             member = nested.parent_member(t, ctx.obs, ctx.data.units)
-            t, w = nested.blend(t, w, member, nested_members)
+            ids = nested.parent_ids(t, ctx.data.units)  # explain: the parent's drivers
+            t, w = nested.blend(t, w, member, nested_members, parent_id=ids)
         for m in w.columns:
             t[f"w_{m}"] = w[m]
         t["weight"] = w["model"] if "model" in w else 0.0

@@ -10,6 +10,13 @@ observation splits exactly into:
 * `total_control`: the scaling that makes unit forecasts add up to the national total,
 * `baseline_methods`: the part carried by the demographic trend methods in the combination.
 
+A nested town that follows its parent (forecast.nested: its parent member is its anchor times
+the parent's forecast growth) is explained by its parent's drivers: the parent member's part,
+`w * log(parent member / p0)`, is the parent's own parts (features and components) times the
+member's weight `w`, plus `w` times the parent's observed change between the town's anchor and
+the parent's (`administration_observed`, 0 when both are anchored at the origin; its `value`
+names the parent). Its other members (no change) stay under `baseline_methods`.
+
 The engine hands over these parts as a :class:`~forecast.engine.Decomposition`; this module only
 splits the model's relative growth with SHAP (SHAP's base value plus the feature contributions
 reproduce it). The parts sum to `log(forecast / latest)`; the pipeline checks this and SHAP's
@@ -28,15 +35,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import nested
 from .engine import Forecast, TargetForecast
 from .errors import AdditivityError, ConfigError
 from .features import PREFIX
 from .model import GrowthModel
 
 COMPONENTS = ("model_average", "national_trend", "total_control", "baseline_methods")
+FOLLOWS = "administration_observed"  # nested towns only: see the module docstring
 __all__ = [
     "COLUMNS",
     "COMPONENTS",
+    "FOLLOWS",
     "AdditivityError",
     "DriverMap",
     "by_driver",
@@ -179,10 +189,12 @@ def explain_target(
         }
     )
     out = pd.concat([long, comp], ignore_index=True)
+    out = _follow_parents(out, t)
     out = out.join(keys, on="row")
     # one lookup per distinct feature (a few dozen), not per row (hundreds of thousands)
     names = {
-        f: f if f in COMPONENTS else drivers.driver(f, tf.target) for f in out["feature"].unique()
+        f: f if f in (*COMPONENTS, FOLLOWS) else drivers.driver(f, tf.target)
+        for f in out["feature"].unique()
     }
     out["driver"] = out["feature"].map(names)
     total = out.groupby("row")["contribution_log"].transform("sum")
@@ -200,6 +212,61 @@ def explain_target(
     return out.sort_values(["unit_id", "horizon", "row"], kind="mergesort")[COLUMNS].reset_index(
         drop=True
     )
+
+
+def _follow_parents(out: pd.DataFrame, t: pd.DataFrame) -> pd.DataFrame:
+    """`out` (row, feature, value, shap, contribution_log per row of the forecast table `t`)
+    with the parent member's part of every nested town that follows its parent (`t`'s
+    `parent_id`, `parent` and `w_parent` columns; forecast.nested) moved from
+    `baseline_methods` onto the parent's parts (the parent's row of the same year) times the
+    member's weight, plus the `FOLLOWS` part. Each row's total is unchanged. Inherited feature
+    rows carry the parent's feature values and no SHAP value of their own (NaN)."""
+    if not {nested.PARENT_ID, nested.MEMBER, f"w_{nested.MEMBER}"} <= set(t.columns):
+        return out
+    pid = t[nested.PARENT_ID].astype("string")
+    w = t[f"w_{nested.MEMBER}"].to_numpy(float)
+    at = pd.Series(np.arange(len(t)), index=pd.MultiIndex.from_arrays([t["unit_id"], t["year"]]))
+    at = at[~at.index.duplicated()]
+    prow = at.reindex(pd.MultiIndex.from_arrays([pid.fillna(""), t["year"]])).to_numpy(float)
+    follows = pid.notna().to_numpy() & (w > 0) & np.isfinite(prow)
+    follows &= ~np.isin(prow, np.flatnonzero(pid.notna().to_numpy()))  # parents: top level
+    rows = np.flatnonzero(follows)
+    if not len(rows):
+        return out
+    pairs = pd.DataFrame({"row": rows, "prow": prow[rows].astype(int), "w": w[rows]})
+    member_log = pairs["w"] * np.log(
+        t[nested.MEMBER].to_numpy(float)[rows] / t["p0"].to_numpy(float)[rows]
+    )
+    parent = out[out["row"].isin(pairs["prow"])].rename(columns={"row": "prow"})
+    inherited = pairs.merge(parent, on="prow", how="inner", sort=False)
+    inherited["contribution_log"] *= inherited["w"]
+    inherited["shap"] = np.nan
+    explained = inherited.groupby("row")["contribution_log"].sum().reindex(rows).fillna(0.0)
+    comp = inherited[inherited["feature"].isin(COMPONENTS)]
+    # the town's own component rows take the parent's components; baseline_methods loses the
+    # parent member's part (the town has no feature rows of its own: its model weight is 0)
+    add = comp.set_index(["row", "feature"])["contribution_log"]
+    own = out["row"].isin(rows) & out["feature"].isin(COMPONENTS)
+    idx = pd.MultiIndex.from_arrays([out.loc[own, "row"], out.loc[own, "feature"]])
+    out.loc[own, "contribution_log"] += add.reindex(idx).fillna(0.0).to_numpy()
+    base = own & (out["feature"] == "baseline_methods")
+    out.loc[base, "contribution_log"] -= out.loc[base, "row"].map(
+        pd.Series(member_log.to_numpy(), index=rows)
+    )
+    observed = pd.DataFrame(
+        {
+            "row": rows,
+            "feature": FOLLOWS,
+            "value": pid.to_numpy(object)[rows],
+            "shap": np.nan,
+            "contribution_log": member_log.to_numpy() - explained.to_numpy(),
+        }
+    )
+    feats = inherited[~inherited["feature"].isin(COMPONENTS)][out.columns]
+    # the town's own feature rows are those of a model it does not use (weight 0): exactly 0
+    unused = out["row"].isin(rows) & ~out["feature"].isin(COMPONENTS)
+    unused &= out["contribution_log"] == 0
+    return pd.concat([out[~unused], feats, observed], ignore_index=True)
 
 
 def explain(
@@ -264,7 +331,9 @@ def global_importance(expl: pd.DataFrame) -> pd.DataFrame:
 def dependence(expl: pd.DataFrame, top: int = 10, bins: int = 10) -> pd.DataFrame:
     """How a feature's value moves its contribution: for the `top` features by mean absolute
     SHAP (per target), the mean contribution in each decile of the feature's value."""
-    f = expl[~expl["feature"].isin(COMPONENTS)].copy()
+    # model features only: not the components, nor the features a nested town inherits from
+    # its parent (no SHAP value of their own; their values are the parent's)
+    f = expl[~expl["feature"].isin(COMPONENTS) & expl["shap"].notna()].copy()
     f["abs"] = f["contribution_log"].abs()
     rows = []
     for target, g in f.groupby("target"):

@@ -2,7 +2,8 @@
 
 From the forecasts, the SHAP explanations and the latest observations: the change over the
 policy horizon and its interval, employment's change, the agglomeration pole's forecast, the
-share of a decline carried by structural drivers and the top drivers. Lives with the policy
+share of a decline carried by structural drivers and the top drivers, and for a nested town that
+follows its administration (forecast.nested) that administration and its forecast change. Lives with the policy
 (:mod:`forecast.policy` turns these facts into categories).
 """
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from . import towns
 from .errors import ForecastError
-from .explain import by_driver
+from .explain import FOLLOWS, by_driver
 from .policy import Policy
 from .schema import Dataset
 from .state import current_state
@@ -77,7 +78,17 @@ def category_facts(
             dest = "pole_change_pct" if col == "forecast_pct" else f"pole_{col}"
             f[dest] = pole_id.map(pop[col]).astype(float)
 
-    d = by_driver(expl[(expl["target"] == policy.target) & (expl["horizon"] == h)])
+    at_h = expl[(expl["target"] == policy.target) & (expl["horizon"] == h)]
+    # a nested town that follows its administration (forecast.nested): whose outlook it follows
+    follows = at_h[at_h["feature"] == FOLLOWS].drop_duplicates("unit_id").set_index("unit_id")
+    f["follows"] = follows["value"].reindex(f.index).astype(object)
+    f["follows_name"] = f["follows"].map(units["name"]).where(f["follows"].notna())
+    if "territory" in units:  # city administration or district
+        f["follows_territory"] = f["follows"].map(units["territory"]).where(f["follows"].notna())
+    else:
+        f["follows_territory"] = None
+    f["follows_change_pct"] = f["follows"].map(pop["forecast_pct"]).astype(float)
+    d = by_driver(at_h)
     d = d.set_index("unit_id")
     neg = d[d["contribution_log"] < 0]
     total_neg = neg.groupby(level=0)["contribution_log"].sum()

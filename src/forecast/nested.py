@@ -29,20 +29,27 @@ import pandas as pd
 from . import hierarchy
 
 MEMBER = "parent"
+PARENT_ID = "parent_id"  # the column of the forecast table naming the parent a row follows
 TERRITORY, TOWN_PROPER = "territory", "town_proper"
 
 
-def parent_member(table: pd.DataFrame, obs: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
-    """The parent member of every row of `table` (unit_id, year, t0, p0, forecast): NaN for
-    top-level units; for nested units that are not a town proper where units.csv records the
-    territory (Astana's inner-city districts grew apart from their city: at the tuning origins
-    the member made them worse); and where the parent is not observed at the row's t0 (`obs`:
-    unit_id, year, value, cut at the origin) or has no forecast for the row's year."""
+def parent_ids(table: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """The parent a row of `table` (unit_id) may follow: <NA> for top-level units and for
+    nested units that are not a town proper where units.csv records the territory (Astana's
+    inner-city districts grew apart from their city: at the tuning origins the member made
+    them worse)."""
     parents = hierarchy.parents(units)
     if TERRITORY in units:  # towns only: not the inner-city districts of a growing capital
         parents = parents.where(units[TERRITORY].astype("string") == TOWN_PROPER)
     par = parents.reindex(table["unit_id"]).to_numpy()
-    parent_id = pd.Series(par, index=table.index, dtype="string")
+    return pd.Series(par, index=table.index, dtype="string", name=PARENT_ID)
+
+
+def parent_member(table: pd.DataFrame, obs: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """The parent member of every row of `table` (unit_id, year, t0, p0, forecast): NaN where
+    `parent_ids` has no parent; and where the parent is not observed at the row's t0 (`obs`:
+    unit_id, year, value, cut at the origin) or has no forecast for the row's year."""
+    parent_id = parent_ids(table, units)
     keys = pd.DataFrame({"unit_id": parent_id, "year": table["year"], "t0": table["t0"]})
     fc = table[["unit_id", "year", "forecast"]].rename(columns={"forecast": "parent_forecast"})
     at_t0 = obs[["unit_id", "year", "value"]].rename(columns={"year": "t0", "value": "parent_t0"})
@@ -57,12 +64,18 @@ def parent_member(table: pd.DataFrame, obs: pd.DataFrame, units: pd.DataFrame) -
 
 
 def blend(
-    table: pd.DataFrame, weights: pd.DataFrame, member: pd.Series, members: list[str]
+    table: pd.DataFrame,
+    weights: pd.DataFrame,
+    member: pd.Series,
+    members: list[str],
+    parent_id: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`table` with the forecast of every row that has a parent member replaced by the
     equal-weight geometric mean of `members` (the parent member and columns of `table`:
     `model` or baselines), and `weights` set to those members there (a `parent` column added),
-    so that the decomposition still adds up to the forecast. Other rows are unchanged."""
+    so that the decomposition still adds up to the forecast. Other rows are unchanged. With
+    `parent_id` (`parent_ids`), the table's `parent_id` column names the parent of the rows
+    that follow it (<NA> elsewhere): forecast.explain reads the parent's drivers from it."""
     unknown = [m for m in members if m != MEMBER and m not in table]
     if not members or unknown:
         raise ValueError(
@@ -75,6 +88,8 @@ def blend(
     ok = member.notna().to_numpy() & np.all(finite, axis=0)
     logs = np.mean([np.log(out[m].to_numpy(float)) for m in members], axis=0)
     out["forecast"] = np.where(ok, np.exp(logs), out["forecast"].to_numpy(float))
+    if parent_id is not None:
+        out[PARENT_ID] = parent_id.astype("string").where(ok & (MEMBER in members))
     w = weights.copy()
     w[MEMBER] = 0.0
     for c in dict.fromkeys(members):  # in the members' order: the output columns are stable

@@ -720,6 +720,19 @@ def _crossed(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
     return pd.Series(out, index=f.index)
 
 
+def _follows(r: pd.Series) -> str:
+    """'follows Balkhash city administration's outlook: -5.0% by 2034' for a nested town that
+    follows its administration (facts: follows_name, follows_territory, follows_change_pct)."""
+    name = r.get("follows_name")
+    if not isinstance(name, str) or not name:
+        return ""
+    kind = r.get("follows_territory")
+    who = f"{name} {kind.replace('_', ' ')}" if isinstance(kind, str) and kind else name
+    change = r.get("follows_change_pct")
+    by = f": {change:+.1f}% by {r['target_year']}" if pd.notna(change) else ""
+    return f"follows {who}'s outlook{by}"
+
+
 def _reasons(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
     t, rs = p.thresholds, p.resettle
     out = []
@@ -760,6 +773,9 @@ def _reasons(f: pd.DataFrame, a: pd.DataFrame, p: Policy) -> pd.Series:
                 s += f"; jobs forecast {r['employment_change_pct']:+.1f}%"
             else:
                 s += f"; {chance}, {c['p_growth']:.0%} of at least {t.growth_pct:+g}%"
+        follows = _follows(r)
+        if follows:
+            s += f"; {follows}"
         today = _today(r)
         if today:
             s += f"; today: {today}"

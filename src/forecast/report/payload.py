@@ -198,6 +198,8 @@ def _unit_text(ctx: _Context, row: dict, u: dict, top3: list[dict], wf: list[dic
     """{lang: {decision, headline, range, reasons, crossed, sensitivity}}."""
     r = ctx.r
     national = next((d["pct"] for d in wf if d["driver"] == "national_trend"), None)
+    parent = text(row.get("follows"))  # a nested town following its administration
+    follows = ctx.names.unit(parent, text(row.get("follows_name"))) if parent else None
     out = {}
     for lang in tx.LANGS:
         out[lang] = tx.unit_sentences(
@@ -208,6 +210,7 @@ def _unit_text(ctx: _Context, row: dict, u: dict, top3: list[dict], wf: list[dic
             driver_list=[(ctx.label(d["driver"], lang), d["pct"]) for d in top3],
             national=national,
             pole_label=u["pole"]["name"][lang] if u["pole"] else text(row.get("pole")),
+            follows_label=follows[lang] if follows else None,
         )
         out[lang]["decision"] = hl.headline_text(u["headline"], row, r.policy, lang)
     return out

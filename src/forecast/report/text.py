@@ -154,11 +154,14 @@ def unit_sentences(
     driver_list: list[tuple[str, float]],
     pole_label: str | None,
     national: float | None = None,
+    follows_label: str | None = None,
 ) -> dict:
     """{headline, range, reasons[], crossed[], sensitivity[]} for one row of categories.csv.
 
     `driver_list` is the top drivers as (label in this language, percentage points), without
-    the parts common to every unit; `national` is the national trend's part, in points.
+    the parts common to every unit; `national` is the national trend's part, in points;
+    `follows_label` the name (in this language) of the administration a nested town follows
+    (categories.csv's `follows`).
     """
     s = ui(lang)["s"]
     th = policy.get("thresholds", {}) or {}
@@ -226,6 +229,19 @@ def unit_sentences(
         and change >= growth
     ):
         reasons.append(fill(s["jobs"], **f))
+    parent = r.get("follows")
+    if isinstance(parent, str) and parent:
+        kind = r.get("follows_territory")
+        kinds = ui(lang).get("territories_short", {})
+        reasons.append(
+            fill(
+                s["follows"],
+                parent=follows_label or str(r.get("follows_name") or parent),
+                territory=kinds.get(kind, "") if isinstance(kind, str) else "",
+                parent_change=pct(_get(r, "follows_change_pct")),
+                target_year=f["target_year"],
+            )
+        )
     prev = r.get("previous_category")
     if isinstance(prev, str) and prev:
         if _flag(r, "held_by_hysteresis"):
