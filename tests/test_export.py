@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from forecast import pipeline
+from forecast import pipeline, registry
 from forecast.cli import app
 from forecast.errors import DataValidationError
 from forecast.export import export_model
@@ -142,3 +142,23 @@ def test_export_refuses_a_non_registry_uri(tmp_path, monkeypatch):
         "export takes a registered model (models:/NAME@alias or models:/NAME/VERSION), "
         "got 'runs:/abc/model'" in " ".join(cli.output.split())
     )
+
+
+def test_predict_from_the_champion_prints_no_mlflow_advice(champion, tmp_path):
+    """MLflow's "Add type hints to the `predict` method" (in colour, on every `predict
+    --model`) is advice to the model's author, not to the analyst: it is not shown. A fresh
+    process, as the analyst runs it (the model's code is loaded there for the first time)."""
+    result, folder, tmp = champion
+    uri = f"models:/{registry.model_name(result.data.name)}@champion"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "forecast.cli", "predict", "--model", uri]
+        + ["--data", str(folder), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "forecasts.csv").exists()
+    assert "type hints" not in done.stderr + done.stdout

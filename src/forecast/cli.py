@@ -512,7 +512,9 @@ def reality_check(
     data: str = _data_option(...),
     origin: int = typer.Option(..., "--origin", help="categorise from data up to this year"),
     policy: Path | None = _policy_option(),
-    group: str | None = typer.Option("mining_dependent", help="units.csv column for a subgroup"),
+    group: str | None = typer.Option(
+        None, help="0/1 units.csv column for a subgroup [default: mining_dependent, if present]"
+    ),
     out: Path | None = typer.Option(
         None, help="results file (default benchmarks/results/reality_check_<dataset>.md)"
     ),
@@ -526,6 +528,12 @@ def reality_check(
         cfg = pipeline.load_engine_config(config, dataset=data)
         pol, _ = pipeline.resolve_policy(policy)
         ds = io.read_dataset(data)
+        if group is not None and group not in ds.units.columns:  # before minutes of fitting
+            raise ForecastError(
+                f"--group {group!r} is not a column of {ds.name}/units.csv (its columns: "
+                f"{', '.join(map(str, ds.units.columns))})"
+            )
+        group = group or "mining_dependent"
         with _progress("reality check") as report:
             by_variant = rc.reality_check(ds, origin, pol, cfg, report)
         path = out or io.project_root() / "benchmarks" / "results" / f"reality_check_{ds.name}.md"

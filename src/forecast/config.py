@@ -416,9 +416,24 @@ def load_yaml_model(model: type[BaseModel], path: Path | None, overrides: dict |
     except ValidationError as exc:
         where = path or "configuration"
         msgs = [
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {_problem(model, e)}"
+            for e in exc.errors()
         ]
         raise ConfigError(f"{where}: " + "; ".join(msgs)) from exc
+
+
+def _problem(model: type[BaseModel], error: dict) -> str:
+    """Pydantic's message, except that a misspelt key names the keys allowed where it stands."""
+    if error.get("type") != "extra_forbidden":
+        return error["msg"]
+    owner: Any = model
+    for step in error["loc"][:-1]:
+        field = owner.model_fields.get(step) if isinstance(owner, type) else None
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return "unknown key"
+        owner = annotation
+    return f"unknown key (allowed here: {', '.join(owner.model_fields)})"
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

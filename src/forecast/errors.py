@@ -63,5 +63,14 @@ class SuspiciousJumpWarning(DataWarning):
     """A unit's value changes by more than the allowed share between two observations."""
 
 
+class ColumnNameWarning(DataWarning):
+    """A column whose name looks meant for a contract column (`employmnet`, `latitude`): it is
+    read as one more indicator or attribute, and the contract column stays missing."""
+
+
+class UnitWithoutRowsWarning(DataWarning):
+    """A unit of units.csv with no row in the panel: it gets no forecast and no category."""
+
+
 class SparseHistoryWarning(DataWarning):
     """A unit has too few observations for some forecasting methods."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import schema
+from . import csvfile, schema
 from .errors import DataValidationError, ForecastError, Problem
 
 PANEL_NAMES = ("panel.csv", "panel.csv.gz", "panel.parquet")
@@ -50,11 +50,20 @@ def resolve_dataset(name_or_path: str | Path) -> Path:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """Every cell as text; a file that cannot be read raises one problem naming file and line."""
+    if path.suffix != ".parquet":
+        found = csvfile.header_problem(path)
+        if found is not None:
+            raise DataValidationError([found])
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataValidationError([csvfile.encoding_problem(path)]) from exc
+    except pd.errors.ParserError as exc:
+        raise DataValidationError([csvfile.parser_problem(path, exc)]) from exc
+    except (OSError, ValueError) as exc:
         raise DataValidationError(
             [Problem(path.name, "unreadable file", "whole file", str(exc))]
         ) from exc
@@ -126,6 +135,7 @@ def read_dataset(name_or_path: str | Path, jump_threshold: float = schema.JUMP_T
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        schema.units_without_rows(units, panel, panel_file=panel_path.name)
         jumps = schema.suspicious_jumps(panel, jump_threshold)
     for w in caught:  # re-emit so callers see them once, attributed here
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -20,7 +20,7 @@ from . import explain as explain_mod
 from .config import EngineConfig, load_yaml_model
 from .coverage import coverage_by_origin
 from .engine import Forecaster
-from .errors import ForecastError
+from .errors import ConfigError, ForecastError
 from .policy import Policy, load_policy, sensitivity_summary
 from .report.excel import write_workbook
 from .report.html import write_report
@@ -69,6 +69,18 @@ def load_engine_config(
     return load_yaml_model(EngineConfig, path, overrides)
 
 
+def check_policy_fits(policy: Policy, path: Path | None, data: Dataset) -> None:
+    """Refuse, before anything is trained, a policy whose focus names a column the dataset's
+    units.csv does not have (e.g. the monotown policy on a freshly imported dataset)."""
+    focus = policy.focus
+    if focus is not None and focus.attribute not in data.units:
+        raise ConfigError(
+            f"{path or 'policy'}: focus.attribute {focus.attribute!r} is not a column of "
+            f"{data.name}/units.csv (its columns: {', '.join(map(str, data.units.columns))}): "
+            "give a policy for this dataset with --policy, or add the column"
+        )
+
+
 def resolve_policy(path: Path | None) -> tuple[Policy, Path | None]:
     if path is None and (experiments_dir() / DEFAULT_POLICY).exists():
         path = experiments_dir() / DEFAULT_POLICY
@@ -80,6 +92,11 @@ def fit(data: Dataset, as_of: int, config: EngineConfig, progress: Progress = _q
     if as_of < int(data.panel["year"].min()):
         raise ForecastError(
             f"--as-of {as_of} is before the first observation ({int(data.panel['year'].min())})"
+        )
+    if as_of > data.last_year:  # forecasts would be labelled from a year nothing was seen in
+        raise ForecastError(
+            f"--as-of {as_of} is after the last observation ({data.last_year}): use --as-of "
+            f"{data.last_year} or earlier (horizons count from the as-of year)"
         )
     return Forecaster(config=config).fit(data, as_of, progress=progress)
 
@@ -185,6 +202,7 @@ def run(
     data = io.read_dataset(dataset)
     config = config or load_engine_config(dataset=data.name)
     policy, policy_file = resolve_policy(policy_path)
+    check_policy_fits(policy, policy_file, data)
     as_of = data.last_year if as_of is None else as_of
     lap("validate")
     # the backtest's forecaster refits models the main one fitted for its calibration (same

@@ -16,11 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataValidationError, Problem, SuspiciousJumpWarning
+from . import colnames
+from .errors import (
+    ColumnNameWarning,
+    DataValidationError,
+    Problem,
+    SuspiciousJumpWarning,
+    UnitWithoutRowsWarning,
+)
 
 TARGETS = ("population", "employment")
 PANEL_REQUIRED = ("unit_id", "year", "population")
 UNITS_REQUIRED = ("unit_id", "name", "region")
+PANEL_OPTIONAL = ("employment",)
+UNITS_OPTIONAL = ("lat", "lon", "parent_id")
 REGIONS_REQUIRED = ("region", "year")
 COUNTRY_REQUIRED = ("year",)
 YEAR_MIN, YEAR_MAX = 1800, 2100
@@ -117,12 +126,25 @@ class _Checker:
     def required(self, df: pd.DataFrame, columns: tuple[str, ...]) -> bool:
         missing = [c for c in columns if c not in df.columns]
         if missing:
+            near = colnames.near_misses(df.columns, missing)
+            hint = "".join(f"; is {name!r} meant as {col}?" for col, name in near.items())
             self.add(
                 "missing required columns",
                 "header",
-                f"{', '.join(missing)} not found (columns present: {', '.join(map(str, df.columns))})",
+                f"{', '.join(missing)} not found{hint} "
+                f"(columns present: {', '.join(map(str, df.columns))})",
             )
         return not missing
+
+    def optional(self, df: pd.DataFrame, columns: tuple[str, ...], read_as: str) -> None:
+        """Warn where a column looks meant for an optional contract column it is not."""
+        for column, name in colnames.near_misses(df.columns, columns).items():
+            warnings.warn(
+                f"{self.file}: column {name!r} looks meant as {column!r} but is read as {read_as}"
+                f" and the file has no {column!r}: rename the column if it holds {column}",
+                ColumnNameWarning,
+                stacklevel=4,
+            )
 
     def numeric(self, df: pd.DataFrame, column: str) -> pd.Series:
         raw = df[column]
@@ -134,10 +156,12 @@ class _Checker:
         bad = ~empty & values.isna()
         if bad.any():
             examples = [repr(v) for v in text[bad].unique()[:3]]
+            comma = text[bad].str.fullmatch(r"[-+]?\d+,\d+").fillna(False).any()
             self.add(
                 "non-numeric value",
                 self.lines(df.index[bad]),
-                f"column {column!r} holds {', '.join(examples)}",
+                f"column {column!r} holds {', '.join(examples)}"
+                + ("; decimals take a point, not a comma (4.8, not 4,8)" if comma else ""),
             )
         return values.astype(float)
 
@@ -187,6 +211,7 @@ def validate_units(raw: pd.DataFrame, file: str = "units.csv", line_offset: int 
     chk = _Checker(file, line_offset)
     if not chk.required(raw, UNITS_REQUIRED):
         return None, chk.problems
+    chk.optional(raw, UNITS_OPTIONAL, "a static attribute")
     df = raw.copy()
     for c in UNITS_REQUIRED:
         df[c] = _strip_ids(df[c])
@@ -257,6 +282,7 @@ def validate_panel(
         return None, chk.problems
     if not chk.required(raw, PANEL_REQUIRED):
         return None, chk.problems
+    chk.optional(raw, PANEL_OPTIONAL, "an indicator (a model feature)")
     df = pd.DataFrame(index=raw.index)
     df["unit_id"] = _strip_ids(raw["unit_id"])
     chk.missing_keys(df, ("unit_id",))
@@ -386,6 +412,24 @@ def suspicious_jumps(panel: pd.DataFrame, threshold: float = JUMP_THRESHOLD) -> 
             messages.append(msg)
             warnings.warn(msg, SuspiciousJumpWarning, stacklevel=3)
     return messages
+
+
+def units_without_rows(
+    units: pd.DataFrame, panel: pd.DataFrame, file: str = "units.csv", panel_file: str = "panel"
+) -> list[str]:
+    """Warn (one :class:`UnitWithoutRowsWarning`) about the units that no panel row names: they
+    would be left out of every forecast without a word. Returns the message (or nothing)."""
+    absent = ~units.index.isin(panel["unit_id"].unique())
+    if not absent.any():
+        return []
+    ids = list(units.index[absent])
+    lines = _lines(pd.Index(np.flatnonzero(absent)), 2)
+    msg = (
+        f"{file}: {lines}: {len(ids)} unit(s) with no row in {panel_file} ({_listing(ids)}) get "
+        "no forecast and no category; add their observations or remove them"
+    )
+    warnings.warn(msg, UnitWithoutRowsWarning, stacklevel=3)
+    return [msg]
 
 
 def raise_if(problems: list[Problem]) -> None:

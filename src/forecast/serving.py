@@ -156,9 +156,10 @@ class TownProspectsModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.bundle = Bundle.load(context.artifacts[BUNDLE])
 
-    # no type hints here: MLflow would derive a (weaker) schema from them; the logged
-    # signature describes the input (see forecast.registry)
-    def predict(self, context, model_input, params=None):
+    # `pd.DataFrame` is a hint MLflow derives no schema from (the logged signature describes the
+    # input, see forecast.registry); without any hint MLflow prints, in colour, on every import
+    # and load, its advice to add one
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         if not isinstance(model_input, pd.DataFrame):
             model_input = pd.DataFrame(model_input)
         return self.bundle.predict(model_input, params)
