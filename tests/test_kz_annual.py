@@ -204,3 +204,21 @@ def test_monotown_labour_values_match_tidy_or_are_explained(sources):
     explained = differ["oblast_file"].isin(EXPLAINED_LABOUR_FILES) & differ["factor"].isna()
     ulytau = (differ["oblast_file"] == "Ulytau") & (differ["value_y"] == differ["tidy"])
     assert (explained | ulytau).all(), differ[~(explained | ulytau)].head()
+
+
+def test_shipped_backtest_reaches_the_policy_horizon_on_most_units():
+    """`forecast run` at the default as-of backtests an origin whose +horizon outcomes are
+    published for most top-level units, so the trust page shows +10 and `forecast retrain`
+    (promotion at the policy horizon) has cells to compare (with offsets [5] it never did)."""
+    from forecast.config import EngineConfig, load_yaml_model
+    from forecast.hierarchy import top_level
+    from forecast.policy import load_policy
+
+    config = load_yaml_model(EngineConfig, REPO / "experiments" / "engine_kz_annual.yaml")
+    horizon = load_policy(REPO / "experiments" / "policy.yaml").horizon
+    ds = read_dataset(DATA)
+    pop = ds.panel[ds.panel["unit_id"].isin(top_level(ds.units))].dropna(subset=["population"])
+    units = pop["unit_id"].nunique()
+    origins = [ds.last_year - k for k in config.backtest_offsets]
+    reached = {o: pop.loc[pop["year"] == o + horizon, "unit_id"].nunique() for o in origins}
+    assert max(reached.values()) >= 0.75 * units, (reached, units)
