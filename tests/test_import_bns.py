@@ -138,6 +138,15 @@ def test_parse_number_uses_the_sheets_footnotes():
     assert parse_number("…", set()) == (None, "")
 
 
+def test_a_cell_that_is_only_a_footnote_marker_has_no_value():
+    """Shymkent's labour rows 2011-2013 print "14)" (Turkistan_All.xls): read before as 1 with
+    footnote 4, i.e. 1,000 employed in a city of a million."""
+    for cell, notes in (("14)", {4, 14}), ("14)", {4}), ("19)", set()), ("1)2)", {1, 2})):
+        value, note = parse_number(cell, notes, precision=1)
+        assert value is None and note == f"only a footnote marker {cell!r}, no value printed"
+    assert parse_number("14,2 3)", {3}) == (14.2, "footnote 3 split off")  # a number still is
+
+
 def test_cell_unit_read_from_the_value():
     assert cell_multiplier("births", 1000, 2475) == (
         1.0,

@@ -11,6 +11,9 @@ from .labels import LFS_AUTO
 
 NUMBER_RE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 TRAILING_NOTE_RE = re.compile(r"(\d{1,2})\)\s*$")
+# a cell that is a footnote marker alone ("14)" on Shymkent's labour rows 2011-2013): not the
+# number 1 with footnote 4 glued to it, whatever footnotes the sheet defines
+BARE_NOTE_RE = re.compile(r"^(?:\d{1,2}\))+$")
 MISSING = {"", "…", "...", "….", "-", "- -", "–", "—", "x", "х"}
 
 
@@ -53,6 +56,8 @@ def parse_number(v, footnotes: set[int], precision: int | None = None) -> tuple[
     compact = s.replace(" ", "")
     if NUMBER_RE.match(compact):
         return float(compact.replace(",", ".")), ""
+    if BARE_NOTE_RE.match(compact):  # "14)": a footnote marker standing for the value
+        return None, f"only a footnote marker {s!r}, no value printed"
     notes: list[str] = []
     body = compact
     stars = re.search(r"\*+$", body)
