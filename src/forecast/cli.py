@@ -650,8 +650,11 @@ def main() -> None:
         err.print("aborted")
         sys.exit(1)
     except Exception:  # a bug, not bad input: keep the details, show one line
-        log_file = Path(tempfile.gettempdir()) / "forecast-error.log"
-        log_file.write_text(traceback.format_exc(), encoding="utf-8")
+        # a file of its own: a fixed name clashes between users (and runs) of a shared machine
+        fd, name = tempfile.mkstemp(prefix="forecast-error-", suffix=".log")
+        log_file = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(traceback.format_exc())
         err.print(
             f"[bold red]internal error:[/] {sys.exc_info()[1]!r}. This is a bug in town-prospects; "
             f"the details are in {log_file}"
