@@ -153,6 +153,32 @@ def test_reality_check_command_writes_scores(tmp_path, fast_config):
     assert everyone.groupby("event")["units"].sum().eq(40).all()  # every unit in one bin
     text = out.read_text()
     assert "## as configured" in text and "reliability, all units" in text
+    assert "units categorised" in result.output and "nan" not in result.output
+
+
+def test_summary_lines_read_in_plain_words_and_never_nan():
+    cats = pd.DataFrame(
+        {
+            "category": ["resettle", "stabilize", "diversify", "diversify"],
+            "boundary": [False, True, False, False],
+            "realized": ["decline", "decline", "growth", "middle"],
+            "realized_pct": [-15.0, -12.0, 3.0, -1.0],
+        }
+    )
+    lines = rc.summary_lines(rc.summary(cats))
+    assert lines[0] == "4 units categorised"
+    assert (
+        lines[1]
+        == "resettle: 1 told; 100% of them fell below the decline threshold (100% fell at all)"
+    )
+    assert (
+        lines[3]
+        == "decliners: 2 fell below the threshold; 100% of them were told to resettle or watched"
+    )
+    assert lines[4] == "diversify: 50% of the calls grew"
+    none = rc.summary_lines(rc.summary(cats.assign(category="stabilize", boundary=False)))
+    assert none[1] == "resettle: none told" and none[4] == "diversify: none told"
+    assert none[2] == "watch list: 0 units; none of them fell below the threshold"
 
 
 def test_point_forecast_variant_drops_the_whole_calibration():

@@ -549,12 +549,8 @@ def reality_check(
         for name, cats in by_variant.items():
             console.print(f"[bold]{name}[/]")
             console.print(rc.confusion(cats).to_string())
-            console.print(
-                ", ".join(
-                    f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                    for k, v in rc.summary(cats).items()
-                )
-            )
+            for line in rc.summary_lines(rc.summary(cats)):
+                console.print(f"  {line}")
     console.print(f"wrote {path}")
 
 

@@ -177,6 +177,33 @@ def summary(cats: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def summary_lines(s: dict[str, float]) -> list[str]:
+    """`summary` in plain words, one line per category (what `forecast reality-check` prints);
+    a share over no units reads "none told" / "none", never nan."""
+
+    def share(v: float) -> str:
+        return "none" if pd.isna(v) else f"{v:.0%}"
+
+    resettle = "resettle: none told"
+    if s["resettle"]:
+        resettle = (
+            f"resettle: {s['resettle']} told; {share(s['resettle_precision'])} of them fell "
+            f"below the decline threshold ({share(s['resettle_declined_at_all'])} fell at all)"
+        )
+    diversify = "diversify: none told"
+    if not pd.isna(s["diversify_precision"]):
+        diversify = f"diversify: {share(s['diversify_precision'])} of the calls grew"
+    return [
+        f"{s['units']} units categorised",
+        resettle,
+        f"watch list: {s['boundary_cases']} units; {share(s['boundary_declined'])} of them fell "
+        "below the threshold",
+        f"decliners: {s['decliners']} fell below the threshold; "
+        f"{share(s['decliners_flagged'])} of them were told to resettle or watched",
+        diversify,
+    ]
+
+
 def _called(cats: pd.DataFrame, category: str) -> pd.Series:
     if category == "resettle or boundary":
         return cats["category"].eq("resettle") | cats["boundary"].astype(bool)
