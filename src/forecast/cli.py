@@ -84,11 +84,26 @@ def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         if not issubclass(w.category, DataWarning):
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-    shown = [w for w in caught if issubclass(w.category, DataWarning)]
-    for w in shown[:10]:
-        err.print(f"[yellow]{w.category.__name__}:[/] {w.message}")
-    if len(shown) > 10:
-        err.print(f"[yellow]... and {len(shown) - 10} more data warnings[/]")
+    for line in data_warning_lines([w for w in caught if issubclass(w.category, DataWarning)]):
+        err.print(line)
+
+
+def data_warning_lines(shown: list[warnings.WarningMessage], per_kind: int = 3) -> list[str]:
+    """The data warnings by kind: the first `per_kind` of each in full, then how many more of
+    that kind (a run's run.json and report keep every one), so that a rare kind is not buried
+    under dozens of a common one."""
+    kinds: dict[str, list[str]] = {}
+    for w in shown:
+        kinds.setdefault(w.category.__name__, []).append(str(w.message))
+    lines = []
+    for kind, messages in kinds.items():
+        lines += [f"[yellow]{kind}:[/] {m}" for m in messages[:per_kind]]
+        if len(messages) > per_kind:
+            lines.append(
+                f"[yellow]... and {len(messages) - per_kind} more {kind} (a run keeps every "
+                "warning in its run.json and report)[/]"
+            )
+    return lines
 
 
 @contextmanager
@@ -626,6 +641,20 @@ def import_bns(
     console.print(format_summary(summary, out))
 
 
+def _click_classes(name: str) -> tuple[type[BaseException], ...]:
+    """click's exception class `name`, and the same class of the copy of click that typer
+    vendors (typer >= 0.16 raises its own): without both, a usage error such as a misspelt
+    option was reported as an internal error."""
+    vendored = sys.modules.get(typer.BadParameter.__module__)
+    found = [getattr(m, name, None) for m in (click.exceptions, vendored)]
+    return tuple(dict.fromkeys(c for c in found if isinstance(c, type)))
+
+
+EXITS = (*_click_classes("Exit"), typer.Exit)
+USAGE_ERRORS = _click_classes("ClickException")
+ABORTS = (*_click_classes("Abort"), typer.Abort)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # MLflow's own chatter (INFO logs, download progress bars); the user can override both
@@ -637,12 +666,12 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except click.exceptions.Exit as exc:
+    except EXITS as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.ClickException as exc:
+    except USAGE_ERRORS as exc:  # a misspelt option, a missing argument: click's own message
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except ABORTS:
         err.print("aborted")
         sys.exit(1)
     except Exception:  # a bug, not bad input: keep the details, show one line
