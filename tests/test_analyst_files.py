@@ -69,6 +69,19 @@ def test_empty_file(tmp_path, name):
     assert f"{name}: empty file: line 1: the file has no header line" in _message(folder)
 
 
+def test_leading_blank_line_is_not_an_empty_file(tmp_path):
+    """The reader skips blank lines before the header: such a file is read, not refused."""
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").write_text("\n" + PANEL, encoding="utf-8")
+    assert list(read_dataset(folder).panel["unit_id"]) == ["A", "A", "B"]
+
+
+def test_blank_lines_only_is_an_empty_file(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").write_text("\n \n", encoding="utf-8")
+    assert "panel.csv: empty file: line 1" in _message(folder)
+
+
 def test_semicolon_separated_panel(tmp_path):
     folder = _dataset(tmp_path)
     (folder / "panel.csv").write_text(PANEL.replace(",", ";"), encoding="utf-8")

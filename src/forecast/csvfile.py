@@ -27,12 +27,14 @@ def _open(path: Path) -> BinaryIO:
 
 
 def header(path: Path) -> list[str]:
-    """The column names of the first line as written (empty list for an empty file)."""
+    """The column names of the first line that is not blank, as written (the reader skips
+    blank lines before the header); an empty list for a file of blank lines only."""
     with _open(path) as fh:
-        first = fh.readline().decode("utf-8-sig", errors="replace")
-    if not first.strip():
-        return []
-    return next(csv.reader([first.rstrip("\r\n")]))
+        for raw in fh:
+            first = raw.decode("utf-8-sig", errors="replace")
+            if first.strip():
+                return next(csv.reader([first.rstrip("\r\n")]))
+    return []
 
 
 def header_problem(path: Path) -> Problem | None:
