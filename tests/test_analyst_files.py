@@ -293,6 +293,18 @@ def test_decimal_comma_is_named(tmp_path):
     ) in msg
 
 
+def test_thousands_comma_is_not_advised_as_a_decimal(tmp_path):
+    """'12,345' people written with a thousands separator: the hint must not tell the analyst
+    to write 12.345."""
+    panel = 'unit_id,year,population\nA,2000,"12,345"\nA,2010,1100\nB,2000,500\n'
+    msg = _message(_dataset(tmp_path, panel=panel))
+    assert (
+        "panel.csv: non-numeric value: line 2: column 'population' holds '12,345'; numbers take "
+        "no thousands separator and a point for decimals (12345, not 12,345; 4.8, not 4,8)"
+    ) in msg
+    assert "decimals take a point, not a comma" not in msg
+
+
 def test_reality_check_names_a_missing_group_column_before_fitting(tmp_path):
     result = CliRunner().invoke(
         app,

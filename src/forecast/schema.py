@@ -109,6 +109,20 @@ def _lines(index: pd.Index, line_offset: int) -> str:
     return f"{word} {_listing(rows)}"
 
 
+def _comma_hint(bad: pd.Series) -> str:
+    """Advice for numbers written with a comma: a decimal comma (`4,8`), or, where the comma
+    may as well separate thousands (`12,345`), both readings (a point there would make
+    12,345 people 12.345)."""
+    if bad.str.fullmatch(r"[-+]?\d{1,3}(?:,\d{3})+").fillna(False).any():
+        return (
+            "; numbers take no thousands separator and a point for decimals "
+            "(12345, not 12,345; 4.8, not 4,8)"
+        )
+    if bad.str.fullmatch(r"[-+]?\d+,\d+").fillna(False).any():
+        return "; decimals take a point, not a comma (4.8, not 4,8)"
+    return ""
+
+
 class _Checker:
     """Collects problems for one file."""
 
@@ -156,12 +170,10 @@ class _Checker:
         bad = ~empty & values.isna()
         if bad.any():
             examples = [repr(v) for v in text[bad].unique()[:3]]
-            comma = text[bad].str.fullmatch(r"[-+]?\d+,\d+").fillna(False).any()
             self.add(
                 "non-numeric value",
                 self.lines(df.index[bad]),
-                f"column {column!r} holds {', '.join(examples)}"
-                + ("; decimals take a point, not a comma (4.8, not 4,8)" if comma else ""),
+                f"column {column!r} holds {', '.join(examples)}" + _comma_hint(text[bad]),
             )
         return values.astype(float)
 
