@@ -56,6 +56,16 @@ def test_utf16_file_is_named(tmp_path):
     assert "panel.csv: not UTF-8 text: whole file: it is UTF-16;" in _message(folder)
 
 
+def test_utf16_tab_separated_file_is_named_utf16(tmp_path):
+    """Excel's 'Unicode Text' (UTF-16, tabs): named as UTF-16, not as a tab-separated header
+    printed as mojibake."""
+    folder = _dataset(tmp_path)
+    (folder / "panel.csv").write_bytes(PANEL.replace(",", "\t").encode("utf-16"))
+    msg = _message(folder)
+    assert "panel.csv: not UTF-8 text: whole file: it is UTF-16;" in msg
+    assert "tab-separated" not in msg
+
+
 def test_utf8_with_byte_order_mark_reads(tmp_path):
     folder = _dataset(tmp_path)
     (folder / "panel.csv").write_bytes(PANEL.encode("utf-8-sig"))

@@ -19,6 +19,7 @@ from .errors import Problem
 
 SAVE_AS = "save it as UTF-8 comma-separated CSV (Excel: Save As > 'CSV UTF-8 (Comma delimited)')"
 SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # byte order marks
 _FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
@@ -43,6 +44,8 @@ def header_problem(path: Path) -> Problem | None:
         names = header(path)
     except (OSError, EOFError, gzip.BadGzipFile):
         return None  # the reader says what is wrong with the file itself
+    if _is_utf16(path):  # Excel's 'Unicode Text': read as UTF-8, its header is garbage
+        return encoding_problem(path)
     if not names:
         return Problem(
             path.name,
@@ -77,11 +80,15 @@ def header_problem(path: Path) -> Problem | None:
     return None
 
 
+def _is_utf16(path: Path) -> bool:
+    with _open(path) as fh:
+        return fh.read(2) in UTF16_MARKS
+
+
 def encoding_problem(path: Path) -> Problem:
     """The first line that is not UTF-8 text, for a file the reader could not decode."""
     with _open(path) as fh:
-        start = fh.read(2)
-        if start in (b"\xff\xfe", b"\xfe\xff"):
+        if fh.read(2) in UTF16_MARKS:
             return Problem(path.name, "not UTF-8 text", "whole file", f"it is UTF-16; {SAVE_AS}")
         fh.seek(0)
         for number, line in enumerate(fh, start=1):
