@@ -700,3 +700,37 @@ def test_a_resettle_threshold_of_one_reads_as_never_in_every_language():
     assert "not proposed on this data" in texts["en"]
     assert "не предлагается" in texts["ru"] and "ұсынылмайды" in texts["kk"]
     assert all("100" not in t for t in texts.values())
+
+
+def test_resettle_and_watch_list_reasons_state_the_probability_rule():
+    """Under the rule chosen by its track record the reasons give the probability of the fall
+    and the rule's level, not "the whole likely range is below the threshold" (which was the
+    older rule and is false for e.g. a -14% forecast whose range reaches -2%)."""
+    from forecast.report import text as tx
+
+    policy = {
+        "thresholds": {"decline_pct": -10, "growth_pct": 0},
+        "resettle": {"min_probability": 0.76, "min_structural_share": 0.25},
+    }
+    base = {"latest": 10000, "change_pct": -14.0, "lower_pct": -30.0, "upper_pct": -2.0}
+    told = {**base, "category": "resettle", "p_decline": 0.81, "structural_share": 0.6}
+    told["probability_ok"] = True
+    watched = {**base, "category": "stabilize", "p_decline": 0.58, "boundary": True}
+    watched["probability_ok"] = False
+
+    def reasons(row, pol, lang="en"):
+        out = tx.unit_sentences(row, pol, lang, level=0.8, driver_list=[], pole_label=None)
+        return " ".join(out["reasons"])
+
+    for lang in ("en", "ru", "kk"):
+        for row in (told, watched):
+            text = reasons(row, policy, lang)
+            assert tx.share(row["p_decline"]) in text and tx.share(0.76) in text, (lang, text)
+    assert "whole likely range" not in reasons(told, policy)
+    assert tx.share(0.6) in reasons(told, policy)  # the structural share still stated
+    assert "Boundary case: a fall below" in reasons(watched, policy)
+    never = {**policy, "resettle": {"min_probability": 1.0}}
+    text = reasons(watched, never)
+    assert "never proposes resettlement" in text and tx.share(1.0) not in text
+    older = {"thresholds": policy["thresholds"], "resettle": {"require_interval_below": True}}
+    assert "whole likely range" in reasons(told, older)  # policies before the rule: as before

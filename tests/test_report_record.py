@@ -76,6 +76,10 @@ def test_the_monotown_caveat_comes_from_the_focus_figures():
         }, lang
     # without a focus (every unit categorised) the focus figures have nothing to name
     assert len(record_text({**policy, "focus": None})["en"]) == 2
+    # one call is one call: the monotowns' record has a single resettle call
+    assert rec["focus_resettle_called"] == 1
+    assert f"Of {tx.num(1.0)} “Resettle” call, " in got["en"][1]
+    assert "“Diversify” was right" in got["en"][1] and " calls)." in got["en"][1]
 
 
 def test_no_resettle_call_on_the_record_says_so_and_why():

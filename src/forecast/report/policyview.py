@@ -106,7 +106,10 @@ def _clauses(rec: dict, prefix: str, policy: dict, lang: str) -> list[str]:
     out = []
     called, right = rec.get(prefix + "resettle_called"), rec.get(prefix + "resettle_precision")
     if tx.is_num(called) and called > 0 and tx.is_num(right):
-        out.append(tx.fill(w["resettle"], n=tx.num(called), p=tx.share(right), thr=thr, **cat))
+        calls = tx.plural(called, w["calls"], lang)
+        out.append(
+            tx.fill(w["resettle"], n=tx.num(called), calls=calls, p=tx.share(right), thr=thr, **cat)
+        )
     elif tx.is_num(called) and called == 0:
         never = (policy.get("resettle") or {}).get("min_probability")
         key = "resettle_never" if tx.is_num(never) and never >= 1 else "resettle_none"
@@ -117,7 +120,8 @@ def _clauses(rec: dict, prefix: str, policy: dict, lang: str) -> list[str]:
         out.append(tx.fill(w[key], p=tx.share(recall), n=tx.num(fell), thr=thr, **cat))
     called, right = rec.get(prefix + "diversify_called"), rec.get(prefix + "diversify_precision")
     if tx.is_num(called) and called > 0 and tx.is_num(right):
-        out.append(tx.fill(w["diversify"], n=tx.num(called), p=tx.share(right), **cat))
+        calls = tx.plural(called, w["calls"], lang)
+        out.append(tx.fill(w["diversify"], n=tx.num(called), calls=calls, p=tx.share(right), **cat))
     return out
 
 

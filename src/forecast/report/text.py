@@ -195,7 +195,12 @@ def unit_sentences(
         "pole_min": threshold(ag.get("pole_min_growth_pct")),
         "structural": share(_get(r, "structural_share")),
         "structural_min": share(rs.get("min_structural_share")),
+        "p_decline": share(_get(r, "p_decline")),
+        "p_rule": share(rs.get("min_probability")),
     }
+    # the rule chosen by its track record reads a probability of decline (policies before it:
+    # the whole likely range below the threshold); the reasons say which one decided
+    by_probability = is_num(rs.get("min_probability")) and _get(r, "p_decline") is not None
     headline = fill(s["headline"], **f) if change is not None and latest is not None else ""
     out = {"headline": headline, "range": "", "reasons": [], "crossed": []}
     if lo_pct is not None and hi_pct is not None:
@@ -215,9 +220,12 @@ def unit_sentences(
         if r.get("runner_up"):
             reasons.append(fill(s["agglomerate_band"], band=category(r["runner_up"], lang)))
     elif cat == "resettle":
-        reasons.append(fill(s["resettle"], **f))
+        reasons.append(fill(s["resettle_p" if by_probability else "resettle"], **f))
     if boundary:
-        if "interval_ok" in r and not _flag(r, "interval_ok"):
+        if by_probability and "probability_ok" in r and not _flag(r, "probability_ok"):
+            never = float(rs["min_probability"]) >= 1.0  # no threshold held on the record
+            reasons.append(fill(s["boundary_never" if never else "boundary_p"], **f))
+        elif "interval_ok" in r and not _flag(r, "interval_ok"):
             reasons.append(fill(s["boundary_interval"], **f))
         else:
             reasons.append(fill(s["boundary_structural"], **f))
