@@ -120,6 +120,23 @@ def test_isotonic_kept_when_the_stated_probabilities_are_bent():
     assert set(table["left_out"]) == {1990, 1991, 1992, 1993, "mean"}
 
 
+def test_no_option_kept_from_a_single_origin():
+    """With one origin nothing is left out: the comparison is in-sample, where the isotonic
+    map always looks better; no option may be kept on that (the same SYNTHETIC record as
+    above, one origin)."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    mu, s = rng.uniform(-0.3, 0.15, n), rng.uniform(0.05, 0.12, n)
+    rec = record(mu, s, s, mu, origins=(1990,))
+    p = prob_below(-10.0, rec["change_pct"], rec["lower_pct"], rec["upper_pct"], LEVEL)
+    fell = rng.uniform(size=n) < p**0.4
+    rec["realized_pct"] = np.where(fell, -20.0, np.where(rng.uniform(size=n) < 0.5, -5.0, 5.0))
+    pol = Policy(choice={"calibration_options": ["isotonic"]})
+    cal, table = rulechoice.choose_options(rec, pol, LEVEL, "identity", False)
+    assert cal.isotonic is None
+    assert table.loc[table["chosen"], "calibration"].unique().tolist() == ["without options"]
+
+
 def test_an_option_that_widens_the_worst_gap_is_not_kept():
     table = pd.DataFrame(
         {

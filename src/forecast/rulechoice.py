@@ -343,8 +343,9 @@ def choose_options(
     """The calibration with the options of ``choice.calibration_options`` (per_tail, isotonic
     and both) that improve on the one without them (`mode`, by size class if `groups`) on the
     origins left out (`probcal.better`: lower log loss, worst reliability gap no wider); of
-    those, the least left-out log loss. Returns it fitted on the whole record, and the
-    comparison (`probcal.compare_calibrations`)."""
+    those, the least left-out log loss (none from a single origin: nothing is left out).
+    Returns it fitted on the whole record, and the comparison
+    (`probcal.compare_calibrations`)."""
     opts = policy.choice.calibration_options
     memo: dict = {}
 
@@ -367,7 +368,14 @@ def choose_options(
     fits = {k: (lambda tr, v=v: fit(tr, *v)) for k, v in variants.items()}
     table = compare_calibrations(record, policy, level, fits)
     means = table[table["left_out"] == "mean"].set_index("calibration")["log_loss"]
-    kept = [k for k in variants if k != "without options" and better(table, k, "without options")]
+    # one origin: nothing was left out (compare_calibrations scored in-sample), so no option
+    # has shown that it does better on origins it was not fitted on
+    left_out = len(np.unique(record["origin"])) > 1
+    kept = [
+        k
+        for k in variants
+        if left_out and k != "without options" and better(table, k, "without options")
+    ]
     best = min(kept, key=lambda k: means[k]) if kept else "without options"
     table["chosen"] = table["calibration"] == best
     return fit(record, *variants[best]), table
