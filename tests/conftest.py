@@ -257,3 +257,28 @@ class FixedIntervals:
 
     def summary(self):
         return pd.DataFrame({"q": [self.q]})
+
+
+def town_facts(unit_id: str = "T", **over) -> pd.DataFrame:
+    """The category facts of one hand-made town (synthetic numbers), `over` replacing any."""
+    row = dict(
+        name="Town",
+        region="R",
+        latest=10000.0,
+        latest_year=2023,
+        target_year=2035,
+        forecast=8000.0,
+        change_pct=-20.0,
+        lower_pct=-30.0,
+        upper_pct=-12.0,
+        employment_change_pct=np.nan,
+        pole=None,
+        pole_distance_km=np.nan,
+        pole_change_pct=np.nan,
+        pole_lower_pct=np.nan,
+        pole_upper_pct=np.nan,
+        structural_share=0.8,
+        top_drivers="long_run_trend -15.0 pts",
+    )
+    row.update(over)
+    return pd.DataFrame([row], index=pd.Index([unit_id], name="unit_id"))

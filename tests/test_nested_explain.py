@@ -21,7 +21,7 @@ from forecast.io import read_dataset
 from forecast.policy import Policy, categorize
 from forecast.report import text as tx
 
-from .conftest import fast_engine_config, synthetic_nested, write_dataset
+from .conftest import fast_engine_config, synthetic_nested, town_facts, write_dataset
 
 pytestmark = pytest.mark.filterwarnings("ignore::forecast.errors.SuspiciousJumpWarning")
 
@@ -139,31 +139,26 @@ def test_the_structural_share_of_a_nested_town_is_its_parents(run):
 
 
 def facts_row(**over) -> pd.DataFrame:
-    row = dict(
-        name="Balkhash",
-        region="R",
-        latest=60000.0,
-        latest_year=2024,
-        target_year=2034,
-        forecast=54000.0,
-        change_pct=-10.0,
-        lower_pct=-20.0,
-        upper_pct=0.0,
-        employment_change_pct=np.nan,
-        pole=None,
-        pole_distance_km=np.nan,
-        pole_change_pct=np.nan,
-        pole_lower_pct=np.nan,
-        pole_upper_pct=np.nan,
-        structural_share=0.4,
-        top_drivers="long_run_trend -6.0 pts",
-        follows="KAR-Balkhash-CA",
-        follows_name="Balkhash",
-        follows_territory="city_administration",
-        follows_change_pct=-5.04,
+    return town_facts(
+        "KAR-Balkhash-T",
+        **{
+            "name": "Balkhash",
+            "latest": 60000.0,
+            "latest_year": 2024,
+            "target_year": 2034,
+            "forecast": 54000.0,
+            "change_pct": -10.0,
+            "lower_pct": -20.0,
+            "upper_pct": 0.0,
+            "structural_share": 0.4,
+            "top_drivers": "long_run_trend -6.0 pts",
+            "follows": "KAR-Balkhash-CA",
+            "follows_name": "Balkhash",
+            "follows_territory": "city_administration",
+            "follows_change_pct": -5.04,
+            **over,
+        },
     )
-    row.update(over)
-    return pd.DataFrame([row], index=pd.Index(["KAR-Balkhash-T"], name="unit_id"))
 
 
 def test_the_reasons_of_a_nested_town_name_the_administration_it_follows():

@@ -25,34 +25,14 @@ from forecast.policy import (
     sensitivity_summary,
 )
 
-from .conftest import ROOT
+from .conftest import ROOT, town_facts
 
 LEVEL = 0.8
 
 
 def facts(**over) -> pd.DataFrame:
     """One hand-made town (synthetic numbers)."""
-    row = dict(
-        name="Town",
-        region="R",
-        latest=10000.0,
-        latest_year=2023,
-        target_year=2035,
-        forecast=8000.0,
-        change_pct=-20.0,
-        lower_pct=-30.0,
-        upper_pct=-12.0,
-        employment_change_pct=np.nan,
-        pole=None,
-        pole_distance_km=np.nan,
-        pole_change_pct=np.nan,
-        pole_lower_pct=np.nan,
-        pole_upper_pct=np.nan,
-        structural_share=0.8,
-        top_drivers="long_run_trend -15.0 pts",
-    )
-    row.update(over)
-    return pd.DataFrame([row], index=pd.Index(["T"], name="unit_id"))
+    return town_facts(**over)
 
 
 def cat(policy=None, previous=None, **over) -> pd.Series:

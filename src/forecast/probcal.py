@@ -281,47 +281,24 @@ def select_groups(record: pd.DataFrame, policy: Policy, level: float, mode: str)
     the worst reliability gap (decline and growth, bins of 30+ of the left-out predictions put
     together: the issue's target, where a calibration must not lose ground). Returns (keep,
     table)."""
-    origins = np.unique(record["origin"])
-    rows, held_p = [], {"pooled": [], "by size class": []}
-    for o in origins:
-        held = record["origin"].to_numpy() == o
-        train = record[~held] if len(origins) > 1 else record
-        pooled = fit_probability(train, policy, level, mode)
-        for name, cal in (("pooled", pooled), ("by size class", None)):
-            if cal is None:
-                cal = fit_groups(train, policy, level, pooled)
-            held_p[name].append(_with_middle(record[held], policy, level, cal))
-            rows.append(
-                {
-                    "calibration": name,
-                    "left_out": int(o),
-                    "log_loss": log_loss(record[held], policy, level, cal),
-                    "contradicting_range": contradiction_share(record[held], level, cal),
-                }
-            )
-    table = pd.DataFrame(rows)
-    summary = []
-    for name, parts in held_p.items():
-        p_dec, p_mid, p_gro, dec, mid, gro = (np.concatenate(x) for x in zip(*parts, strict=True))
-        summary.append(
-            {
-                "calibration": name,
-                "left_out": "mean",
-                "log_loss": table.loc[table["calibration"] == name, "log_loss"].mean(),
-                "contradicting_range": table.loc[
-                    table["calibration"] == name, "contradicting_range"
-                ].max(),
-                "worst_gap_points": np.nanmax(
-                    [worst_gap(p_dec, dec), worst_gap(p_mid, mid), worst_gap(p_gro, gro)]
-                ),
-            }
-        )
-    s = pd.DataFrame(summary).set_index("calibration")
+    last: list = [None, None]  # the pooled fit of the latest training record, fitted once
+
+    def pooled(train: pd.DataFrame) -> Probability:
+        if last[0] is not train:
+            last[:] = [train, fit_probability(train, policy, level, mode)]
+        return last[1]
+
+    fits = {
+        "pooled": pooled,
+        "by size class": lambda train: fit_groups(train, policy, level, pooled(train)),
+    }
+    table = compare_calibrations(record, policy, level, fits)
+    s = table[table["left_out"] == "mean"].set_index("calibration")
     keep = bool(
         s.loc["by size class", "log_loss"] < s.loc["pooled", "log_loss"] - 1e-6
         and s.loc["by size class", "worst_gap_points"] <= s.loc["pooled", "worst_gap_points"]
     )
-    return keep, pd.concat([table, s.reset_index()], ignore_index=True)
+    return keep, table
 
 
 # the isotonic option: the map is kept as its values on this grid of stated probabilities
@@ -349,7 +326,9 @@ def fit_isotonic(record: pd.DataFrame, policy: Policy, level: float, cal: Probab
     return base.model_copy(update={"isotonic": Isotonic(**knots)})
 
 
-def _summary(record: pd.DataFrame, policy: Policy, level: float, name: str, parts, rows):
+def _summary(name: str, parts, rows) -> dict:
+    """The mean row of calibration `name` over its left-out origins (`rows`), with the worst
+    reliability gap of the three events over its left-out predictions put together (`parts`)."""
     p_dec, p_mid, p_gro, dec, mid, gro = (np.concatenate(x) for x in zip(*parts, strict=True))
     mine = [r for r in rows if r["calibration"] == name]
     return {
@@ -386,7 +365,7 @@ def compare_calibrations(record: pd.DataFrame, policy: Policy, level: float, fit
                     "contradicting_range": contradiction_share(record[held], level, cal),
                 }
             )
-    summary = [_summary(record, policy, level, n, held_p[n], rows) for n in fits]
+    summary = [_summary(n, held_p[n], rows) for n in fits]
     return pd.concat([pd.DataFrame(rows), pd.DataFrame(summary)], ignore_index=True)
 
 
