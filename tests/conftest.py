@@ -282,3 +282,23 @@ def town_facts(unit_id: str = "T", **over) -> pd.DataFrame:
     )
     row.update(over)
     return pd.DataFrame([row], index=pd.Index([unit_id], name="unit_id"))
+
+
+def track_record(mu, s_lo, s_hi, real, origins=(1990, 1995), **extra) -> pd.DataFrame:
+    """A SYNTHETIC track record: log medians `mu`, 80% ranges of log spreads `s_lo` / `s_hi`
+    below / above, outcomes `real` (log), origins alternating; `extra` columns after `origin`."""
+    from scipy.special import ndtri
+
+    z, n = ndtri(0.9), len(mu)
+    return pd.DataFrame(
+        {
+            "origin": np.asarray(origins)[np.arange(n) % len(origins)],
+            **extra,
+            "change_pct": 100 * np.expm1(mu),
+            "lower_pct": 100 * np.expm1(mu - z * s_lo),
+            "upper_pct": 100 * np.expm1(mu + z * s_hi),
+            "structural_share": np.nan,
+            "realized_pct": 100 * np.expm1(real),
+        },
+        index=pd.Index([f"S{i}" for i in range(n)], name="unit_id"),
+    )

@@ -13,6 +13,8 @@ from forecast import probcal, rulechoice
 from forecast.errors import ConfigError
 from forecast.policy import Isotonic, Policy, Probability, load_policy, prob_below, range_guard
 
+from .conftest import track_record
+
 LEVEL = 0.8
 Z = ndtri(0.9)
 
@@ -20,18 +22,7 @@ Z = ndtri(0.9)
 def record(mu, s_lo, s_hi, real, origins=(1990, 1995)) -> pd.DataFrame:
     """A track record: log medians `mu`, 80% ranges of log spreads `s_lo` / `s_hi` below /
     above, outcomes `real` (log), origins alternating."""
-    n = len(mu)
-    return pd.DataFrame(
-        {
-            "origin": np.asarray(origins)[np.arange(n) % len(origins)],
-            "change_pct": 100 * np.expm1(mu),
-            "lower_pct": 100 * np.expm1(mu - Z * s_lo),
-            "upper_pct": 100 * np.expm1(mu + Z * s_hi),
-            "structural_share": np.nan,
-            "realized_pct": 100 * np.expm1(real),
-        },
-        index=pd.Index([f"S{i}" for i in range(n)], name="unit_id"),
-    )
+    return track_record(mu, s_lo, s_hi, real, origins)
 
 
 def split_draws(mu, s_lo, s_hi, rng) -> np.ndarray:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import ndtri
 
 from forecast import probcal, rulechoice
 from forecast.policy import Policy, prob_below
+
+from .conftest import track_record
 
 LEVEL = 0.8
 
@@ -25,19 +26,7 @@ def history(n: int = 20_000, true_scale: float = 1.0, seed: int = 0) -> pd.DataF
 def _record(mu: np.ndarray, s: np.ndarray, real: np.ndarray, **extra) -> pd.DataFrame:
     """A track record of forecasts with log median `mu`, 80% ranges of log spread `s` and
     outcomes `real` (log), at two origins alternating; `extra` columns first."""
-    z, n = ndtri(0.9), len(mu)
-    return pd.DataFrame(
-        {
-            "origin": np.where(np.arange(n) % 2 == 0, 1990, 1995),
-            **extra,
-            "change_pct": 100 * np.expm1(mu),
-            "lower_pct": 100 * np.expm1(mu - z * s),
-            "upper_pct": 100 * np.expm1(mu + z * s),
-            "structural_share": np.nan,
-            "realized_pct": 100 * np.expm1(real),
-        },
-        index=pd.Index([f"S{i}" for i in range(n)], name="unit_id"),
-    )
+    return track_record(mu, s, s, real, **extra)
 
 
 def p_decline(rec: pd.DataFrame) -> np.ndarray:
