@@ -152,9 +152,7 @@ class Isotonic(BaseModel):
             return 0.0
         if target > y[-1]:
             return 1.0
-        k = int(np.argmax(y >= target))  # first knot at or above the target
-        if y[k] == y[k - 1]:
-            return float(x[k])
+        k = int(np.argmax(y >= target))  # first knot at or above it: y[k - 1] < target <= y[k]
         return float(x[k - 1] + (target - y[k - 1]) * (x[k] - x[k - 1]) / (y[k] - y[k - 1]))
 
 
